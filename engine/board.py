@@ -1,0 +1,217 @@
+"""One board's online Elo state: point ratings, bootstrap replicas, counts."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.elo import (
+    EloConfig,
+    bootstrap_replica_ranges,
+    elo_bootstrap_kernel,
+    elo_kernel,
+    log_base_over_scale,
+)
+from engine.interning import assign_slots_kernel
+from engine.outcomes import SCORE_A, is_valid_outcome
+from engine.standings import Standings
+
+# Below this many replica-updates per call, handing work to threads costs
+# more than it saves (a pool round trip is ~50 us, a replica-update ~1-3 ns).
+_PARALLEL_MIN_UPDATES = 200_000
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _replica_pool() -> ThreadPoolExecutor:
+    # Python threads, not numba's parallel=True: the kernels release the GIL,
+    # and a plain pool is safe to call from any number of caller threads,
+    # which numba's default workqueue threading layer is not.
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="elo-replicas")
+        return _pool
+
+
+class EloBoard:
+    """Online Elo for one board, with B incremental Poisson-bootstrap replicas.
+
+    Competitors are given as ids (any non-negative int32, e.g. from an
+    Interner); the board keeps its own dense slots in order of first
+    appearance, so its arrays hold only competitors that played on it.
+
+    State: ratings float64[M], replicas float64[M, B] (replica-contiguous,
+    so one vote updates two contiguous rows), counts int64[M, 4] of
+    (wins, losses, ties, both-bad ties).
+
+    Not thread-safe: one writer applies votes; readers take ``snapshot()``
+    under the writer's lock.
+    """
+
+    def __init__(self, config: EloConfig | None = None, *, threads: int | None = None) -> None:
+        self.config = config or EloConfig()
+        self.threads = threads if threads is not None else (os.cpu_count() or 1)
+        self.n_votes = 0  # votes applied; the next vote's bootstrap ordinal
+        self.last_seq = 0  # the log seq of the last applied vote
+        self._slot_of = np.full(0, -1, dtype=np.int32)  # competitor id -> slot
+        self._competitor = np.zeros(0, dtype=np.int32)  # slot -> competitor id
+        self._n = 0
+        self._ratings = np.zeros(0, dtype=np.float64)
+        self._replicas = np.zeros((0, self.config.bootstrap_rounds), dtype=np.float64)
+        self._counts = np.zeros((0, 4), dtype=np.int64)
+        self._delta = np.empty(self.config.bootstrap_rounds, dtype=np.float64)  # kernel scratch
+
+    @property
+    def n_competitors(self) -> int:
+        return self._n
+
+    @property
+    def competitor_ids(self) -> NDArray[np.int32]:
+        return self._competitor[: self._n]
+
+    @property
+    def ratings(self) -> NDArray[np.float64]:
+        """float64[M], a view: copy before handing it to another thread."""
+        return self._ratings[: self._n]
+
+    @property
+    def replicas(self) -> NDArray[np.float64]:
+        """float64[M, B], a view."""
+        return self._replicas[: self._n]
+
+    @property
+    def counts(self) -> NDArray[np.int64]:
+        """int64[M, 4] of (wins, losses, ties, both-bad ties), a view."""
+        return self._counts[: self._n]
+
+    def apply(
+        self,
+        competitor_a: NDArray[np.int32],
+        competitor_b: NDArray[np.int32],
+        outcome: NDArray[np.int8],
+        last_seq: int | None = None,
+    ) -> None:
+        """Apply votes in order. ``last_seq``: the log seq of the last one."""
+        competitor_a = np.ascontiguousarray(competitor_a, dtype=np.int32)
+        competitor_b = np.ascontiguousarray(competitor_b, dtype=np.int32)
+        outcome = np.ascontiguousarray(outcome, dtype=np.int8)
+        n = competitor_a.shape[0]
+        if competitor_b.shape != (n,) or outcome.shape != (n,):
+            raise ValueError("competitor_a, competitor_b and outcome must be 1-D and of one length")
+        if n == 0:
+            return
+        if (competitor_a < 0).any() or (competitor_b < 0).any():
+            raise ValueError("competitor ids must be non-negative")
+        if (competitor_a == competitor_b).any():
+            raise ValueError("a competitor cannot play itself")
+        if not is_valid_outcome(outcome).all():
+            raise ValueError("outcome codes must be 1..4 (engine.Outcome)")
+        slot_a, slot_b = self._slots(competitor_a, competitor_b)
+        cfg = self.config
+        elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, SCORE_A, cfg.k, log_base_over_scale(cfg))
+        if cfg.bootstrap_rounds:
+            ordinals = np.arange(self.n_votes, self.n_votes + n, dtype=np.uint64)
+            self._apply_bootstrap(slot_a, slot_b, outcome, ordinals)
+        self.n_votes += n
+        if last_seq is not None:
+            self.last_seq = int(last_seq)
+
+    def _apply_bootstrap(self, slot_a, slot_b, outcome, ordinals) -> None:
+        cfg = self.config
+        args = (slot_a, slot_b, outcome, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k, log_base_over_scale(cfg))
+        parts = self.threads if slot_a.shape[0] * cfg.bootstrap_rounds >= _PARALLEL_MIN_UPDATES else 1
+        ranges = bootstrap_replica_ranges(cfg.bootstrap_rounds, parts)
+        if len(ranges) == 1:
+            elo_bootstrap_kernel(self._replicas, *args, 0, cfg.bootstrap_rounds, self._delta)
+            return
+        futures = [
+            _replica_pool().submit(elo_bootstrap_kernel, self._replicas, *args, lo, hi, self._delta)
+            for lo, hi in ranges
+        ]
+        for future in futures:
+            future.result()
+
+    def _slots(self, competitor_a: NDArray[np.int32], competitor_b: NDArray[np.int32]):
+        top = int(max(competitor_a.max(), competitor_b.max()))
+        if top >= self._slot_of.shape[0]:
+            self._slot_of = _grown(self._slot_of, max(top + 1, 2 * self._slot_of.shape[0]), -1)
+        n = competitor_a.shape[0]
+        slot_a = np.empty(n, dtype=np.int32)
+        slot_b = np.empty(n, dtype=np.int32)
+        new_ids = np.empty(min(2 * n, self._slot_of.shape[0]), dtype=np.int32)
+        n_slots = assign_slots_kernel(self._slot_of, self._n, competitor_a, competitor_b, slot_a, slot_b, new_ids)
+        if n_slots > self._n:
+            self._add_slots(new_ids[: n_slots - self._n])
+        return slot_a, slot_b
+
+    def _add_slots(self, ids: NDArray[np.int32]) -> None:
+        """Grow the arrays for competitors whose slots (self._n, ...) are already in slot_of."""
+        n_new = self._n + ids.shape[0]
+        if n_new > self._ratings.shape[0]:
+            capacity = max(n_new, 2 * self._ratings.shape[0], 16)
+            self._competitor = _grown(self._competitor, capacity, 0)
+            self._ratings = _grown(self._ratings, capacity, self.config.initial)
+            self._replicas = _grown(self._replicas, capacity, self.config.initial)
+            self._counts = _grown(self._counts, capacity, 0)
+        self._competitor[self._n : n_new] = ids
+        self._n = n_new
+
+    def snapshot(self) -> "EloBoard":
+        """A deep copy sharing nothing with this board (for readers)."""
+        copy = EloBoard.from_state(self.state())
+        copy.threads = self.threads
+        return copy
+
+    def standings(self) -> Standings:
+        return Standings.from_elo(
+            competitor_ids=self.competitor_ids,
+            ratings=self.ratings,
+            replicas=self.replicas,
+            counts=self.counts,
+            total_votes=self.n_votes,
+            as_of_seq=self.last_seq,
+        )
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays that fully describe the board (copies), for checkpoints."""
+        config = asdict(self.config)
+        return {
+            "config_keys": np.array(list(config), dtype=np.str_),
+            "config_values": np.array([float(v) for v in config.values()], dtype=np.float64),
+            "config_seed": np.array([self.config.seed], dtype=np.uint64),
+            "counters": np.array([self.n_votes, self.last_seq], dtype=np.int64),
+            "competitor": self.competitor_ids.copy(),
+            "ratings": self.ratings.copy(),
+            "replicas": self.replicas.copy(),
+            "counts": self.counts.copy(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> "EloBoard":
+        values = dict(zip(state["config_keys"].tolist(), state["config_values"].tolist()))
+        values["bootstrap_rounds"] = int(values["bootstrap_rounds"])
+        values["seed"] = int(state["config_seed"][0])  # float64 cannot hold every uint64
+        board = cls(EloConfig(**values))
+        ids = np.asarray(state["competitor"], dtype=np.int32)
+        if ids.size:
+            board._slot_of = np.full(int(ids.max()) + 1, -1, dtype=np.int32)
+            board._slot_of[ids] = np.arange(ids.shape[0], dtype=np.int32)
+            board._add_slots(ids)
+            board._ratings[: board._n] = state["ratings"]
+            board._replicas[: board._n] = state["replicas"]
+            board._counts[: board._n] = state["counts"]
+        board.n_votes, board.last_seq = (int(x) for x in state["counters"])
+        return board
+
+
+def _grown(array: np.ndarray, capacity: int, fill: float) -> np.ndarray:
+    grown = np.full((capacity, *array.shape[1:]), fill, dtype=array.dtype)
+    grown[: array.shape[0]] = array
+    return grown

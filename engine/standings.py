@@ -1,0 +1,89 @@
+"""Standings: the sorted table behind a leaderboard, with CIs and CI-aware ranks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+CI_PERCENTILES = (2.5, 97.5)
+
+
+def rank_upper_bound(rating_lower: NDArray[np.float64], rating_upper: NDArray[np.float64]) -> NDArray[np.int64]:
+    """LMArena's rank (UB): 1 + number of models whose lower bound exceeds this model's upper bound.
+
+    O(M log M): count lower bounds above each upper bound in one sorted pass.
+    """
+    sorted_lower = np.sort(rating_lower)
+    above = sorted_lower.shape[0] - np.searchsorted(sorted_lower, rating_upper, side="right")
+    return 1 + above.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Standings:
+    """Rows sorted by rating, best first. Every array is [M], row-aligned.
+
+    Immutable once built: the server publishes one and many readers share it.
+    """
+
+    competitor_ids: NDArray[np.int32]
+    rating: NDArray[np.float64]
+    rating_lower: NDArray[np.float64]
+    rating_upper: NDArray[np.float64]
+    rank: NDArray[np.int64]
+    rank_ub: NDArray[np.int64]
+    wins: NDArray[np.int64]
+    losses: NDArray[np.int64]
+    ties: NDArray[np.int64]  # both kinds of tie
+    ties_both_bad: NDArray[np.int64]
+    total_votes: int
+    as_of_seq: int
+    bootstrap_rounds: int
+
+    @property
+    def votes(self) -> NDArray[np.int64]:
+        return self.wins + self.losses + self.ties
+
+    def __len__(self) -> int:
+        return int(self.rating.shape[0])
+
+    @classmethod
+    def from_elo(
+        cls,
+        competitor_ids: NDArray[np.int32],
+        ratings: NDArray[np.float64],
+        replicas: NDArray[np.float64],
+        counts: NDArray[np.int64],
+        total_votes: int,
+        as_of_seq: int,
+    ) -> "Standings":
+        """ratings: float64[M]; replicas: float64[M, B]; counts: int64[M, 4].
+
+        The CI is the 2.5 / 97.5 percentile of the replicas; with B = 0 there
+        is no CI and both bounds equal the rating.
+        """
+        n_rounds = replicas.shape[1] if replicas.ndim == 2 else 0
+        if n_rounds and len(ratings):
+            lower, upper = np.percentile(replicas, CI_PERCENTILES, axis=1)
+        else:
+            lower, upper = ratings.copy(), ratings.copy()
+        # Best first; equal ratings keep a stable order by competitor id.
+        order = np.lexsort((competitor_ids, -ratings))
+        lower, upper = lower[order], upper[order]
+        counts = counts[order]
+        return cls(
+            competitor_ids=competitor_ids[order].copy(),
+            rating=ratings[order].copy(),
+            rating_lower=lower,
+            rating_upper=upper,
+            rank=np.arange(1, len(order) + 1, dtype=np.int64),
+            rank_ub=rank_upper_bound(lower, upper),
+            wins=counts[:, 0].copy(),
+            losses=counts[:, 1].copy(),
+            ties=counts[:, 2] + counts[:, 3],
+            ties_both_bad=counts[:, 3].copy(),
+            total_votes=int(total_votes),
+            as_of_seq=int(as_of_seq),
+            bootstrap_rounds=n_rounds,
+        )
