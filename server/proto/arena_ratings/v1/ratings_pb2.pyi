@@ -28,9 +28,8 @@ METHOD_UNSPECIFIED: Method
 ELO: Method
 
 class Vote(_message.Message):
-    __slots__ = ("vote_id", "board", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags")
+    __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags")
     VOTE_ID_FIELD_NUMBER: _ClassVar[int]
-    BOARD_FIELD_NUMBER: _ClassVar[int]
     MODEL_A_FIELD_NUMBER: _ClassVar[int]
     MODEL_B_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
@@ -38,14 +37,13 @@ class Vote(_message.Message):
     VOTER_ID_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     vote_id: str
-    board: str
     model_a: str
     model_b: str
     outcome: Outcome
     timestamp: float
     voter_id: str
     tags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, vote_id: _Optional[str] = ..., board: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VoteColumns(_message.Message):
     __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags")

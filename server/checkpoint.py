@@ -1,0 +1,83 @@
+"""Engine checkpoints: every board's arrays at one log seq, in one file.
+
+File layout: 32-byte SHA-256 of the payload, then the payload (an
+uncompressed .npz). Written to a temporary file, fsynced, then renamed, so
+a crash leaves either the old checkpoint or the new one, never half of one.
+A checkpoint whose digest does not match is skipped with a warning and the
+state is rebuilt from the log, which is the source of truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "checkpoint-"
+_KEEP = 2
+
+
+def _path(directory: Path, seq: int) -> Path:
+    return directory / f"{_PREFIX}{seq:020d}.npz"
+
+
+def save(directory: Path, seq: int, boards: dict[str, dict[str, np.ndarray]]) -> Path:
+    """Write the state of every board (name -> EloBoard.state()) as of ``seq``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {"seq": np.array([seq], dtype=np.int64), "boards": np.array(list(boards), dtype=np.str_)}
+    for i, state in enumerate(boards.values()):
+        arrays.update({f"{i}/{key}": value for key, value in state.items()})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    payload = buffer.getvalue()
+    path = _path(directory, seq)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(hashlib.sha256(payload).digest())
+        f.write(payload)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(directory)
+    for old in sorted(directory.glob(f"{_PREFIX}*.npz"))[:-_KEEP]:
+        old.unlink()
+    return path
+
+
+def load_latest(directory: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]] | None:
+    """The newest intact checkpoint as (seq, boards), or None."""
+    for path in sorted(directory.glob(f"{_PREFIX}*.npz"), reverse=True):
+        try:
+            return _load(path)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring checkpoint %s: %s; rebuilding from the log", path, exc)
+    return None
+
+
+def _load(path: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
+    data = path.read_bytes()
+    digest, payload = data[:32], data[32:]
+    if len(digest) != 32 or hashlib.sha256(payload).digest() != digest:
+        raise ValueError("checksum mismatch (truncated or corrupt)")
+    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+        names = npz["boards"].tolist()
+        boards: dict[str, dict[str, np.ndarray]] = {name: {} for name in names}
+        for key in npz.files:
+            if "/" in key:
+                index, field = key.split("/", 1)
+                boards[names[int(index)]][field] = npz[key]
+        return int(npz["seq"][0]), boards
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,82 @@
+"""A Python client for the Ratings service (used by the CLI, tests and benchmarks)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from server import convert
+from server.limits import DEFAULT_BOARD, Limits
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
+from server.votes import VoteBatch
+
+log = logging.getLogger(__name__)
+
+# Safe to retry: a re-sent batch is deduplicated by vote_id on the server.
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+class RatingsClient:
+    """``with RatingsClient("127.0.0.1:50051") as client: client.submit(batch)``."""
+
+    def __init__(self, target: str, timeout: float = 30.0, retries: int = 3) -> None:
+        limit = Limits().max_message_bytes
+        self.channel = grpc.insecure_channel(
+            target, options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
+        )
+        self.stub = pb_grpc.RatingsStub(self.channel)
+        self.timeout = timeout
+        self.retries = retries
+
+    def __enter__(self) -> RatingsClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the server answers SERVING on its health service."""
+        health = health_pb2_grpc.HealthStub(self.channel)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = health.Check(health_pb2.HealthCheckRequest(), timeout=1.0).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the server did not become ready")
+            time.sleep(0.05)
+
+    def submit(self, batch: VoteBatch | pb.VoteBatch, batch_id: int = 0) -> pb.VoteAck:
+        """Send one batch; retries UNAVAILABLE with back-off (duplicates are dropped server-side)."""
+        message = convert.batch_to_pb(batch, batch_id) if isinstance(batch, VoteBatch) else batch
+        for attempt in range(self.retries + 1):
+            try:
+                return self.stub.SubmitVotes(message, timeout=self.timeout)
+            except grpc.RpcError as exc:
+                if exc.code() not in _RETRYABLE or attempt == self.retries:
+                    raise
+                log.warning("SubmitVotes: %s, retrying", exc.code().name)
+                time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def stream(self, batches: Iterable[VoteBatch | pb.VoteBatch]) -> Iterator[pb.VoteAck]:
+        """StreamVotes: one ack per batch, in order."""
+        messages = (
+            convert.batch_to_pb(b, i) if isinstance(b, VoteBatch) else b for i, b in enumerate(batches)
+        )
+        return self.stub.StreamVotes(messages)
+
+    def leaderboard(self, board: str = DEFAULT_BOARD, method: int = pb.ELO, min_seq: int = 0) -> pb.Leaderboard:
+        request = pb.LeaderboardRequest(board=board, method=method, min_seq=min_seq)
+        return self.stub.GetLeaderboard(request, timeout=self.timeout)

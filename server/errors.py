@@ -1,0 +1,27 @@
+"""Domain errors. server/interceptors.py maps each to one gRPC status code."""
+
+from __future__ import annotations
+
+
+class RatingsError(Exception):
+    """Base of every error a client is meant to see."""
+
+
+class InvalidArgument(RatingsError):
+    """Bad input; ``field`` names where, e.g. ``votes[3].outcome``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class NotFound(RatingsError):
+    """An unknown board or competitor."""
+
+
+class Unavailable(RatingsError):
+    """The service cannot take the request now (shutting down, storage failing); retry later."""
+
+
+class DeadlineExceeded(RatingsError):
+    """The wait a request asked for (e.g. for a seq to be applied) ran out."""

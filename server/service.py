@@ -1,0 +1,316 @@
+"""The rating service's core: durable ingest, the single writer, published standings.
+
+Ingest path (any gRPC thread, serialised by the writer lock):
+  validate -> drop duplicate vote_ids -> assign seqs -> one SQLite
+  transaction -> ack. The batch is then queued for the applier.
+
+Apply path (one applier thread): takes committed batches in seq order and
+runs the engine kernels on them. Acks do not wait for it: their latency is
+the commit's, not the bootstrap's. ``leaderboard(min_seq=ack.last_seq)``
+reads your own writes.
+
+Read path: a query copies the board's arrays under the engine lock (the
+applier holds it only while applying one batch), computes the standings
+outside it, and caches them until the board changes; concurrent queries for
+one board share that computation.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from engine import EloBoard, EloConfig, Interner, Standings
+from server import checkpoint
+from server.errors import DeadlineExceeded, InvalidArgument, NotFound, Unavailable
+from server.limits import Limits
+from server.store import LoggedBatch, Store
+from server.votes import VoteBatch, validate
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "votes.sqlite3"
+CHECKPOINT_DIR = "checkpoints"
+
+
+@dataclass(frozen=True)
+class Ack:
+    accepted: int
+    duplicates: int
+    first_seq: int  # 0 when nothing was accepted
+    last_seq: int
+    duplicate_index: list[int]
+
+
+@dataclass(frozen=True)
+class BoardStandings:
+    board: str
+    standings: Standings
+    models: list[str]  # row-aligned with standings
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    default_elo: EloConfig = EloConfig()
+    board_elo: Mapping[str, EloConfig] | None = None  # per-board overrides, applied when a board is created
+    limits: Limits = Limits()
+    checkpoint_every_votes: int = 1_000_000
+    checkpoint_every_seconds: float = 300.0
+    apply_queue_batches: int = 1024  # committed-but-unapplied batches before ingest waits (back-pressure)
+    engine_threads: int | None = None
+
+
+class RatingsService:
+    def __init__(self, data_dir: Path, config: ServiceConfig | None = None) -> None:
+        self.config = config or ServiceConfig()
+        self.data_dir = Path(data_dir)
+        self._checkpoint_dir = self.data_dir / CHECKPOINT_DIR
+        self._store = Store(self.data_dir / DATABASE_NAME)
+
+        # Writer state, guarded by _write_lock.
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._interner = Interner(self._store.competitor_names())
+        self._board_ids: dict[str, int] = {}
+        self._board_configs: dict[str, EloConfig] = {}
+        for board_id, name, config in self._store.boards():
+            self._board_ids[name] = board_id
+            self._board_configs[name] = EloConfig(**config)
+        self._board_names = {i: name for name, i in self._board_ids.items()}
+        self._vote_ids: set[str] = set()
+        self._last_seq = 0
+
+        # Engine state, guarded by _engine_lock; _applied signals progress.
+        self._engine_lock = threading.Lock()
+        self._applied = threading.Condition(self._engine_lock)
+        self._boards: dict[str, EloBoard] = {}
+        self._applied_seq = 0
+        self._cache: dict[str, tuple[int, BoardStandings]] = {}  # board -> (board's last seq, standings)
+        self._compute_locks: dict[str, threading.Lock] = {}
+        self._checkpoint_seq = 0
+        self._checkpoint_time = time.monotonic()
+
+        self._recover()
+        self._queue: queue.Queue[LoggedBatch | None] = queue.Queue(maxsize=self.config.apply_queue_batches)
+        self._applier = threading.Thread(target=self._apply_loop, name="applier", daemon=True)
+        self._applier.start()
+
+    # ----------------------------------------------------------------- start-up
+
+    def _recover(self) -> None:
+        """Load the newest checkpoint, then replay the log after it."""
+        started = time.perf_counter()
+        store_last = self._store.last_seq()
+        restored = checkpoint.load_latest(self._checkpoint_dir)
+        if restored is not None and restored[0] > store_last:
+            log.warning("checkpoint at seq %d is ahead of the log (seq %d); ignoring it", restored[0], store_last)
+            restored = None
+        if restored is not None:
+            seq, states = restored
+            self._boards = {name: self._new_board_from(state) for name, state in states.items()}
+            self._applied_seq = self._checkpoint_seq = seq
+        replayed = 0
+        for batch in self._store.batches():
+            self._vote_ids.update(batch.vote_id)
+            if batch.last_seq > self._applied_seq:
+                if batch.first_seq <= self._applied_seq:
+                    raise RuntimeError(f"checkpoint seq {self._applied_seq} splits batch {batch.first_seq}..{batch.last_seq}")
+                self._apply(batch)
+                replayed += batch.last_seq - batch.first_seq + 1
+        self._last_seq = store_last
+        log.info(
+            "recovered %d votes on %d boards (checkpoint seq %d, %d votes replayed from the log) in %.2f s",
+            store_last,
+            len(self._boards),
+            self._checkpoint_seq,
+            replayed,
+            time.perf_counter() - started,
+        )
+
+    def _new_board_from(self, state: dict[str, np.ndarray]) -> EloBoard:
+        board = EloBoard.from_state(state)
+        if self.config.engine_threads is not None:
+            board.threads = self.config.engine_threads
+        return board
+
+    # ------------------------------------------------------------------ ingest
+
+    def submit(self, batch: VoteBatch) -> Ack:
+        """Store a batch durably (all or nothing) and queue it for the engine."""
+        validate(batch, self.config.limits)
+        batch.stamp(time.time())
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("the service is shutting down; retry against the restarted server")
+            fresh = np.ones(len(batch), dtype=bool)
+            seen: set[str] = set()
+            for i, vote_id in enumerate(batch.vote_id):
+                if vote_id in self._vote_ids or vote_id in seen:
+                    fresh[i] = False
+                seen.add(vote_id)
+            duplicate_index = np.flatnonzero(~fresh).tolist()
+            if not fresh.any():
+                return Ack(0, len(batch), 0, 0, duplicate_index)
+            kept = batch if fresh.all() else batch.select(fresh)
+
+            new_board = None
+            board_id = self._board_ids.get(kept.board)
+            if board_id is None:
+                board_id = len(self._board_ids) + 1
+                new_board = (board_id, kept.board, asdict(self._config_for(kept.board)))
+            # Name ids are provisional until the commit succeeds.
+            name_ids = np.empty(len(kept.names), dtype=np.int32)
+            new_competitors: list[tuple[int, str]] = []
+            pending: dict[str, int] = {}
+            for j, name in enumerate(kept.names):
+                known = self._interner.id_of(name)
+                if known is None:
+                    known = pending.get(name)
+                    if known is None:
+                        known = pending[name] = len(self._interner) + len(pending)
+                        new_competitors.append((known, name))
+                name_ids[j] = known
+
+            first_seq = self._last_seq + 1
+            logged = LoggedBatch(
+                first_seq=first_seq,
+                last_seq=first_seq + len(kept) - 1,
+                board_id=board_id,
+                model_a=name_ids[kept.model_a],
+                model_b=name_ids[kept.model_b],
+                outcome=kept.outcome.astype(np.int8),
+                timestamp=kept.timestamp,
+                vote_id=kept.vote_id,
+                voter_id=kept.voter_id or None,
+                tags=kept.tags_of() if kept.tags else None,
+            )
+            try:
+                self._store.append(logged, new_board, new_competitors)
+            except sqlite3.Error as exc:
+                log.error("storing batch %d..%d failed: %s", logged.first_seq, logged.last_seq, exc)
+                raise Unavailable(f"storage failed, nothing was stored: {exc}") from exc
+
+            # Committed: now, and only now, the in-memory state follows.
+            if new_board is not None:
+                self._board_ids[kept.board] = board_id
+                self._board_names[board_id] = kept.board
+                self._board_configs[kept.board] = self._config_for(kept.board)
+            for _, name in new_competitors:
+                self._interner.intern(name)
+            self._vote_ids.update(kept.vote_id)
+            self._last_seq = logged.last_seq
+            self._queue.put(logged)  # blocks when the applier is far behind: back-pressure
+        return Ack(len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index)
+
+    def _config_for(self, board: str) -> EloConfig:
+        known = self._board_configs.get(board)
+        if known is not None:
+            return known
+        overrides = self.config.board_elo or {}
+        return overrides.get(board, self.config.default_elo)
+
+    # ------------------------------------------------------------------- apply
+
+    def _apply_loop(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            try:
+                with self._engine_lock:
+                    self._apply(batch)
+                    self._applied.notify_all()
+                self._maybe_checkpoint()
+            except Exception:  # a bug, not bad input: input was validated before commit
+                log.exception("applying batch %d..%d failed", batch.first_seq, batch.last_seq)
+                raise
+
+    def _apply(self, batch: LoggedBatch) -> None:
+        name = self._board_names[batch.board_id]
+        board = self._boards.get(name)
+        if board is None:
+            board = self._boards[name] = EloBoard(self._board_configs[name], threads=self.config.engine_threads)
+        board.apply(batch.model_a, batch.model_b, batch.outcome, last_seq=batch.last_seq)
+        self._applied_seq = batch.last_seq
+
+    def _maybe_checkpoint(self) -> None:
+        due_votes = self._applied_seq - self._checkpoint_seq >= self.config.checkpoint_every_votes
+        due_time = time.monotonic() - self._checkpoint_time >= self.config.checkpoint_every_seconds
+        if (due_votes or due_time) and self._applied_seq > self._checkpoint_seq:
+            self.checkpoint()
+
+    def checkpoint(self) -> int:
+        """Write the engine state as of the applied seq; returns that seq."""
+        with self._engine_lock:
+            seq = self._applied_seq
+            states = {name: board.state() for name, board in self._boards.items()}
+        path = checkpoint.save(self._checkpoint_dir, seq, states)
+        self._checkpoint_seq = seq
+        self._checkpoint_time = time.monotonic()
+        log.info("checkpoint at seq %d: %s", seq, path.name)
+        return seq
+
+    # ------------------------------------------------------------------- query
+
+    def wait_applied(self, min_seq: int, timeout: float | None) -> int:
+        """Block until the engine covers ``min_seq``; returns the applied seq."""
+        with self._write_lock:
+            last = self._last_seq
+        if min_seq > last:
+            raise InvalidArgument("min_seq", f"{min_seq} is beyond the last accepted seq {last}")
+        with self._engine_lock:
+            if not self._applied.wait_for(lambda: self._applied_seq >= min_seq, timeout):
+                raise DeadlineExceeded(f"seq {min_seq} not applied yet (applied: {self._applied_seq})")
+            return self._applied_seq
+
+    def leaderboard(self, board: str, min_seq: int = 0, timeout: float | None = None) -> BoardStandings:
+        self.wait_applied(min_seq, timeout)
+        with self._engine_lock:
+            if board not in self._boards:
+                raise NotFound(f"board {board!r} has no votes")
+            lock = self._compute_locks.setdefault(board, threading.Lock())
+        with lock:
+            with self._engine_lock:
+                engine_board = self._boards[board]
+                applied = self._applied_seq
+                cached = self._cache.get(board)
+                if cached is None or cached[0] != engine_board.last_seq:
+                    cached = None
+                    snapshot = engine_board.snapshot()
+            if cached is None:
+                standings = snapshot.standings()
+                names = [self._interner.name(int(i)) for i in standings.competitor_ids]
+                cached = (snapshot.last_seq, BoardStandings(board, standings, names))
+                self._cache[board] = cached
+        result = cached[1]
+        return replace(result, standings=replace(result.standings, as_of_seq=applied))
+
+    def boards(self) -> list[str]:
+        with self._engine_lock:
+            return sorted(self._boards)
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    # ---------------------------------------------------------------- shutdown
+
+    def close(self) -> None:
+        """Refuse new writes, apply everything committed, checkpoint, close the store."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._queue.put(None)
+        self._applier.join()
+        if self._applied_seq > self._checkpoint_seq:
+            self.checkpoint()
+        self._store.close()

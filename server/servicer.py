@@ -1,0 +1,35 @@
+"""The gRPC servicer: convert, call the service, convert back. Nothing else."""
+
+from __future__ import annotations
+
+from server import convert
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
+from server.service import RatingsService
+from server.votes import resolve_board
+from server.errors import InvalidArgument
+
+_METHODS = {pb.METHOD_UNSPECIFIED: pb.ELO, pb.ELO: pb.ELO}
+
+
+class RatingsServicer(pb_grpc.RatingsServicer):
+    def __init__(self, service: RatingsService) -> None:
+        self._service = service
+
+    def SubmitVotes(self, request: pb.VoteBatch, context) -> pb.VoteAck:
+        ack = self._service.submit(convert.batch_from_pb(request))
+        return convert.ack_to_pb(ack, request.batch_id)
+
+    def StreamVotes(self, request_iterator, context):
+        for request in request_iterator:
+            ack = self._service.submit(convert.batch_from_pb(request))
+            yield convert.ack_to_pb(ack, request.batch_id)
+
+    def GetLeaderboard(self, request: pb.LeaderboardRequest, context) -> pb.Leaderboard:
+        method = _METHODS.get(request.method)
+        if method is None:
+            raise InvalidArgument("method", f"{request.method} is not a supported method (ELO)")
+        result = self._service.leaderboard(
+            resolve_board(request.board), min_seq=request.min_seq, timeout=context.time_remaining()
+        )
+        return convert.leaderboard_to_pb(result, method)

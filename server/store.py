@@ -1,0 +1,158 @@
+"""The embedded durable store: SQLite (WAL journal, synchronous=FULL).
+
+The vote log is one row per accepted batch, its columns packed as
+little-endian arrays. One INSERT per batch keeps the commit of a 1000-vote
+batch near 0.1 ms here, against ~10 ms for 1000 indexed rows (measured
+while designing this); the price is that vote_id uniqueness is enforced by
+an in-memory set rebuilt from the log at start-up, not by an SQL index.
+
+Tables:
+  boards(id, name, config)          config: the board's EloConfig as JSON
+  competitors(id, name)             interned names; ids are stable forever
+  vote_batches(first_seq, last_seq, board_id, model_a, model_b, outcome,
+               timestamp, vote_id, voter_id, tags)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS boards (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS competitors (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS vote_batches (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    board_id INTEGER NOT NULL REFERENCES boards(id),
+    model_a BLOB NOT NULL,     -- int32[n] competitor ids
+    model_b BLOB NOT NULL,     -- int32[n]
+    outcome BLOB NOT NULL,     -- int8[n]
+    timestamp BLOB NOT NULL,   -- float64[n] Unix seconds
+    vote_id TEXT NOT NULL,     -- JSON list of n strings
+    voter_id TEXT,             -- JSON list of n strings, or NULL when none given
+    tags TEXT                  -- JSON list of n lists, or NULL when none given
+);
+"""
+
+
+@dataclass(frozen=True)
+class LoggedBatch:
+    """One batch as stored: votes first_seq..last_seq on one board."""
+
+    first_seq: int
+    last_seq: int
+    board_id: int
+    model_a: NDArray[np.int32]
+    model_b: NDArray[np.int32]
+    outcome: NDArray[np.int8]
+    timestamp: NDArray[np.float64]
+    vote_id: list[str]
+    voter_id: list[str] | None
+    tags: list[list[str]] | None
+
+
+class Store:
+    """Single-writer access to the SQLite database. Not thread-safe: the
+    service calls it under its writer lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a batch
+        # is exactly one transaction.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def boards(self) -> list[tuple[int, str, dict]]:
+        rows = self._db.execute("SELECT id, name, config FROM boards ORDER BY id").fetchall()
+        return [(i, name, json.loads(config)) for i, name, config in rows]
+
+    def competitor_names(self) -> list[str]:
+        """All competitor names, list index = id."""
+        rows = self._db.execute("SELECT id, name FROM competitors ORDER BY id").fetchall()
+        if any(i != pos for pos, (i, _) in enumerate(rows)):
+            raise RuntimeError(f"{self.path}: competitor ids are not dense; the database is damaged")
+        return [name for _, name in rows]
+
+    def last_seq(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM vote_batches").fetchone()[0]
+
+    def append(
+        self,
+        batch: LoggedBatch,
+        new_board: tuple[int, str, dict] | None,
+        new_competitors: list[tuple[int, str]],
+    ) -> None:
+        """Durably store a batch (and the board and names it introduces) in one transaction.
+
+        Returns only after the commit is on disk; raises and stores nothing otherwise.
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if new_board is not None:
+                board_id, name, config = new_board
+                db.execute("INSERT INTO boards (id, name, config) VALUES (?, ?, ?)", (board_id, name, json.dumps(config)))
+            if new_competitors:
+                db.executemany("INSERT INTO competitors (id, name) VALUES (?, ?)", new_competitors)
+            db.execute(
+                "INSERT INTO vote_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    batch.first_seq,
+                    batch.last_seq,
+                    batch.board_id,
+                    batch.model_a.astype("<i4").tobytes(),
+                    batch.model_b.astype("<i4").tobytes(),
+                    batch.outcome.astype("<i1").tobytes(),
+                    batch.timestamp.astype("<f8").tobytes(),
+                    json.dumps(batch.vote_id),
+                    None if batch.voter_id is None else json.dumps(batch.voter_id),
+                    None if batch.tags is None else json.dumps(batch.tags),
+                ),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # a failed COMMIT may already have rolled back
+                db.execute("ROLLBACK")
+            raise
+
+    def batches(self, after_seq: int = 0) -> Iterator[LoggedBatch]:
+        """Stored batches whose votes come after ``after_seq``, in seq order."""
+        cursor = self._db.execute(
+            "SELECT * FROM vote_batches WHERE last_seq > ? ORDER BY first_seq", (after_seq,)
+        )
+        for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags in cursor:
+            yield LoggedBatch(
+                first_seq=first,
+                last_seq=last,
+                board_id=board_id,
+                model_a=np.frombuffer(a, dtype="<i4").astype(np.int32),
+                model_b=np.frombuffer(b, dtype="<i4").astype(np.int32),
+                outcome=np.frombuffer(outcome, dtype="<i1").astype(np.int8),
+                timestamp=np.frombuffer(ts, dtype="<f8").astype(np.float64),
+                vote_id=json.loads(vote_id),
+                voter_id=None if voter_id is None else json.loads(voter_id),
+                tags=None if tags is None else json.loads(tags),
+            )

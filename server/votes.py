@@ -1,0 +1,193 @@
+"""A batch of votes in columnar form, and its validation.
+
+Every entry point (row-form and columnar RPCs, vote files) produces a
+``VoteBatch``; ``validate`` is the one check they all go through, and it
+names the offending vote by its index in the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.outcomes import Outcome, is_valid_outcome
+from server.errors import InvalidArgument
+from server.limits import BOARD_NAME, DEFAULT_BOARD, Limits
+
+
+@dataclass
+class VoteBatch:
+    """N votes on one board. Competitor names are interned per batch:
+    ``model_a[i]`` indexes ``names``.
+
+    ``timestamp`` may hold NaN for "not given" until ``stamp`` fills it in.
+    ``tag_count[i]`` of the concatenated ``tags`` belong to vote i.
+    """
+
+    board: str
+    vote_id: list[str]
+    names: list[str]
+    model_a: NDArray[np.int64]
+    model_b: NDArray[np.int64]
+    outcome: NDArray[np.int64]
+    timestamp: NDArray[np.float64]
+    voter_id: list[str] = field(default_factory=list)  # empty, or one per vote
+    tag_count: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    tags: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.vote_id)
+
+    def tags_of(self) -> list[list[str]]:
+        """Per-vote tag lists."""
+        if not self.tags:
+            return [[] for _ in range(len(self))]
+        ends = np.cumsum(self.tag_count)
+        starts = ends - self.tag_count
+        return [self.tags[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+
+    def select(self, keep: NDArray[np.bool_]) -> VoteBatch:
+        """The votes where ``keep`` is true, in order."""
+        idx = np.flatnonzero(keep)
+        tags: list[str] = []
+        tag_count = np.zeros(0, dtype=np.int64)
+        if self.tags:
+            per_vote = self.tags_of()
+            tags = [t for i in idx.tolist() for t in per_vote[i]]
+            tag_count = self.tag_count[idx]
+        return VoteBatch(
+            board=self.board,
+            vote_id=[self.vote_id[i] for i in idx.tolist()],
+            names=self.names,
+            model_a=self.model_a[idx],
+            model_b=self.model_b[idx],
+            outcome=self.outcome[idx],
+            timestamp=self.timestamp[idx],
+            voter_id=[self.voter_id[i] for i in idx.tolist()] if self.voter_id else [],
+            tag_count=tag_count,
+            tags=tags,
+        )
+
+    def slice(self, start: int, stop: int) -> VoteBatch:
+        """Votes [start, stop), in O(stop - start) (names are shared, not trimmed)."""
+        tags: list[str] = []
+        tag_count = np.zeros(0, dtype=np.int64)
+        if self.tags:
+            offsets = np.concatenate([[0], np.cumsum(self.tag_count)])
+            tags = self.tags[int(offsets[start]) : int(offsets[stop])]
+            tag_count = self.tag_count[start:stop]
+        return VoteBatch(
+            board=self.board,
+            vote_id=self.vote_id[start:stop],
+            names=self.names,
+            model_a=self.model_a[start:stop],
+            model_b=self.model_b[start:stop],
+            outcome=self.outcome[start:stop],
+            timestamp=self.timestamp[start:stop],
+            voter_id=self.voter_id[start:stop],
+            tag_count=tag_count,
+            tags=tags,
+        )
+
+    def stamp(self, now: float) -> None:
+        """Give votes without a timestamp the time of receipt."""
+        missing = np.isnan(self.timestamp)
+        if missing.any():
+            self.timestamp = np.where(missing, now, self.timestamp)
+
+
+def _check_name(value: str, field_name: str, limit: int) -> None:
+    if not value:
+        raise InvalidArgument(field_name, "must not be empty")
+    if len(value) > limit:
+        raise InvalidArgument(field_name, f"is {len(value)} characters, the limit is {limit}")
+
+
+def validate(batch: VoteBatch, limits: Limits) -> None:
+    """Raise InvalidArgument for the first problem found; return if the batch is sound.
+
+    ``timestamp`` NaN means "not given" (the server stamps it); +-inf is an error.
+    """
+    if not BOARD_NAME.fullmatch(batch.board) or len(batch.board) > limits.max_board_length:
+        raise InvalidArgument(
+            "board",
+            f"{batch.board!r} is not a board name (letters, digits, '_', '.', '-'; "
+            f"at most {limits.max_board_length} characters)",
+        )
+    n = len(batch.vote_id)
+    if n == 0:
+        raise InvalidArgument("votes", "the batch is empty")
+    if n > limits.max_batch_votes:
+        raise InvalidArgument("votes", f"{n} votes in one batch, the limit is {limits.max_batch_votes}")
+    for column, values in (
+        ("model_a", batch.model_a),
+        ("model_b", batch.model_b),
+        ("outcome", batch.outcome),
+        ("timestamp", batch.timestamp),
+    ):
+        if len(values) != n:
+            raise InvalidArgument(f"columns.{column}", f"has {len(values)} values for {n} votes")
+    if batch.voter_id and len(batch.voter_id) != n:
+        raise InvalidArgument("columns.voter_id", f"has {len(batch.voter_id)} values for {n} votes")
+    if batch.tags or len(batch.tag_count):
+        if len(batch.tag_count) != n:
+            raise InvalidArgument("columns.tag_count", f"has {len(batch.tag_count)} values for {n} votes")
+        if int(batch.tag_count.sum()) != len(batch.tags):
+            raise InvalidArgument("columns.tags", f"has {len(batch.tags)} tags, tag_count sums to {batch.tag_count.sum()}")
+
+    n_names = len(batch.names)
+    for side, index in (("model_a", batch.model_a), ("model_b", batch.model_b)):
+        bad = np.flatnonzero((index < 0) | (index >= n_names))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidArgument(f"votes[{i}].{side}", f"name index {index[i]} out of range ({n_names} names)")
+    name_problem = [_name_problem(name, limits.max_name_length) for name in batch.names]
+    if any(name_problem):
+        bad_name = np.array([p is not None for p in name_problem])
+        for side, index in (("model_a", batch.model_a), ("model_b", batch.model_b)):
+            bad = np.flatnonzero(bad_name[index])
+            if bad.size:
+                i = int(bad[0])
+                raise InvalidArgument(f"votes[{i}].{side}", name_problem[index[i]])
+    # Compare names, not indices: a batch may list one name twice.
+    names = np.asarray(batch.names, dtype=object)
+    same = np.flatnonzero(names[batch.model_a] == names[batch.model_b])
+    if same.size:
+        i = int(same[0])
+        raise InvalidArgument(f"votes[{i}].model_b", f"equals model_a ({batch.names[batch.model_a[i]]!r})")
+    bad = np.flatnonzero(~is_valid_outcome(batch.outcome))
+    if bad.size:
+        i = int(bad[0])
+        allowed = ", ".join(o.name for o in Outcome)
+        raise InvalidArgument(f"votes[{i}].outcome", f"{int(batch.outcome[i])} is not an outcome ({allowed})")
+    bad = np.flatnonzero(np.isinf(batch.timestamp))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidArgument(f"votes[{i}].timestamp", f"{batch.timestamp[i]} is not a finite number")
+    for i, vote_id in enumerate(batch.vote_id):
+        _check_name(vote_id, f"votes[{i}].vote_id", limits.max_name_length)
+    for i, voter in enumerate(batch.voter_id):
+        if len(voter) > limits.max_name_length:
+            _check_name(voter, f"votes[{i}].voter_id", limits.max_name_length)
+    if batch.tags:
+        too_many = np.flatnonzero(batch.tag_count > limits.max_tags_per_vote)
+        if too_many.size:
+            i = int(too_many[0])
+            raise InvalidArgument(f"votes[{i}].tags", f"{batch.tag_count[i]} tags, the limit is {limits.max_tags_per_vote}")
+        for i, tags in enumerate(batch.tags_of()):
+            for j, tag in enumerate(tags):
+                _check_name(tag, f"votes[{i}].tags[{j}]", limits.max_name_length)
+
+
+def _name_problem(name: str, limit: int) -> str | None:
+    if not name or not name.strip():
+        return "must not be empty"
+    if len(name) > limit:
+        return f"is {len(name)} characters, the limit is {limit}"
+    return None
+
+
+def resolve_board(board: str) -> str:
+    return board or DEFAULT_BOARD
