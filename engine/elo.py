@@ -82,12 +82,11 @@ def exp_by_squaring(x: float) -> float:
     Unlike math.exp (a scalar libm call: the pip llvmlite has no vector math
     library) this vectorises, which makes the replica loop ~1.5x faster.
     Relative error < 1e-13 for |x| <= 64, i.e. rating gaps up to ~11,000
-    points at base 10 / scale 400 (tests/test_elo.py). Beyond that the
-    result is still positive and huge or tiny, so the expected score is 0 or
-    1 to within 1e-27. The even-degree Taylor polynomial of exp has no real
-    root, so the result is never negative.
+    points at base 10 / scale 400 (tests/test_elo.py). x is clamped to
+    [-64, 64] (the Taylor polynomial is only accurate near 0), which moves an
+    expected score by less than 1e-27.
     """
-    y = x * (1.0 / 256.0)
+    y = min(max(x, -64.0), 64.0) * (1.0 / 256.0)
     p = 1.0 + y * (
         1.0
         + y * (1 / 2 + y * (1 / 6 + y * (1 / 24 + y * (1 / 120 + y * (1 / 720 + y * (1 / 5040 + y * (

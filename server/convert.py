@@ -6,9 +6,9 @@ import numpy as np
 
 from engine import Standings
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.errors import InvalidArgument
 from server.service import Ack, BoardStandings
 from server.votes import VoteBatch, resolve_board
-from server.errors import InvalidArgument
 
 
 def batch_from_pb(message: pb.VoteBatch) -> VoteBatch:
@@ -25,7 +25,11 @@ def batch_from_pb(message: pb.VoteBatch) -> VoteBatch:
 def _columns_from_pb(board: str, columns: pb.VoteColumns) -> VoteBatch:
     # np.array over a packed repeated field is ~65x faster than np.fromiter.
     n = len(columns.vote_id)
-    timestamp = np.array(columns.timestamp, dtype=np.float64) if len(columns.timestamp) else np.full(n, np.nan)
+    if len(columns.timestamp):
+        timestamp = np.array(columns.timestamp, dtype=np.float64)
+        _require_finite(timestamp)
+    else:
+        timestamp = np.full(n, np.nan)  # NaN: not given, stamped on receipt
     return VoteBatch(
         board=board,
         vote_id=list(columns.vote_id),
@@ -53,6 +57,7 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
         outcome[i] = vote.outcome
         if vote.HasField("timestamp"):
             timestamp[i] = vote.timestamp
+            _require_finite(timestamp[i : i + 1], offset=i)
         vote_id.append(vote.vote_id)
         voter_id.append(vote.voter_id)
         tag_count.append(len(vote.tags))
@@ -69,6 +74,14 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
         tag_count=np.array(tag_count, dtype=np.int64) if tags else np.zeros(0, dtype=np.int64),
         tags=tags,
     )
+
+
+def _require_finite(timestamp: np.ndarray, offset: int = 0) -> None:
+    # Inside a VoteBatch NaN means "not given"; on the wire a given NaN is an error.
+    bad = np.flatnonzero(~np.isfinite(timestamp))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidArgument(f"votes[{offset + i}].timestamp", f"{timestamp[i]} is not a finite number")
 
 
 def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:

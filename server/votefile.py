@@ -72,12 +72,14 @@ def read_votes(path: str | Path, board: str = DEFAULT_BOARD) -> VoteBatch:
     timestamp = np.full(frame.height, np.nan)
     if "tstamp" in frame.columns:
         try:
-            timestamp = frame["tstamp"].cast(pl.Float64, strict=True).fill_null(np.nan).to_numpy().copy()
+            given = frame["tstamp"].cast(pl.Float64, strict=True)
         except pl.exceptions.PolarsError as exc:
             raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds): {exc}") from exc
-        bad = np.flatnonzero(np.isinf(timestamp))
+        # A null tstamp is "not given" (NaN inside a VoteBatch); a NaN or inf one is an error.
+        bad = np.flatnonzero(~np.isfinite(given.fill_null(0.0).to_numpy()))
+        timestamp = given.fill_null(np.nan).to_numpy().copy()
         if bad.size:
-            raise VoteFileError(f"{path}: row {int(bad[0]) + 1}: tstamp {timestamp[bad[0]]} is not finite")
+            raise VoteFileError(f"{path}: row {int(bad[0]) + 1}: tstamp {given[int(bad[0])]} is not finite")
 
     names = pl.concat([frame["model_a"], frame["model_b"]]).unique(maintain_order=True)
     enum = pl.Enum(names)
