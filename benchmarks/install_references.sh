@@ -13,7 +13,8 @@
 #                   brings pandas' own dependencies (numpy is already here).
 #
 # That is the whole list. fschat's declared dependencies (fastapi, httpx,
-# uvicorn, tiktoken, ...) are not needed, hence --no-deps.
+# uvicorn, tiktoken, ...) are not needed, hence --no-deps; pip's warning that
+# "fschat 0.2.36 requires ..., which is not installed" is expected.
 #
 # Why not the few more packages a plain `import fastchat.serve.monitor.elo_analysis`
 # would need: that module does `from fastchat.model.model_registry import get_model_info`,

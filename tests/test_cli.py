@@ -1,0 +1,91 @@
+"""The arena-ratings command line: the JSON contract, errors, submit + leaderboard = replay."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from server.cli import main
+from tests.conftest import shared_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def votes_file(tmp_path) -> Path:
+    frame = pl.DataFrame(
+        {
+            "model_a": ["a", "b", "c", "a", "b", "c"] * 50,
+            "model_b": ["b", "c", "a", "c", "a", "b"] * 50,
+            "winner": ["model_a", "model_b", "tie", "tie (bothbad)", "model_a", "model_a"] * 50,
+        }
+    )
+    path = tmp_path / "votes.csv"
+    frame.write_csv(path)
+    return path
+
+
+def test_replay_json_contract(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "replay", str(votes_file(tmp_path)), "--format", "json", "--bootstrap", "100")
+    assert code == 0
+    board = json.loads(out)
+    assert {"board", "method", "as_of_seq", "total_votes", "rows"} <= set(board)
+    assert (board["board"], board["method"], board["as_of_seq"], board["total_votes"]) == ("default", "elo", 300, 300)
+    for row in board["rows"]:
+        assert {"rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes"} <= set(row)
+        assert row["rating_lower"] <= row["rating"] <= row["rating_upper"]
+    assert [r["rank"] for r in board["rows"]] == [1, 2, 3]
+    assert sum(r["votes"] for r in board["rows"]) == 600
+
+
+def test_replay_csv_and_table(tmp_path, capsys):
+    path = str(votes_file(tmp_path))
+    _, out, _ = run_cli(capsys, "replay", path, "--format", "csv", "--bootstrap", "0")
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("rank,rank_ub,model,rating") and len(lines) == 4
+    _, out, _ = run_cli(capsys, "replay", path, "--bootstrap", "0")
+    assert "rank (UB)" in out and "300 votes" in out
+
+
+def test_bad_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    pl.DataFrame({"model_a": ["a"], "model_b": ["b"], "winner": ["A"]}).write_csv(path)
+    code, out, err = run_cli(capsys, "replay", str(path))
+    assert code == 2 and out == ""
+    assert f"{path}: row 1: winner 'A' is not one of" in err
+
+
+def test_replay_of_shared_data_ranks_the_strong_teams_high(capsys):
+    path = shared_file("football_international.parquet")
+    code, out, _ = run_cli(capsys, "replay", str(path), "--format", "json", "--bootstrap", "50")
+    top = [row["model"] for row in json.loads(out)["rows"][:15]]
+    assert code == 0 and "Brazil" in top and "Spain" in top
+
+
+def test_submit_and_leaderboard_equal_replay(tmp_path, capsys, start_server):
+    server = start_server()  # bootstrap_rounds=200
+    path = str(votes_file(tmp_path))
+    target = f"127.0.0.1:{server.port}"
+    code, out, _ = run_cli(capsys, "submit", path, "--target", target, "--batch-size", "64")
+    assert code == 0 and json.loads(out) == {"accepted": 300, "duplicates": 0, "last_seq": 300}
+    code, out, _ = run_cli(capsys, "submit", path, "--target", target)
+    assert json.loads(out) == {"accepted": 0, "duplicates": 300, "last_seq": 0}
+    _, served, _ = run_cli(capsys, "leaderboard", "--target", target, "--min-seq", "300", "--format", "json")
+    _, offline, _ = run_cli(capsys, "replay", path, "--format", "json", "--bootstrap", "200")
+    assert json.loads(served) == json.loads(offline)
+
+
+def test_console_script_entry_point_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "replay", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and "--bootstrap" in result.stdout

@@ -1,0 +1,111 @@
+"""A real server process: SIGKILL during ingest loses no acknowledged vote; SIGTERM exits cleanly."""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from engine import EloConfig
+from server.client import RatingsClient
+from server.offline import replay
+from tests.conftest import synthetic_batch
+from tests.test_service import same_numbers
+
+BOOTSTRAP = 100
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(data_dir: Path, port: int) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve",
+        "--data-dir", str(data_dir), "--port", str(port), "--bootstrap", str(BOOTSTRAP),
+        "--checkpoint-every", "3000",
+    ]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE)
+    with RatingsClient(f"127.0.0.1:{port}") as client:
+        client.wait_ready(timeout=60)
+    return process
+
+
+def test_sigkill_during_ingest_loses_no_acknowledged_vote(tmp_path):
+    port = free_port()
+    data = tmp_path / "data"
+    votes = synthetic_batch(60_000, 15, seed=11)
+    acked: set[int] = set()  # batch starts the server acknowledged
+    stop = threading.Event()
+
+    def sender() -> None:
+        with RatingsClient(f"127.0.0.1:{port}", timeout=5, retries=0) as client:
+            start = 0
+            deadline = time.monotonic() + 60
+            while start < len(votes) and time.monotonic() < deadline:
+                try:
+                    client.submit(votes.slice(start, start + 100))
+                    acked.add(start)
+                    start += 100
+                    time.sleep(0.003)  # paced, so the kills land mid-ingest
+                except grpc.RpcError:
+                    if stop.is_set():
+                        return
+                    time.sleep(0.05)  # the server is down: retry the same batch
+
+    process = spawn(data, port)
+    thread = threading.Thread(target=sender)
+    thread.start()
+    progress_at_kill = []
+    rng = random.Random(5)
+    try:
+        for _ in range(4):
+            time.sleep(rng.uniform(0.1, 0.5))
+            progress_at_kill.append(len(acked))
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+            process = spawn(data, port)
+        thread.join(90)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    n_batches = len(votes) // 100
+    assert all(0 < p < n_batches for p in progress_at_kill), f"every kill landed mid-ingest: {progress_at_kill}"
+    assert acked == set(range(0, len(votes), 100)), "the sender got every batch acknowledged in the end"
+    with RatingsClient(f"127.0.0.1:{port}") as client:
+        board = client.leaderboard(min_seq=len(votes))
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    # Every vote exactly once, in send order: equal to the offline replay.
+    assert board.total_votes == len(votes)
+    same_numbers(board, replay(votes, EloConfig(bootstrap_rounds=BOOTSTRAP)))
+
+
+def test_sigterm_drains_checkpoints_and_exits_zero(tmp_path):
+    port = free_port()
+    data = tmp_path / "data"
+    process = spawn(data, port)
+    votes = synthetic_batch(2000, 8, seed=12)
+    with RatingsClient(f"127.0.0.1:{port}") as client:
+        client.submit(votes)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert sorted((data / "checkpoints").glob("*.npz"))[-1].name.endswith("00000000000000002000.npz")
+    process = spawn(data, port)
+    try:
+        with RatingsClient(f"127.0.0.1:{port}") as client:
+            same_numbers(client.leaderboard(), replay(votes, EloConfig(bootstrap_rounds=BOOTSTRAP)))
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
