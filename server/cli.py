@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=50051, help="default %(default)s")
     serve.add_argument("--board-config", metavar="FILE", help='JSON: {"board": {"k": 32, "bootstrap_rounds": 200}}')
     serve.add_argument("--checkpoint-every", type=int, default=1_000_000, metavar="VOTES", help="default %(default)s")
+    serve.add_argument(
+        "--engine-threads", type=int, default=None, metavar="N",
+        help="threads the bootstrap kernel splits replicas over (default: all cores but one)",
+    )
     _add_elo_options(serve)
 
     submit = commands.add_parser("submit", help="send a vote file to a server")
@@ -94,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
         default_elo=default,
         board_elo=_board_configs(args.board_config, default),
         checkpoint_every_votes=args.checkpoint_every,
+        engine_threads=args.engine_threads,
     )
     running = app.start(Path(args.data_dir), args.host, args.port, config)
     app.serve_forever(running)
