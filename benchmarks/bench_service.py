@@ -73,7 +73,11 @@ def stage_profile(models: int, bootstrap: int, repeats: int = 50) -> dict[str, f
     board = EloBoard(EloConfig(bootstrap_rounds=bootstrap))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "votes.sqlite3")
-        store.append(LoggedBatch(0, 0, 0, *(np.zeros(0, t) for t in (np.int32, np.int32, np.int8, np.float64)), [], None, None), (0, "b", {}), [])
+        store.append(
+            LoggedBatch(0, 0, 0, *(np.zeros(0, t) for t in (np.int32, np.int32, np.int8, np.float64)), [], None, None),
+            (0, "b", {}),
+            [],
+        )
         for i, raw in enumerate(wire):
             t0 = time.perf_counter()
             message = pb.VoteBatch.FromString(raw)
@@ -83,10 +87,16 @@ def stage_profile(models: int, bootstrap: int, repeats: int = 50) -> dict[str, f
             validate(batch, Limits())
             t3 = time.perf_counter()
             logged = LoggedBatch(
-                first_seq=1 + i * 1000, last_seq=(i + 1) * 1000, board_id=0,
-                model_a=batch.model_a.astype(np.int32), model_b=batch.model_b.astype(np.int32),
-                outcome=batch.outcome.astype(np.int8), timestamp=batch.timestamp,
-                vote_id=batch.vote_id, voter_id=None, tags=None,
+                first_seq=1 + i * 1000,
+                last_seq=(i + 1) * 1000,
+                board_id=0,
+                model_a=batch.model_a.astype(np.int32),
+                model_b=batch.model_b.astype(np.int32),
+                outcome=batch.outcome.astype(np.int8),
+                timestamp=batch.timestamp,
+                vote_id=batch.vote_id,
+                voter_id=None,
+                tags=None,
             )
             store.append(logged, None, [])
             t4 = time.perf_counter()
@@ -110,12 +120,27 @@ def main() -> int:
 
     rng = np.random.default_rng(0)
     port = free_port()
-    results: dict = {"command": " ".join(sys.argv), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}"}
+    results: dict = {
+        "command": " ".join(sys.argv),
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+    }
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve", "--data-dir", data,
-             "--port", str(port), "--bootstrap", str(args.bootstrap),
-             *(["--engine-threads", str(args.engine_threads)] if args.engine_threads else [])],
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "--log-level",
+                "WARNING",
+                "serve",
+                "--data-dir",
+                data,
+                "--port",
+                str(port),
+                "--bootstrap",
+                str(args.bootstrap),
+                *(["--engine-threads", str(args.engine_threads)] if args.engine_threads else []),
+            ],
             cwd=ROOT,
         )
         try:
@@ -138,7 +163,9 @@ def main() -> int:
                     unary[size] = percentiles(latencies)
                 results["submit_votes_ms"] = {str(k): {"p50": v[0], "p99": v[1]} for k, v in unary.items()}
 
-                messages = [columnar_batch(rng, 1000, next_id + i * 1000, args.models) for i in range(args.stream_batches)]
+                messages = [
+                    columnar_batch(rng, 1000, next_id + i * 1000, args.models) for i in range(args.stream_batches)
+                ]
                 next_id += 1000 * args.stream_batches
                 t = time.perf_counter()
                 last_seq = 0
@@ -159,16 +186,20 @@ def main() -> int:
     for size, v in results["submit_votes_ms"].items():
         print(f"| {size} | {v['p50']:.2f} | {v['p99']:.2f} |")
     s = results["stream"]
-    print(f"\nStreamVotes, {s['votes']:,} votes in 1000-vote batches: "
-          f"{s['acked_votes_per_s'] / 1e3:,.0f} k votes/s acknowledged (durable), "
-          f"{s['applied_votes_per_s'] / 1e3:,.0f} k votes/s applied (ratings + B={args.bootstrap} replicas)")
+    print(
+        f"\nStreamVotes, {s['votes']:,} votes in 1000-vote batches: "
+        f"{s['acked_votes_per_s'] / 1e3:,.0f} k votes/s acknowledged (durable), "
+        f"{s['applied_votes_per_s'] / 1e3:,.0f} k votes/s applied (ratings + B={args.bootstrap} replicas)"
+    )
     print("\n| stage (one 1000-vote batch, in-process) | median ms |\n|---|---:|")
     for stage, ms in results["stage_ms_per_1000_votes"].items():
         print(f"| {stage} | {ms:.3f} |")
     p50, p99 = results["submit_votes_ms"]["1000"]["p50"], results["submit_votes_ms"]["1000"]["p99"]
-    print(f"\ntargets: SubmitVotes(1000) p50 <= 3 ms: {'met' if p50 <= 3 else 'NOT met'} ({p50:.2f}); "
-          f"p99 <= 15 ms: {'met' if p99 <= 15 else 'NOT met'} ({p99:.2f}); "
-          f"stream >= 100 k votes/s: {'met' if s['acked_votes_per_s'] >= 1e5 else 'NOT met'}")
+    print(
+        f"\ntargets: SubmitVotes(1000) p50 <= 3 ms: {'met' if p50 <= 3 else 'NOT met'} ({p50:.2f}); "
+        f"p99 <= 15 ms: {'met' if p99 <= 15 else 'NOT met'} ({p99:.2f}); "
+        f"stream >= 100 k votes/s: {'met' if s['acked_votes_per_s'] >= 1e5 else 'NOT met'}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -163,7 +163,7 @@ class EloBoard:
         self._competitor[self._n : n_new] = ids
         self._n = n_new
 
-    def snapshot(self) -> "EloBoard":
+    def snapshot(self) -> EloBoard:
         """A deep copy sharing nothing with this board (for readers)."""
         copy = EloBoard.from_state(self.state())
         copy.threads = self.threads
@@ -194,7 +194,7 @@ class EloBoard:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, np.ndarray]) -> "EloBoard":
+    def from_state(cls, state: dict[str, np.ndarray]) -> EloBoard:
         values = dict(zip(state["config_keys"].tolist(), state["config_values"].tolist()))
         values["bootstrap_rounds"] = int(values["bootstrap_rounds"])
         values["seed"] = int(state["config_seed"][0])  # float64 cannot hold every uint64

@@ -69,9 +69,7 @@ def poisson1_weight(h: np.uint64) -> float:
 
 
 @kernel
-def poisson1_weights_kernel(
-    seed: np.uint64, ordinals: np.ndarray, n_replicas: int, out: np.ndarray
-) -> None:
+def poisson1_weights_kernel(seed: np.uint64, ordinals: np.ndarray, n_replicas: int, out: np.ndarray) -> None:
     """out: float64[N, B], the weight of vote i in replica r (for tests and audits)."""
     for i in range(ordinals.shape[0]):
         key = vote_key(seed, np.uint64(ordinals[i]))

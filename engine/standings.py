@@ -57,7 +57,7 @@ class Standings:
         counts: NDArray[np.int64],
         total_votes: int,
         as_of_seq: int,
-    ) -> "Standings":
+    ) -> Standings:
         """ratings: float64[M]; replicas: float64[M, B]; counts: int64[M, 4].
 
         The CI is the 2.5 / 97.5 percentile of the replicas; with B = 0 there

@@ -27,7 +27,10 @@ def _add_elo_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--elo-scale", type=float, default=defaults.scale, help="default %(default)s")
     group.add_argument("--elo-initial", type=float, default=defaults.initial, help="default %(default)s")
     group.add_argument(
-        "--bootstrap", type=int, default=defaults.bootstrap_rounds, metavar="B",
+        "--bootstrap",
+        type=int,
+        default=defaults.bootstrap_rounds,
+        metavar="B",
         help="bootstrap replicas for the 95%% CI, 0 for none (default %(default)s)",
     )
     group.add_argument("--seed", type=int, default=defaults.seed, help="bootstrap seed (default %(default)s)")
@@ -35,8 +38,12 @@ def _add_elo_options(parser: argparse.ArgumentParser) -> None:
 
 def _elo_config(args: argparse.Namespace) -> EloConfig:
     return EloConfig(
-        k=args.elo_k, base=args.elo_base, scale=args.elo_scale, initial=args.elo_initial,
-        bootstrap_rounds=args.bootstrap, seed=args.seed,
+        k=args.elo_k,
+        base=args.elo_base,
+        scale=args.elo_scale,
+        initial=args.elo_initial,
+        bootstrap_rounds=args.bootstrap,
+        seed=args.seed,
     )
 
 
@@ -47,7 +54,7 @@ def _board_configs(path: str | None, default: EloConfig) -> dict[str, EloConfig]
         raw = json.loads(Path(path).read_text())
         return {board: EloConfig(**{**default.__dict__, **values}) for board, values in raw.items()}
     except (OSError, ValueError, TypeError) as exc:
-        raise SystemExit(f"{path}: not a board config ({{\"board\": {{\"k\": 32, ...}}}}): {exc}") from exc
+        raise SystemExit(f'{path}: not a board config ({{"board": {{"k": 32, ...}}}}): {exc}') from exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,7 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--board-config", metavar="FILE", help='JSON: {"board": {"k": 32, "bootstrap_rounds": 200}}')
     serve.add_argument("--checkpoint-every", type=int, default=1_000_000, metavar="VOTES", help="default %(default)s")
     serve.add_argument(
-        "--engine-threads", type=int, default=None, metavar="N",
+        "--engine-threads",
+        type=int,
+        default=None,
+        metavar="N",
         help="threads the bootstrap kernel splits replicas over (default: all cores but one)",
     )
     _add_elo_options(serve)

@@ -72,9 +72,7 @@ class RatingsClient:
 
     def stream(self, batches: Iterable[VoteBatch | pb.VoteBatch]) -> Iterator[pb.VoteAck]:
         """StreamVotes: one ack per batch, in order."""
-        messages = (
-            convert.batch_to_pb(b, i) if isinstance(b, VoteBatch) else b for i, b in enumerate(batches)
-        )
+        messages = (convert.batch_to_pb(b, i) if isinstance(b, VoteBatch) else b for i, b in enumerate(batches))
         return self.stub.StreamVotes(messages)
 
     def leaderboard(self, board: str = DEFAULT_BOARD, method: int = pb.ELO, min_seq: int = 0) -> pb.Leaderboard:

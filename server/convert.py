@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine import Standings
-from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.errors import InvalidArgument
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.service import Ack, BoardStandings
 from server.votes import VoteBatch, resolve_board
 

@@ -68,7 +68,10 @@ def _table(board: pb.Leaderboard) -> str:
     ]
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
     left = {2}  # the model name reads better left-aligned
-    fmt_row = lambda cells: "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def fmt_row(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     title = (
         f"board {board.board} · {pb.Method.Name(board.method).lower()} · {board.total_votes} votes · "
         f"as of seq {board.as_of_seq} · {board.bootstrap_rounds} bootstrap rounds"

@@ -132,7 +132,9 @@ class RatingsService:
             self._vote_ids.update(batch.vote_id)
             if batch.last_seq > self._applied_seq:
                 if batch.first_seq <= self._applied_seq:
-                    raise RuntimeError(f"checkpoint seq {self._applied_seq} splits batch {batch.first_seq}..{batch.last_seq}")
+                    raise RuntimeError(
+                        f"checkpoint seq {self._applied_seq} splits batch {batch.first_seq}..{batch.last_seq}"
+                    )
                 self._apply(batch)
                 replayed += batch.last_seq - batch.first_seq + 1
         self._last_seq = store_last

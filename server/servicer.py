@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from server import convert
+from server.errors import InvalidArgument
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 from server.service import RatingsService
 from server.votes import resolve_board
-from server.errors import InvalidArgument
 
 _METHODS = {pb.METHOD_UNSPECIFIED: pb.ELO, pb.ELO: pb.ELO}
 

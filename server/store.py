@@ -114,7 +114,9 @@ class Store:
         try:
             if new_board is not None:
                 board_id, name, config = new_board
-                db.execute("INSERT INTO boards (id, name, config) VALUES (?, ?, ?)", (board_id, name, json.dumps(config)))
+                db.execute(
+                    "INSERT INTO boards (id, name, config) VALUES (?, ?, ?)", (board_id, name, json.dumps(config))
+                )
             if new_competitors:
                 db.executemany("INSERT INTO competitors (id, name) VALUES (?, ?)", new_competitors)
             db.execute(
@@ -140,9 +142,7 @@ class Store:
 
     def batches(self, after_seq: int = 0) -> Iterator[LoggedBatch]:
         """Stored batches whose votes come after ``after_seq``, in seq order."""
-        cursor = self._db.execute(
-            "SELECT * FROM vote_batches WHERE last_seq > ? ORDER BY first_seq", (after_seq,)
-        )
+        cursor = self._db.execute("SELECT * FROM vote_batches WHERE last_seq > ? ORDER BY first_seq", (after_seq,))
         for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags in cursor:
             yield LoggedBatch(
                 first_seq=first,

@@ -121,7 +121,13 @@ def derived_vote_ids(frame: pl.DataFrame, voter: list[str]) -> list[str]:
     tstamp = frame["tstamp"].cast(pl.String).to_list() if "tstamp" in frame.columns else [""] * frame.height
     seen: dict[bytes, int] = {}
     ids = []
-    rows = zip(frame["model_a"].to_list(), frame["model_b"].to_list(), frame["winner"].to_list(), tstamp, voter or [""] * frame.height)
+    rows = zip(
+        frame["model_a"].to_list(),
+        frame["model_b"].to_list(),
+        frame["winner"].to_list(),
+        tstamp,
+        voter or [""] * frame.height,
+    )
     for row in rows:
         content = "\x1f".join(str(x) for x in row).encode()
         occurrence = seen.get(content, 0)

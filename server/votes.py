@@ -135,7 +135,9 @@ def validate(batch: VoteBatch, limits: Limits) -> None:
         if len(batch.tag_count) != n:
             raise InvalidArgument("columns.tag_count", f"has {len(batch.tag_count)} values for {n} votes")
         if int(batch.tag_count.sum()) != len(batch.tags):
-            raise InvalidArgument("columns.tags", f"has {len(batch.tags)} tags, tag_count sums to {batch.tag_count.sum()}")
+            raise InvalidArgument(
+                "columns.tags", f"has {len(batch.tags)} tags, tag_count sums to {batch.tag_count.sum()}"
+            )
 
     n_names = len(batch.names)
     for side, index in (("model_a", batch.model_a), ("model_b", batch.model_b)):
@@ -175,7 +177,9 @@ def validate(batch: VoteBatch, limits: Limits) -> None:
         too_many = np.flatnonzero(batch.tag_count > limits.max_tags_per_vote)
         if too_many.size:
             i = int(too_many[0])
-            raise InvalidArgument(f"votes[{i}].tags", f"{batch.tag_count[i]} tags, the limit is {limits.max_tags_per_vote}")
+            raise InvalidArgument(
+                f"votes[{i}].tags", f"{batch.tag_count[i]} tags, the limit is {limits.max_tags_per_vote}"
+            )
         for i, tags in enumerate(batch.tags_of()):
             for j, tag in enumerate(tags):
                 _check_name(tag, f"votes[{i}].tags[{j}]", limits.max_name_length)

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import grpc
-import pytest
 
 from engine import EloConfig
 from server.client import RatingsClient
@@ -31,9 +30,20 @@ def free_port() -> int:
 
 def spawn(data_dir: Path, port: int) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve",
-        "--data-dir", str(data_dir), "--port", str(port), "--bootstrap", str(BOOTSTRAP),
-        "--checkpoint-every", "3000",
+        sys.executable,
+        "-m",
+        "server.cli",
+        "--log-level",
+        "WARNING",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        "--bootstrap",
+        str(BOOTSTRAP),
+        "--checkpoint-every",
+        "3000",
     ]
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE)
     with RatingsClient(f"127.0.0.1:{port}") as client:

@@ -26,8 +26,19 @@ def same_numbers(got: pb.Leaderboard, want: pb.Leaderboard) -> None:
     assert [r.model for r in got.rows] == [r.model for r in want.rows]
     for g, w in zip(got.rows, want.rows):
         # Bit-identical, not merely close: the log order is the canonical order.
-        assert (g.rating, g.rating_lower, g.rating_upper, g.rank_ub) == (w.rating, w.rating_lower, w.rating_upper, w.rank_ub)
-        assert (g.votes, g.wins, g.losses, g.ties, g.ties_both_bad) == (w.votes, w.wins, w.losses, w.ties, w.ties_both_bad)
+        assert (g.rating, g.rating_lower, g.rating_upper, g.rank_ub) == (
+            w.rating,
+            w.rating_lower,
+            w.rating_upper,
+            w.rank_ub,
+        )
+        assert (g.votes, g.wins, g.losses, g.ties, g.ties_both_bad) == (
+            w.votes,
+            w.wins,
+            w.losses,
+            w.ties,
+            w.ties_both_bad,
+        )
     assert got.total_votes == want.total_votes
 
 
@@ -79,11 +90,17 @@ INVALID = {
     "bad board": (pb.VoteBatch(board="no spaces", votes=[_row_vote()]), "board"),
     "both forms": (pb.VoteBatch(votes=[_row_vote()], columns=pb.VoteColumns(vote_id=["c"])), "not both"),
     "ragged columns": (
-        pb.VoteBatch(columns=pb.VoteColumns(names=["a", "b"], model_a=[0, 0], model_b=[1], outcome=[1, 1], vote_id=["c1", "c2"])),
+        pb.VoteBatch(
+            columns=pb.VoteColumns(names=["a", "b"], model_a=[0, 0], model_b=[1], outcome=[1, 1], vote_id=["c1", "c2"])
+        ),
         "columns.model_b",
     ),
     "name index out of range": (
-        pb.VoteBatch(columns=pb.VoteColumns(names=["a", "b"], model_a=[0, 2], model_b=[1, 0], outcome=[1, 1], vote_id=["c1", "c2"])),
+        pb.VoteBatch(
+            columns=pb.VoteColumns(
+                names=["a", "b"], model_a=[0, 2], model_b=[1, 0], outcome=[1, 1], vote_id=["c1", "c2"]
+            )
+        ),
         "votes[1].model_a",
     ),
     "too many tags": (pb.VoteBatch(votes=[_row_vote(tags=[f"t{i}" for i in range(33)])]), "votes[0].tags"),
