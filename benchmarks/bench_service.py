@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from engine import EloBoard, EloConfig  # noqa: E402
 from server import convert  # noqa: E402
 from server.client import RatingsClient  # noqa: E402
+from server.launch import free_loopback_port, spawn_server  # noqa: E402
 from server.limits import Limits  # noqa: E402
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
 from server.store import LoggedBatch, Store  # noqa: E402
@@ -51,12 +50,6 @@ def columnar_batch(rng: np.random.Generator, n: int, first_id: int, models: int)
             vote_id=[f"bench-{first_id + i}" for i in range(n)],
         )
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -119,33 +112,16 @@ def main() -> int:
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
-    port = free_port()
+    port = free_loopback_port()
     results: dict = {
         "command": " ".join(sys.argv),
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
     }
     with tempfile.TemporaryDirectory() as data:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "--log-level",
-                "WARNING",
-                "serve",
-                "--data-dir",
-                data,
-                "--port",
-                str(port),
-                "--bootstrap",
-                str(args.bootstrap),
-                *(["--engine-threads", str(args.engine_threads)] if args.engine_threads else []),
-            ],
-            cwd=ROOT,
-        )
+        threads = ["--engine-threads", str(args.engine_threads)] if args.engine_threads else []
+        server = spawn_server(data, port, ["--bootstrap", str(args.bootstrap), *threads])
         try:
             with RatingsClient(f"127.0.0.1:{port}", retries=0) as client:
-                client.wait_ready(60)
                 next_id = 0
                 # Warm-up: JIT caches, connection, first board.
                 for _ in range(20):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import random
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ import grpc
 
 from engine import EloConfig
 from server.client import RatingsClient
+from server.launch import free_loopback_port, spawn_server
 from server.offline import replay
 from tests.conftest import synthetic_batch
 from tests.test_service import same_numbers
@@ -22,37 +21,12 @@ from tests.test_service import same_numbers
 BOOTSTRAP = 100
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def spawn(data_dir: Path, port: int) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "server.cli",
-        "--log-level",
-        "WARNING",
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(port),
-        "--bootstrap",
-        str(BOOTSTRAP),
-        "--checkpoint-every",
-        "3000",
-    ]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE)
-    with RatingsClient(f"127.0.0.1:{port}") as client:
-        client.wait_ready(timeout=60)
-    return process
+    return spawn_server(data_dir, port, ["--bootstrap", str(BOOTSTRAP), "--checkpoint-every", "3000"])
 
 
 def test_sigkill_during_ingest_loses_no_acknowledged_vote(tmp_path):
-    port = free_port()
+    port = free_loopback_port()
     data = tmp_path / "data"
     votes = synthetic_batch(60_000, 15, seed=11)
     acked: set[int] = set()  # batch starts the server acknowledged
@@ -103,7 +77,7 @@ def test_sigkill_during_ingest_loses_no_acknowledged_vote(tmp_path):
 
 
 def test_sigterm_drains_checkpoints_and_exits_zero(tmp_path):
-    port = free_port()
+    port = free_loopback_port()
     data = tmp_path / "data"
     process = spawn(data, port)
     votes = synthetic_batch(2000, 8, seed=12)
