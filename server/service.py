@@ -273,8 +273,7 @@ class RatingsService:
 
     def wait_applied(self, min_seq: int, timeout: float | None) -> int:
         """Block until the engine covers ``min_seq``; returns the applied seq."""
-        with self._write_lock:
-            last = self._last_seq
+        last = self._last_seq  # an int read is atomic; taking the writer lock could wait behind back-pressure
         if min_seq > last:
             raise InvalidArgument("min_seq", f"{min_seq} is beyond the last accepted seq {last}")
         with self._engine_lock:
