@@ -6,9 +6,9 @@ against LMArena's reference, FastChat's ``compute_elo``.
 
 What is timed (wall clock, time.perf_counter):
 
-- online Elo: a fresh ``EloBoard(EloConfig(bootstrap_rounds=0))`` and one
+- online Elo: a fresh ``Board(EloConfig(bootstrap_rounds=0))`` and one
   ``board.apply(a, b, outcome)`` call over all N votes (validation included);
-- online Elo + bootstrap: a fresh ``EloBoard(EloConfig(bootstrap_rounds=B))``
+- online Elo + bootstrap: a fresh ``Board(EloConfig(bootstrap_rounds=B))``
   fed 1000-vote batches, as the live service does. When all N votes would take
   longer than ``--bootstrap-budget`` seconds per repeat (estimated from a pilot
   run), a prefix of the votes (at least 200k) is timed instead; the output says so;
@@ -42,7 +42,7 @@ from collections import defaultdict
 import numba
 import numpy as np
 
-from engine import EloBoard, EloConfig
+from engine import Board, EloConfig
 
 BATCH = 1000  # votes per apply() call in the bootstrap run, like the live service
 MIN_BOOTSTRAP_PREFIX = 200_000
@@ -83,7 +83,7 @@ def model_names(n_models: int) -> np.ndarray:
 # --------------------------------------------------------------------------- engine
 
 
-def apply_batched(board: EloBoard, a, b, o, n: int) -> None:
+def apply_batched(board: Board, a, b, o, n: int) -> None:
     for s in range(0, n, BATCH):
         board.apply(a[s : s + BATCH], b[s : s + BATCH], o[s : s + BATCH])
 
@@ -91,12 +91,12 @@ def apply_batched(board: EloBoard, a, b, o, n: int) -> None:
 def warm_up(a, b, o, bootstrap: int, threads: int | None) -> None:
     """Compile (or load from numba's cache) every kernel the timed runs use."""
     n = min(a.shape[0], 2 * BATCH)
-    EloBoard(EloConfig(bootstrap_rounds=0), threads=threads).apply(a[:n], b[:n], o[:n])
+    Board(EloConfig(bootstrap_rounds=0), threads=threads).apply(a[:n], b[:n], o[:n])
     if bootstrap:
-        board = EloBoard(EloConfig(bootstrap_rounds=bootstrap), threads=threads)
+        board = Board(EloConfig(bootstrap_rounds=bootstrap), threads=threads)
         apply_batched(board, a, b, o, n)  # the path (threaded or not) the timed run takes
         board.apply(a[:10], b[:10], o[:10])  # and the single-threaded one
-        board.standings()
+        board.elo_standings()
 
 
 def timed(fn) -> float:
@@ -109,7 +109,7 @@ def timed(fn) -> float:
 def bench_point(a, b, o, repeats: int, threads: int | None):
     times, board = [], None
     for _ in range(repeats):
-        board = EloBoard(EloConfig(bootstrap_rounds=0), threads=threads)
+        board = Board(EloConfig(bootstrap_rounds=0), threads=threads)
         times.append(timed(lambda board=board: board.apply(a, b, o)))
     return times, board
 
@@ -120,7 +120,7 @@ def bootstrap_prefix(a, b, o, bootstrap: int, threads: int | None, budget: float
     if forced is not None:
         return min(n, forced), "set by --bootstrap-votes"
     pilot = min(n, 20 * BATCH)
-    board = EloBoard(EloConfig(bootstrap_rounds=bootstrap), threads=threads)
+    board = Board(EloConfig(bootstrap_rounds=bootstrap), threads=threads)
     rate = pilot / timed(lambda: apply_batched(board, a, b, o, pilot))
     if n / rate <= budget:
         return n, "all votes"
@@ -135,7 +135,7 @@ def bootstrap_prefix(a, b, o, bootstrap: int, threads: int | None, budget: float
 def bench_bootstrap(a, b, o, n: int, bootstrap: int, repeats: int, threads: int | None):
     times, board = [], None
     for _ in range(repeats):
-        board = EloBoard(EloConfig(bootstrap_rounds=bootstrap), threads=threads)
+        board = Board(EloConfig(bootstrap_rounds=bootstrap), threads=threads)
         times.append(timed(lambda board=board: apply_batched(board, a, b, o, n)))
     return times, board
 
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "--bootstrap-votes", type=int, default=None, help="time exactly this many votes with the bootstrap"
     )
     parser.add_argument(
-        "--threads", type=int, default=None, help="EloBoard threads (default os.cpu_count(), as the service)"
+        "--threads", type=int, default=None, help="Board threads (default os.cpu_count(), as the service)"
     )
     parser.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     # Batched application must give bit-identical point ratings to one call.
     batched_identical = None
     if boot_board is not None:
-        check = EloBoard(EloConfig(bootstrap_rounds=0), threads=threads)
+        check = Board(EloConfig(bootstrap_rounds=0), threads=threads)
         check.apply(a[: boot_board.n_votes], b[: boot_board.n_votes], o[: boot_board.n_votes])
         batched_identical = bool(
             np.array_equal(check.competitor_ids, boot_board.competitor_ids)
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"FastChat compute_elo: {fc_times[-1]:.2f} s", flush=True)
             fc_s = statistics.median(fc_times)
             fc_rate = n / fc_s
-            standings = point_board.standings()
+            standings = point_board.elo_standings()
             ours = {names[i]: float(r) for i, r in zip(standings.competitor_ids, standings.rating, strict=True)}
             theirs = {str(k): float(v) for k, v in dict(fc_ratings).items()}
             same_models = set(ours) == set(theirs)

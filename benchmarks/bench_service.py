@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import EloBoard, EloConfig  # noqa: E402
+from engine import Board, EloConfig  # noqa: E402
 from server import convert  # noqa: E402
 from server.client import RatingsClient  # noqa: E402
 from server.launch import free_loopback_port, spawn_server  # noqa: E402
@@ -63,7 +63,7 @@ def stage_profile(models: int, bootstrap: int, repeats: int = 50) -> dict[str, f
     messages = [columnar_batch(rng, 1000, i * 1000, models) for i in range(repeats)]
     wire = [m.SerializeToString() for m in messages]
     times: dict[str, list[float]] = {k: [] for k in ("protobuf parse", "to numpy", "validate", "commit", "apply")}
-    board = EloBoard(EloConfig(bootstrap_rounds=bootstrap))
+    board = Board(EloConfig(bootstrap_rounds=bootstrap))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "votes.sqlite3")
         store.append(

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.cells import CellTable, PairCells
 from engine.elo import (
     EloConfig,
-    bootstrap_replica_ranges,
     elo_bootstrap_kernel,
     elo_kernel,
     log_base_over_scale,
@@ -20,28 +18,16 @@ from engine.elo import (
 from engine.interning import assign_slots_kernel
 from engine.outcomes import SCORE_A, is_valid_outcome
 from engine.standings import Standings
+from engine.threads import run_split
 
 # Below this many replica-updates per call, handing work to threads costs
 # more than it saves (a pool round trip is ~50 us, a replica-update ~1-3 ns).
 _PARALLEL_MIN_UPDATES = 200_000
 
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
 
-
-def _replica_pool() -> ThreadPoolExecutor:
-    # Python threads, not numba's parallel=True: the kernels release the GIL,
-    # and a plain pool is safe to call from any number of caller threads,
-    # which numba's default workqueue threading layer is not.
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="elo-replicas")
-        return _pool
-
-
-class EloBoard:
-    """Online Elo for one board, with B incremental Poisson-bootstrap replicas.
+class Board:
+    """One board's incremental state: online Elo with B Poisson-bootstrap
+    replicas, and the pair cells that Bradley–Terry fits read.
 
     Competitors are given as ids (any non-negative int32, e.g. from an
     Interner); the board keeps its own dense slots in order of first
@@ -49,7 +35,7 @@ class EloBoard:
 
     State: ratings float64[M], replicas float64[M, B] (replica-contiguous,
     so one vote updates two contiguous rows), counts int64[M, 4] of
-    (wins, losses, ties, both-bad ties).
+    (wins, losses, ties, both-bad ties), and ``cells`` (engine.cells).
 
     Not thread-safe: one writer applies votes; readers take ``snapshot()``
     under the writer's lock.
@@ -67,6 +53,7 @@ class EloBoard:
         self._replicas = np.zeros((0, self.config.bootstrap_rounds), dtype=np.float64)
         self._counts = np.zeros((0, 4), dtype=np.int64)
         self._delta = np.empty(self.config.bootstrap_rounds, dtype=np.float64)  # kernel scratch
+        self.cells = PairCells()
 
     @property
     def n_competitors(self) -> int:
@@ -116,6 +103,7 @@ class EloBoard:
         slot_a, slot_b = self._slots(competitor_a, competitor_b)
         cfg = self.config
         elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, SCORE_A, cfg.k, log_base_over_scale(cfg))
+        self.cells.add(slot_a, slot_b, outcome)
         if cfg.bootstrap_rounds:
             ordinals = np.arange(self.n_votes, self.n_votes + n, dtype=np.uint64)
             self._apply_bootstrap(slot_a, slot_b, outcome, ordinals)
@@ -125,18 +113,11 @@ class EloBoard:
 
     def _apply_bootstrap(self, slot_a, slot_b, outcome, ordinals) -> None:
         cfg = self.config
-        args = (slot_a, slot_b, outcome, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k, log_base_over_scale(cfg))
+        head = (self._replicas, slot_a, slot_b, outcome, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
+        head += (log_base_over_scale(cfg),)
         parts = self.threads if slot_a.shape[0] * cfg.bootstrap_rounds >= _PARALLEL_MIN_UPDATES else 1
-        ranges = bootstrap_replica_ranges(cfg.bootstrap_rounds, parts)
-        if len(ranges) == 1:
-            elo_bootstrap_kernel(self._replicas, *args, 0, cfg.bootstrap_rounds, self._delta)
-            return
-        futures = [
-            _replica_pool().submit(elo_bootstrap_kernel, self._replicas, *args, lo, hi, self._delta)
-            for lo, hi in ranges
-        ]
-        for future in futures:
-            future.result()
+        # Each range writes its own slice of the shared scratch row, so threads never share memory.
+        run_split(elo_bootstrap_kernel, cfg.bootstrap_rounds, parts, head, (self._delta,))
 
     def _slots(self, competitor_a: NDArray[np.int32], competitor_b: NDArray[np.int32]):
         top = int(max(competitor_a.max(), competitor_b.max()))
@@ -163,13 +144,23 @@ class EloBoard:
         self._competitor[self._n : n_new] = ids
         self._n = n_new
 
-    def snapshot(self) -> EloBoard:
+    def snapshot(self) -> Board:
         """A deep copy sharing nothing with this board (for readers)."""
-        copy = EloBoard.from_state(self.state())
+        copy = Board.from_state(self.state())
         copy.threads = self.threads
         return copy
 
-    def standings(self) -> Standings:
+    def slot_of(self, competitor_id: int) -> int | None:
+        """The competitor's row in this board's arrays, or None if it has not played here."""
+        if 0 <= competitor_id < self._slot_of.shape[0] and self._slot_of[competitor_id] >= 0:
+            return int(self._slot_of[competitor_id])
+        return None
+
+    def cell_table(self) -> CellTable:
+        """A copy of the pair cells (O(cells)), for fits off the writer's thread."""
+        return self.cells.table(self._n)
+
+    def elo_standings(self) -> Standings:
         return Standings.from_elo(
             competitor_ids=self.competitor_ids,
             ratings=self.ratings,
@@ -177,6 +168,7 @@ class EloBoard:
             counts=self.counts,
             total_votes=self.n_votes,
             as_of_seq=self.last_seq,
+            component=self.cell_table().components(),
         )
 
     def state(self) -> dict[str, np.ndarray]:
@@ -191,10 +183,11 @@ class EloBoard:
             "ratings": self.ratings.copy(),
             "replicas": self.replicas.copy(),
             "counts": self.counts.copy(),
+            **self.cells.state(),
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, np.ndarray]) -> EloBoard:
+    def from_state(cls, state: dict[str, np.ndarray]) -> Board:
         values = dict(zip(state["config_keys"].tolist(), state["config_values"].tolist()))
         values["bootstrap_rounds"] = int(values["bootstrap_rounds"])
         values["seed"] = int(state["config_seed"][0])  # float64 cannot hold every uint64
@@ -207,6 +200,7 @@ class EloBoard:
             board._ratings[: board._n] = state["ratings"]
             board._replicas[: board._n] = state["replicas"]
             board._counts[: board._n] = state["counts"]
+        board.cells = PairCells.from_state(state)
         board.n_votes, board.last_seq = (int(x) for x in state["counters"])
         return board
 

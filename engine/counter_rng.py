@@ -83,3 +83,50 @@ def poisson1_weights(seed: int, ordinals: np.ndarray, n_replicas: int) -> np.nda
     out = np.empty((ordinals.shape[0], n_replicas), dtype=np.float64)
     poisson1_weights_kernel(np.uint64(seed), ordinals, n_replicas, out)
     return out
+
+
+@kernel
+def uniform01(h: np.uint64) -> float:
+    """The top 53 bits of a hash as a float in [0, 1)."""
+    return float(h >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@kernel
+def poisson(lam: float, key: np.uint64) -> float:
+    """A Poisson(lam) draw from the counter stream ``key``: a pure function of (lam, key).
+
+    Inversion for lam < 10; for larger lam, Hörmann's transformed rejection
+    (PTRS, 1993), as numpy's generator does, with uniforms
+    mix64(key + j * GOLDEN) for j = 1, 2, ...
+    """
+    if lam <= 0.0:
+        return 0.0
+    j = np.uint64(1)
+    if lam < 10.0:
+        u = uniform01(mix64(key + j * GOLDEN))
+        p = math.exp(-lam)
+        cdf = p
+        k = 0.0
+        while u > cdf and k < 1000.0:
+            k += 1.0
+            p *= lam / k
+            cdf += p
+        return k
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = uniform01(mix64(key + j * GOLDEN)) - 0.5
+        v = uniform01(mix64(key + (j + np.uint64(1)) * GOLDEN))
+        j += np.uint64(2)
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return k
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(k + 1.0):
+            return k

@@ -164,20 +164,12 @@ def elo_bootstrap_kernel(
             rb[r] -= delta[r]
 
 
-def bootstrap_replica_ranges(n_replicas: int, n_parts: int) -> list[tuple[int, int]]:
-    """Split [0, B) into n_parts contiguous, near-equal, non-empty ranges."""
-    n_parts = max(1, min(n_parts, n_replicas))
-    edges = np.linspace(0, n_replicas, n_parts + 1).round().astype(int)
-    return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-
-
 def log_base_over_scale(config: EloConfig) -> float:
     return math.log(config.base) / config.scale
 
 
 __all__ = [
     "EloConfig",
-    "bootstrap_replica_ranges",
     "elo_bootstrap_kernel",
     "elo_kernel",
     "log_base_over_scale",

@@ -37,9 +37,10 @@ class Standings:
     losses: NDArray[np.int64]
     ties: NDArray[np.int64]  # both kinds of tie
     ties_both_bad: NDArray[np.int64]
+    component: NDArray[np.int32]  # connected component of the comparison graph, 0 = the largest
     total_votes: int
     as_of_seq: int
-    bootstrap_rounds: int
+    bootstrap_rounds: int  # 0 when the CI is not a bootstrap's
 
     @property
     def votes(self) -> NDArray[np.int64]:
@@ -47,6 +48,42 @@ class Standings:
 
     def __len__(self) -> int:
         return int(self.rating.shape[0])
+
+    @classmethod
+    def build(
+        cls,
+        competitor_ids: NDArray[np.int32],
+        rating: NDArray[np.float64],
+        rating_lower: NDArray[np.float64],
+        rating_upper: NDArray[np.float64],
+        counts: NDArray[np.int64],
+        total_votes: int,
+        as_of_seq: int,
+        bootstrap_rounds: int,
+        component: NDArray[np.int32] | None = None,
+    ) -> Standings:
+        """Sort best first and derive ranks. All inputs [M] in one (slot) order; counts: int64[M, 4]."""
+        # Equal ratings keep a stable order by competitor id.
+        order = np.lexsort((competitor_ids, -rating))
+        lower, upper = rating_lower[order], rating_upper[order]
+        counts = counts[order]
+        component = np.zeros(len(order), dtype=np.int32) if component is None else component[order]
+        return cls(
+            competitor_ids=competitor_ids[order].copy(),
+            rating=rating[order].copy(),
+            rating_lower=lower,
+            rating_upper=upper,
+            rank=np.arange(1, len(order) + 1, dtype=np.int64),
+            rank_ub=rank_upper_bound(lower, upper),
+            wins=counts[:, 0].copy(),
+            losses=counts[:, 1].copy(),
+            ties=counts[:, 2] + counts[:, 3],
+            ties_both_bad=counts[:, 3].copy(),
+            component=component.astype(np.int32),
+            total_votes=int(total_votes),
+            as_of_seq=int(as_of_seq),
+            bootstrap_rounds=int(bootstrap_rounds),
+        )
 
     @classmethod
     def from_elo(
@@ -57,6 +94,7 @@ class Standings:
         counts: NDArray[np.int64],
         total_votes: int,
         as_of_seq: int,
+        component: NDArray[np.int32] | None = None,
     ) -> Standings:
         """ratings: float64[M]; replicas: float64[M, B]; counts: int64[M, 4].
 
@@ -68,22 +106,4 @@ class Standings:
             lower, upper = np.percentile(replicas, CI_PERCENTILES, axis=1)
         else:
             lower, upper = ratings.copy(), ratings.copy()
-        # Best first; equal ratings keep a stable order by competitor id.
-        order = np.lexsort((competitor_ids, -ratings))
-        lower, upper = lower[order], upper[order]
-        counts = counts[order]
-        return cls(
-            competitor_ids=competitor_ids[order].copy(),
-            rating=ratings[order].copy(),
-            rating_lower=lower,
-            rating_upper=upper,
-            rank=np.arange(1, len(order) + 1, dtype=np.int64),
-            rank_ub=rank_upper_bound(lower, upper),
-            wins=counts[:, 0].copy(),
-            losses=counts[:, 1].copy(),
-            ties=counts[:, 2] + counts[:, 3],
-            ties_both_bad=counts[:, 3].copy(),
-            total_votes=int(total_votes),
-            as_of_seq=int(as_of_seq),
-            bootstrap_rounds=n_rounds,
-        )
+        return cls.build(competitor_ids, ratings, lower, upper, counts, total_votes, as_of_seq, n_rounds, component)

@@ -28,7 +28,7 @@ def _path(directory: Path, seq: int) -> Path:
 
 
 def save(directory: Path, seq: int, boards: dict[str, dict[str, np.ndarray]]) -> Path:
-    """Write the state of every board (name -> EloBoard.state()) as of ``seq``."""
+    """Write the state of every board (name -> Board.state()) as of ``seq``."""
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {"seq": np.array([seq], dtype=np.int64), "boards": np.array(list(boards), dtype=np.str_)}
     for i, state in enumerate(boards.values()):

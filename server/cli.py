@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import grpc
 from tqdm import tqdm
 
 from engine import EloConfig
+from engine.bt import BTConfig
 from server.limits import DEFAULT_BOARD
 
 log = logging.getLogger("arena_ratings")
@@ -34,6 +36,47 @@ def _add_elo_options(parser: argparse.ArgumentParser) -> None:
         help="bootstrap replicas for the 95%% CI, 0 for none (default %(default)s)",
     )
     group.add_argument("--seed", type=int, default=defaults.seed, help="bootstrap seed (default %(default)s)")
+
+
+def _add_bt_options(parser: argparse.ArgumentParser) -> None:
+    defaults = BTConfig()
+    group = parser.add_argument_group("Bradley–Terry")
+    group.add_argument(
+        "--bt-prior", type=float, default=defaults.prior, metavar="TIES",
+        help="virtual ties per competitor against the mean; keeps ratings finite (default %(default)s)",
+    )  # fmt: skip
+    group.add_argument(
+        "--bt-both-bad", choices=["tie", "ignore"], default=defaults.both_bad, help="default %(default)s"
+    )
+    group.add_argument("--bt-reweight", action="store_true", help="weight votes by 1/max(pair count, 50)")
+
+
+def _bt_config(args: argparse.Namespace) -> BTConfig:
+    return BTConfig(both_bad=args.bt_both_bad, prior=args.bt_prior, reweight=args.bt_reweight)
+
+
+def _add_query_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--method", default="bt", choices=["bt", "elo"], help="default %(default)s")
+    parser.add_argument(
+        "--ci", default="bootstrap", choices=["bootstrap", "sandwich", "none"],
+        help="BT's CI method; Elo always uses its online bootstrap (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1000, help="BT bootstrap rounds (default %(default)s)")
+    parser.add_argument("--anchor", metavar="MODEL=RATING", help="fix one model's BT rating (default: mean 1000)")
+    parser.add_argument("--format", default="table", choices=FORMATS)
+
+
+def _anchor(text: str | None) -> tuple[str, float] | None:
+    if text is None:
+        return None
+    model, sep, rating = text.rpartition("=")
+    try:
+        value = float(rating)
+    except ValueError:
+        value = float("nan")
+    if not sep or not model or not math.isfinite(value):
+        raise SystemExit(f"--anchor wants MODEL=RATING, e.g. gpt-4=1200; got {text!r}")
+    return model, value
 
 
 def _elo_config(args: argparse.Namespace) -> EloConfig:
@@ -76,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         help="threads the bootstrap kernel splits replicas over (default: all cores but one)",
     )
     _add_elo_options(serve)
+    _add_bt_options(serve)
 
     submit = commands.add_parser("submit", help="send a vote file to a server")
     submit.add_argument("file")
@@ -86,16 +130,21 @@ def _parser() -> argparse.ArgumentParser:
     board = commands.add_parser("leaderboard", help="query a server's leaderboard")
     board.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
     board.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
-    board.add_argument("--method", default="elo", choices=["elo"])
     board.add_argument("--min-seq", type=int, default=0, help="wait until the board covers this seq")
-    board.add_argument("--format", default="table", choices=FORMATS)
+    _add_query_options(board)
+
+    h2h = commands.add_parser("head-to-head", help="two models' record and predicted win probability")
+    h2h.add_argument("model_a")
+    h2h.add_argument("model_b")
+    h2h.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    h2h.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
 
     replay = commands.add_parser("replay", help="compute a leaderboard from a vote file, no server")
     replay.add_argument("file")
     replay.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
-    replay.add_argument("--method", default="elo", choices=["elo"])
-    replay.add_argument("--format", default="table", choices=FORMATS)
+    _add_query_options(replay)
     _add_elo_options(replay)
+    _add_bt_options(replay)
     return parser
 
 
@@ -109,6 +158,7 @@ def _serve(args: argparse.Namespace) -> int:
         board_elo=_board_configs(args.board_config, default),
         checkpoint_every_votes=args.checkpoint_every,
         engine_threads=args.engine_threads,
+        bt=_bt_config(args),
     )
     running = app.start(Path(args.data_dir), args.host, args.port, config)
     app.serve_forever(running)
@@ -138,31 +188,75 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from server.client import RatingsClient
+    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
     from server.render import render
 
     with RatingsClient(args.target) as client:
-        print(render(client.leaderboard(args.board, min_seq=args.min_seq), args.format))
+        board = client.leaderboard(
+            args.board,
+            method=pb.BT if args.method == "bt" else pb.ELO,
+            min_seq=args.min_seq,
+            ci={"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[args.ci],
+            rounds=args.rounds if args.method == "bt" else 0,
+            anchor=_anchor(args.anchor),
+        )
+    print(render(board, args.format))
+    return 0
+
+
+def _head_to_head(args: argparse.Namespace) -> int:
+    from google.protobuf.json_format import MessageToDict
+
+    from server.client import RatingsClient
+
+    with RatingsClient(args.target) as client:
+        result = client.head_to_head(args.model_a, args.model_b, args.board)
+    print(
+        json.dumps(
+            MessageToDict(result, preserving_proto_field_name=True, always_print_fields_with_no_presence=True), indent=2
+        )
+    )
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
     from server.offline import replay
     from server.render import render
+    from server.service import LeaderboardQuery
     from server.votefile import read_votes
 
+    if args.method == "elo" and (args.ci != "bootstrap" or args.anchor):
+        raise SystemExit("--ci and --anchor apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)")
+    anchor = _anchor(args.anchor)
+    query = LeaderboardQuery(
+        args.board,
+        method=args.method,
+        ci=args.ci,
+        rounds=args.rounds,
+        anchor_model=anchor[0] if anchor else None,
+        anchor_rating=anchor[1] if anchor else 1000.0,
+    )
     votes = read_votes(args.file, args.board)
-    print(render(replay(votes, _elo_config(args), progress=sys.stderr.isatty()), args.format))
+    board = replay(votes, _elo_config(args), query, _bt_config(args), progress=sys.stderr.isatty())
+    print(render(board, args.format))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server.errors import NotFound
     from server.votefile import VoteFileError
 
     try:
-        return {"serve": _serve, "submit": _submit, "leaderboard": _leaderboard, "replay": _replay}[args.command](args)
-    except VoteFileError as exc:
+        return {
+            "serve": _serve,
+            "submit": _submit,
+            "leaderboard": _leaderboard,
+            "head-to-head": _head_to_head,
+            "replay": _replay,
+        }[args.command](args)
+    except (VoteFileError, NotFound) as exc:
         print(f"arena-ratings: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:  # bad settings, e.g. EloConfig

@@ -75,6 +75,21 @@ class RatingsClient:
         messages = (convert.batch_to_pb(b, i) if isinstance(b, VoteBatch) else b for i, b in enumerate(batches))
         return self.stub.StreamVotes(messages)
 
-    def leaderboard(self, board: str = DEFAULT_BOARD, method: int = pb.ELO, min_seq: int = 0) -> pb.Leaderboard:
-        request = pb.LeaderboardRequest(board=board, method=method, min_seq=min_seq)
+    def leaderboard(
+        self,
+        board: str = DEFAULT_BOARD,
+        method: int = pb.METHOD_UNSPECIFIED,
+        min_seq: int = 0,
+        ci: int = pb.CI_UNSPECIFIED,
+        rounds: int = 0,
+        anchor: tuple[str, float] | None = None,
+    ) -> pb.Leaderboard:
+        """The board's leaderboard (BT with bootstrap CIs unless asked otherwise)."""
+        request = pb.LeaderboardRequest(board=board, method=method, min_seq=min_seq, ci=ci, rounds=rounds)
+        if anchor is not None:
+            request.anchor.model, request.anchor.rating = anchor
         return self.stub.GetLeaderboard(request, timeout=self.timeout)
+
+    def head_to_head(self, model_a: str, model_b: str, board: str = DEFAULT_BOARD, min_seq: int = 0) -> pb.HeadToHead:
+        request = pb.HeadToHeadRequest(board=board, model_a=model_a, model_b=model_b, min_seq=min_seq)
+        return self.stub.GetHeadToHead(request, timeout=self.timeout)

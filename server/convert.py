@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from engine import Standings
 from server.errors import InvalidArgument
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import Ack, BoardStandings
+from server.service import Ack, BoardStandings, HeadToHead, LeaderboardQuery
 from server.votes import VoteBatch, resolve_board
 
 
@@ -112,7 +114,44 @@ def ack_to_pb(ack: Ack, batch_id: int = 0) -> pb.VoteAck:
     )
 
 
-def leaderboard_to_pb(result: BoardStandings, method: int) -> pb.Leaderboard:
+METHODS = {pb.METHOD_UNSPECIFIED: "bt", pb.BT: "bt", pb.ELO: "elo"}
+CI_METHODS = {pb.CI_UNSPECIFIED: "bootstrap", pb.BOOTSTRAP: "bootstrap", pb.SANDWICH: "sandwich", pb.CI_NONE: "none"}
+MAX_ROUNDS = 100_000
+
+
+def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
+    method = METHODS.get(request.method)
+    if method is None:
+        raise InvalidArgument("method", f"{request.method} is not a method (ELO, BT)")
+    ci = CI_METHODS.get(request.ci)
+    if ci is None:
+        raise InvalidArgument("ci", f"{request.ci} is not a CI method (BOOTSTRAP, SANDWICH, CI_NONE)")
+    if request.rounds > MAX_ROUNDS:
+        raise InvalidArgument("rounds", f"{request.rounds} bootstrap rounds, the limit is {MAX_ROUNDS}")
+    anchor_model = None
+    if request.HasField("anchor"):
+        if not request.anchor.model:
+            raise InvalidArgument("anchor.model", "must not be empty")
+        if not math.isfinite(request.anchor.rating):
+            raise InvalidArgument("anchor.rating", f"{request.anchor.rating} is not a finite number")
+        anchor_model = request.anchor.model
+    if method == "elo":
+        if ci != "bootstrap":
+            raise InvalidArgument("ci", "ELO's CI is the board's online bootstrap; SANDWICH and CI_NONE are BT's")
+        if request.rounds or anchor_model is not None:
+            field = "rounds" if request.rounds else "anchor"
+            raise InvalidArgument(field, "applies to BT; ELO's replicas are fixed per board")
+    return LeaderboardQuery(
+        board=resolve_board(request.board),
+        method=method,
+        ci=ci,
+        rounds=request.rounds,
+        anchor_model=anchor_model,
+        anchor_rating=request.anchor.rating if anchor_model is not None else 1000.0,
+    )
+
+
+def leaderboard_to_pb(result: BoardStandings) -> pb.Leaderboard:
     s: Standings = result.standings
     votes = s.votes
     rows = [
@@ -128,14 +167,38 @@ def leaderboard_to_pb(result: BoardStandings, method: int) -> pb.Leaderboard:
             losses=int(s.losses[i]),
             ties=int(s.ties[i]),
             ties_both_bad=int(s.ties_both_bad[i]),
+            component=int(s.component[i]),
         )
         for i in range(len(s))
     ]
-    return pb.Leaderboard(
+    board = pb.Leaderboard(
         board=result.board,
-        method=method,
+        method=pb.BT if result.method == "bt" else pb.ELO,
         as_of_seq=s.as_of_seq,
         total_votes=s.total_votes,
         rows=rows,
         bootstrap_rounds=s.bootstrap_rounds,
+        ci={"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[result.ci],
+        log_likelihood=result.log_likelihood,
+    )
+    if result.anchor is not None:
+        board.anchor.model, board.anchor.rating = result.anchor
+    return board
+
+
+def head_to_head_to_pb(result: HeadToHead) -> pb.HeadToHead:
+    wins_a, wins_b, ties, both_bad = result.counts
+    votes = wins_a + wins_b + ties + both_bad
+    return pb.HeadToHead(
+        board=result.board,
+        model_a=result.model_a,
+        model_b=result.model_b,
+        votes=votes,
+        wins_a=wins_a,
+        wins_b=wins_b,
+        ties=ties + both_bad,
+        ties_both_bad=both_bad,
+        empirical_win_rate=(wins_a + 0.5 * (ties + both_bad)) / votes if votes else 0.0,
+        predicted_win_probability=result.predicted_win_probability,
+        as_of_seq=result.as_of_seq,
     )

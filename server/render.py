@@ -20,19 +20,28 @@ ROW_FIELDS = (
     "losses",
     "ties",
     "ties_both_bad",
+    "component",
 )
 
 
 def as_dict(board: pb.Leaderboard) -> dict:
-    """The JSON shape: board, method, as_of_seq, total_votes, bootstrap_rounds, rows."""
+    """The JSON shape: board, method, ci, as_of_seq, total_votes, bootstrap_rounds, anchor,
+    log_likelihood, rows."""
     return {
         "board": board.board,
         "method": pb.Method.Name(board.method).lower(),
+        "ci": ci_name(board.ci),
         "as_of_seq": board.as_of_seq,
         "total_votes": board.total_votes,
         "bootstrap_rounds": board.bootstrap_rounds,
+        "anchor": {"model": board.anchor.model, "rating": board.anchor.rating} if board.HasField("anchor") else None,
+        "log_likelihood": board.log_likelihood if board.method == pb.BT else None,
         "rows": [{name: getattr(row, name) for name in ROW_FIELDS} for row in board.rows],
     }
+
+
+def ci_name(ci: int) -> str:
+    return {pb.BOOTSTRAP: "bootstrap", pb.SANDWICH: "sandwich", pb.CI_NONE: "none"}.get(ci, "bootstrap")
 
 
 def render(board: pb.Leaderboard, fmt: str) -> str:
@@ -72,8 +81,18 @@ def _table(board: pb.Leaderboard) -> str:
     def fmt_row(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
+    ci = ci_name(board.ci) + (f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else "")
     title = (
         f"board {board.board} · {pb.Method.Name(board.method).lower()} · {board.total_votes} votes · "
-        f"as of seq {board.as_of_seq} · {board.bootstrap_rounds} bootstrap rounds"
+        f"as of seq {board.as_of_seq} · 95% CI: {ci}"
     )
+    if board.HasField("anchor"):
+        title += f" · anchored: {board.anchor.model} = {board.anchor.rating:g}"
+    components = {row.component for row in board.rows}
+    if len(components) > 1:
+        title += f" · {len(components)} disconnected groups: compare ratings only within one (column C)"
+        header.append("C")
+        for line, row in zip(lines, board.rows):
+            line.append(str(row.component))
+        widths.append(max(1, *(len(line[-1]) for line in lines)))
     return "\n".join([title, fmt_row(header), *(fmt_row(line) for line in lines)])

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import EloBoard, EloConfig, Interner, Standings
+from engine import Board, EloConfig, Interner, Standings, bt
+from engine.bt import BTConfig, BTQuery
+from engine.scale import RatingScale
 from server import checkpoint
 from server.errors import DeadlineExceeded, InvalidArgument, NotFound, Unavailable
 from server.limits import Limits
@@ -52,15 +54,46 @@ class Ack:
 
 
 @dataclass(frozen=True)
+class LeaderboardQuery:
+    board: str
+    method: str = "bt"  # "bt" or "elo"
+    ci: str = "bootstrap"  # "bootstrap", "sandwich" or "none" (the last two: BT only)
+    rounds: int = 0  # BT bootstrap rounds; 0: DEFAULT_BT_ROUNDS
+    anchor_model: str | None = None  # BT only
+    anchor_rating: float = 1000.0
+
+    def cache_key(self) -> tuple:
+        return (self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating)
+
+
+@dataclass(frozen=True)
 class BoardStandings:
     board: str
     standings: Standings
     models: list[str]  # row-aligned with standings
+    method: str = "elo"
+    ci: str = "bootstrap"
+    anchor: tuple[str, float] | None = None
+    log_likelihood: float = 0.0
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    board: str
+    model_a: str
+    model_b: str
+    counts: tuple[int, int, int, int]  # wins of a, wins of b, ties, both-bad ties
+    predicted_win_probability: float
+    as_of_seq: int
+
+
+DEFAULT_BT_ROUNDS = 1000
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
     default_elo: EloConfig = EloConfig()
+    bt: BTConfig = BTConfig()  # every board's Bradley–Terry settings
     board_elo: Mapping[str, EloConfig] | None = None  # per-board overrides, applied when a board is created
     limits: Limits = Limits()
     checkpoint_every_votes: int = 1_000_000
@@ -101,10 +134,13 @@ class RatingsService:
         # Engine state, guarded by _engine_lock; _applied signals progress.
         self._engine_lock = threading.Lock()
         self._applied = threading.Condition(self._engine_lock)
-        self._boards: dict[str, EloBoard] = {}
+        self._boards: dict[str, Board] = {}
         self._applied_seq = 0
-        self._cache: dict[str, tuple[int, BoardStandings]] = {}  # board -> (board's last seq, standings)
-        self._compute_locks: dict[str, threading.Lock] = {}
+        # (board, query key) -> (the board's last seq, standings); one lock per key,
+        # so concurrent queries for the same view share one computation.
+        self._cache: dict[tuple, tuple[int, BoardStandings]] = {}
+        self._compute_locks: dict[tuple, threading.Lock] = {}
+        self._bt_theta: dict[str, np.ndarray] = {}  # the last BT fit per board: the next fit's warm start
         self._checkpoint_seq = 0
         self._checkpoint_time = time.monotonic()
 
@@ -147,8 +183,8 @@ class RatingsService:
             time.perf_counter() - started,
         )
 
-    def _new_board_from(self, state: dict[str, np.ndarray]) -> EloBoard:
-        board = EloBoard.from_state(state)
+    def _new_board_from(self, state: dict[str, np.ndarray]) -> Board:
+        board = Board.from_state(state)
         board.threads = self.config.threads()
         return board
 
@@ -248,7 +284,7 @@ class RatingsService:
         name = self._board_names[batch.board_id]
         board = self._boards.get(name)
         if board is None:
-            board = self._boards[name] = EloBoard(self._board_configs[name], threads=self.config.threads())
+            board = self._boards[name] = Board(self._board_configs[name], threads=self.config.threads())
         board.apply(batch.model_a, batch.model_b, batch.outcome, last_seq=batch.last_seq)
         self._applied_seq = batch.last_seq
 
@@ -281,27 +317,59 @@ class RatingsService:
                 raise DeadlineExceeded(f"seq {min_seq} not applied yet (applied: {self._applied_seq})")
             return self._applied_seq
 
-    def leaderboard(self, board: str, min_seq: int = 0, timeout: float | None = None) -> BoardStandings:
+    def leaderboard(self, query: LeaderboardQuery, min_seq: int = 0, timeout: float | None = None) -> BoardStandings:
+        """The board's standings as of (at least) ``min_seq``; computed off the ingest path, then cached."""
         self.wait_applied(min_seq, timeout)
+        key = (query.board, *query.cache_key())
         with self._engine_lock:
-            if board not in self._boards:
-                raise NotFound(f"board {board!r} has no votes")
-            lock = self._compute_locks.setdefault(board, threading.Lock())
+            if query.board not in self._boards:
+                raise NotFound(f"board {query.board!r} has no votes")
+            lock = self._compute_locks.setdefault(key, threading.Lock())
         with lock:
             with self._engine_lock:
-                engine_board = self._boards[board]
+                board = self._boards[query.board]
                 applied = self._applied_seq
-                cached = self._cache.get(board)
-                if cached is None or cached[0] != engine_board.last_seq:
+                cached = self._cache.get(key)
+                stamp = board.last_seq
+                if cached is None or cached[0] != stamp:
                     cached = None
-                    snapshot = engine_board.snapshot()
+                    inputs = copy_inputs(board, query, self._interner)
             if cached is None:
-                standings = snapshot.standings()
-                names = [self._interner.name(int(i)) for i in standings.competitor_ids]
-                cached = (snapshot.last_seq, BoardStandings(board, standings, names))
-                self._cache[board] = cached
+                cached = (stamp, self._compute(query, inputs))
+                self._cache[key] = cached
         result = cached[1]
         return replace(result, standings=replace(result.standings, as_of_seq=applied))
+
+    def _compute(self, query: LeaderboardQuery, inputs: tuple) -> BoardStandings:
+        result, theta = compute_standings(
+            query, inputs, self._interner, self.config.bt, self.config.threads(), self._bt_theta.get(query.board)
+        )
+        if theta is not None:
+            self._bt_theta[query.board] = theta
+        return result
+
+    def head_to_head(
+        self, board: str, model_a: str, model_b: str, min_seq: int = 0, timeout: float | None = None
+    ) -> HeadToHead:
+        fitted = self.leaderboard(LeaderboardQuery(board, "bt", "none"), min_seq, timeout)
+        rating = dict(zip(fitted.models, fitted.standings.rating.tolist()))
+        with self._engine_lock:
+            engine_board = self._boards[board]
+            slots = []
+            for field, name in (("model_a", model_a), ("model_b", model_b)):
+                competitor = self._interner.id_of(name)
+                slot = None if competitor is None else engine_board.slot_of(competitor)
+                if slot is None or name not in rating:
+                    raise NotFound(f"{field}: {name!r} has no votes on board {board!r}")
+                slots.append(slot)
+            if slots[0] == slots[1]:
+                raise InvalidArgument("model_b", "equals model_a")
+            counts = engine_board.cells.pair(*slots)
+            config = engine_board.config
+        # ratings are theta * scale / ln(base) + c, so base ** (gap / scale) = exp(theta gap)
+        gap = rating[model_b] - rating[model_a]
+        predicted = 1.0 / (1.0 + config.base ** (gap / config.scale))
+        return HeadToHead(board, model_a, model_b, tuple(int(c) for c in counts), predicted, fitted.standings.as_of_seq)
 
     def boards(self) -> list[str]:
         with self._engine_lock:
@@ -324,3 +392,65 @@ class RatingsService:
         if self._applied_seq > self._checkpoint_seq:
             self.checkpoint()
         self._store.close()
+
+
+def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> tuple:
+    """What computing ``query`` reads, copied (under the engine lock in the service): O(cells) for BT."""
+    if query.method == "elo":
+        return (board.snapshot(),)
+    anchor_slot = None
+    if query.anchor_model is not None:
+        anchor_id = interner.id_of(query.anchor_model)
+        anchor_slot = None if anchor_id is None else board.slot_of(anchor_id)
+        if anchor_slot is None:
+            raise NotFound(f"anchor.model: {query.anchor_model!r} has no votes on board {query.board!r}")
+    return (
+        board.cell_table(),
+        board.counts.copy(),
+        board.competitor_ids.copy(),
+        board.config,
+        anchor_slot,
+        board.n_votes,
+    )
+
+
+def compute_standings(
+    query: LeaderboardQuery,
+    inputs: tuple,
+    interner: Interner,
+    bt_config: BTConfig,
+    threads: int,
+    theta0: np.ndarray | None = None,
+) -> tuple[BoardStandings, np.ndarray | None]:
+    """The standings for ``query`` from copy_inputs(); also the BT fit's theta (the next warm start)."""
+    if query.method == "elo":
+        standings = inputs[0].elo_standings()
+        return BoardStandings(query.board, standings, _names(interner, standings), "elo", "bootstrap"), None
+    table, counts, ids, elo_config, anchor_slot, n_votes = inputs
+    bt_query = BTQuery(
+        ci=query.ci,
+        rounds=query.rounds or DEFAULT_BT_ROUNDS,
+        seed=elo_config.seed,
+        anchor_slot=anchor_slot,
+        anchor_rating=query.anchor_rating,
+    )
+    standings, fit = bt.standings(
+        table,
+        counts,
+        ids,
+        bt_config,
+        bt_query,
+        scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
+        threads=threads,
+        total_votes=n_votes,
+        theta0=theta0,
+    )
+    anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
+    result = BoardStandings(
+        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood
+    )
+    return result, fit.theta
+
+
+def _names(interner: Interner, standings: Standings) -> list[str]:
+    return [interner.name(int(i)) for i in standings.competitor_ids]

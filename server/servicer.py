@@ -9,8 +9,6 @@ from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 from server.service import RatingsService
 from server.votes import resolve_board
 
-_METHODS = {pb.METHOD_UNSPECIFIED: pb.ELO, pb.ELO: pb.ELO}
-
 
 class RatingsServicer(pb_grpc.RatingsServicer):
     def __init__(self, service: RatingsService) -> None:
@@ -26,10 +24,20 @@ class RatingsServicer(pb_grpc.RatingsServicer):
             yield convert.ack_to_pb(ack, request.batch_id)
 
     def GetLeaderboard(self, request: pb.LeaderboardRequest, context) -> pb.Leaderboard:
-        method = _METHODS.get(request.method)
-        if method is None:
-            raise InvalidArgument("method", f"{request.method} is not a supported method (ELO)")
         result = self._service.leaderboard(
-            resolve_board(request.board), min_seq=request.min_seq, timeout=context.time_remaining()
+            convert.query_from_pb(request), min_seq=request.min_seq, timeout=context.time_remaining()
         )
-        return convert.leaderboard_to_pb(result, method)
+        return convert.leaderboard_to_pb(result)
+
+    def GetHeadToHead(self, request: pb.HeadToHeadRequest, context) -> pb.HeadToHead:
+        for field in ("model_a", "model_b"):
+            if not getattr(request, field):
+                raise InvalidArgument(field, "must not be empty")
+        result = self._service.head_to_head(
+            resolve_board(request.board),
+            request.model_a,
+            request.model_b,
+            min_seq=request.min_seq,
+            timeout=context.time_remaining(),
+        )
+        return convert.head_to_head_to_pb(result)

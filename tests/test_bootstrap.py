@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from engine import EloBoard, EloConfig
+from engine import Board, EloConfig
 from engine.counter_rng import GOLDEN, mix64, poisson1_weights
 from engine.standings import rank_upper_bound
 from tests.conftest import synthetic_votes
@@ -39,7 +39,7 @@ def test_weights_differ_by_seed_and_vote():
 
 def test_kernel_equals_naive_twin():
     a, b, outcome, _ = synthetic_votes(400, 6, seed=5, tie_rate=0.3)
-    board = EloBoard(EloConfig(bootstrap_rounds=64, seed=9))
+    board = Board(EloConfig(bootstrap_rounds=64, seed=9))
     board.apply(a, b, outcome)
     runs = bootstrap_replicas(list(zip(a.tolist(), b.tolist(), outcome.tolist())), 64, seed=9)
     for slot, competitor in enumerate(board.competitor_ids.tolist()):
@@ -50,9 +50,9 @@ def test_kernel_equals_naive_twin():
 @pytest.mark.parametrize("sizes", [[1], [7, 1, 1000], [999, 1], [4096]])
 def test_batching_does_not_change_a_bit(sizes):
     a, b, outcome, _ = synthetic_votes(6000, 30, seed=6)
-    whole = EloBoard(EloConfig(bootstrap_rounds=200, seed=3), threads=1)
+    whole = Board(EloConfig(bootstrap_rounds=200, seed=3), threads=1)
     whole.apply(a, b, outcome)
-    split = EloBoard(EloConfig(bootstrap_rounds=200, seed=3), threads=2)
+    split = Board(EloConfig(bootstrap_rounds=200, seed=3), threads=2)
     start, i = 0, 0
     while start < len(a):
         stop = min(start + sizes[i % len(sizes)], len(a))
@@ -66,11 +66,11 @@ def test_batching_does_not_change_a_bit(sizes):
 
 def test_checkpoint_state_round_trip_continues_identically():
     a, b, outcome, _ = synthetic_votes(3000, 20, seed=7)
-    straight = EloBoard(EloConfig(bootstrap_rounds=100, seed=5))
+    straight = Board(EloConfig(bootstrap_rounds=100, seed=5))
     straight.apply(a, b, outcome)
-    first = EloBoard(EloConfig(bootstrap_rounds=100, seed=5))
+    first = Board(EloConfig(bootstrap_rounds=100, seed=5))
     first.apply(a[:1234], b[:1234], outcome[:1234], last_seq=1234)
-    resumed = EloBoard.from_state(first.state())
+    resumed = Board.from_state(first.state())
     assert resumed.last_seq == 1234 and resumed.n_votes == 1234
     resumed.apply(a[1234:], b[1234:], outcome[1234:])
     assert np.array_equal(straight.replicas, resumed.replicas)
@@ -80,9 +80,9 @@ def test_checkpoint_state_round_trip_continues_identically():
 def test_bootstrap_mean_tracks_point_rating():
     for n in (2_000, 20_000, 200_000):
         a, b, outcome, _ = synthetic_votes(n, 10, seed=8)
-        board = EloBoard(EloConfig(bootstrap_rounds=300, seed=1))
+        board = Board(EloConfig(bootstrap_rounds=300, seed=1))
         board.apply(a, b, outcome)
-        standings = board.standings()
+        standings = board.elo_standings()
         width = standings.rating_upper - standings.rating_lower
         mean = board.replicas.mean(axis=1)
         # The replica mean sits well inside the CI, near the point rating.
@@ -92,9 +92,9 @@ def test_bootstrap_mean_tracks_point_rating():
 
 def _median_ci_width(n_votes: int, k: float) -> float:
     a, b, outcome, _ = synthetic_votes(n_votes, 20, seed=8)
-    board = EloBoard(EloConfig(k=k, bootstrap_rounds=300, seed=1))
+    board = Board(EloConfig(k=k, bootstrap_rounds=300, seed=1))
     board.apply(a, b, outcome)
-    s = board.standings()
+    s = board.elo_standings()
     return float(np.median(s.rating_upper - s.rating_lower))
 
 
@@ -121,9 +121,9 @@ def test_rank_upper_bound_equals_definition():
 
 def test_standings_are_sorted_and_consistent():
     a, b, outcome, strength = synthetic_votes(50_000, 15, seed=9)
-    board = EloBoard(EloConfig(bootstrap_rounds=200))
+    board = Board(EloConfig(bootstrap_rounds=200))
     board.apply(a, b, outcome)
-    s = board.standings()
+    s = board.elo_standings()
     assert np.all(np.diff(s.rating) <= 0)
     assert s.rank.tolist() == list(range(1, 16))
     assert np.all(s.rank_ub <= s.rank)
@@ -138,7 +138,7 @@ def test_engine_from_a_thread_pool_equals_serial():
 
     def run(args):
         a, b, outcome, _ = args
-        board = EloBoard(EloConfig(bootstrap_rounds=100, seed=4))
+        board = Board(EloConfig(bootstrap_rounds=100, seed=4))
         for start in range(0, len(a), 700):
             board.apply(a[start : start + 700], b[start : start + 700], outcome[start : start + 700])
         return board.ratings.copy(), board.replicas.copy()

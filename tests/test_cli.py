@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from server.cli import main
 from tests.conftest import shared_file
@@ -34,12 +35,15 @@ def votes_file(tmp_path) -> Path:
     return path
 
 
-def test_replay_json_contract(tmp_path, capsys):
-    code, out, _ = run_cli(capsys, "replay", str(votes_file(tmp_path)), "--format", "json", "--bootstrap", "100")
+@pytest.mark.parametrize("method", ["bt", "elo"])
+def test_replay_json_contract(tmp_path, capsys, method):
+    args = ["--method", method, "--format", "json", "--bootstrap", "100", "--rounds", "100"]
+    code, out, _ = run_cli(capsys, "replay", str(votes_file(tmp_path)), *args)
     assert code == 0
     board = json.loads(out)
-    assert {"board", "method", "as_of_seq", "total_votes", "rows"} <= set(board)
-    assert (board["board"], board["method"], board["as_of_seq"], board["total_votes"]) == ("default", "elo", 300, 300)
+    assert {"board", "method", "ci", "as_of_seq", "total_votes", "rows"} <= set(board)
+    assert (board["board"], board["method"], board["as_of_seq"], board["total_votes"]) == ("default", method, 300, 300)
+    assert board["bootstrap_rounds"] == 100
     for row in board["rows"]:
         assert {"rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes"} <= set(row)
         assert row["rating_lower"] <= row["rating"] <= row["rating_upper"]
@@ -49,10 +53,10 @@ def test_replay_json_contract(tmp_path, capsys):
 
 def test_replay_csv_and_table(tmp_path, capsys):
     path = str(votes_file(tmp_path))
-    _, out, _ = run_cli(capsys, "replay", path, "--format", "csv", "--bootstrap", "0")
+    _, out, _ = run_cli(capsys, "replay", path, "--format", "csv", "--ci", "none")
     lines = out.strip().splitlines()
     assert lines[0].startswith("rank,rank_ub,model,rating") and len(lines) == 4
-    _, out, _ = run_cli(capsys, "replay", path, "--bootstrap", "0")
+    _, out, _ = run_cli(capsys, "replay", path, "--method", "elo", "--bootstrap", "0")
     assert "rank (UB)" in out and "300 votes" in out
 
 
@@ -66,7 +70,7 @@ def test_bad_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
 
 def test_replay_of_shared_data_ranks_the_strong_teams_high(capsys):
     path = shared_file("football_international.parquet")
-    code, out, _ = run_cli(capsys, "replay", str(path), "--format", "json", "--bootstrap", "50")
+    code, out, _ = run_cli(capsys, "replay", str(path), "--format", "json", "--bootstrap", "0", "--rounds", "50")
     top = [row["model"] for row in json.loads(out)["rows"][:15]]
     assert code == 0 and "Brazil" in top and "Spain" in top
 
@@ -79,9 +83,20 @@ def test_submit_and_leaderboard_equal_replay(tmp_path, capsys, start_server):
     assert code == 0 and json.loads(out) == {"accepted": 300, "duplicates": 0, "last_seq": 300}
     code, out, _ = run_cli(capsys, "submit", path, "--target", target)
     assert json.loads(out) == {"accepted": 0, "duplicates": 300, "last_seq": 0}
-    _, served, _ = run_cli(capsys, "leaderboard", "--target", target, "--min-seq", "300", "--format", "json")
-    _, offline, _ = run_cli(capsys, "replay", path, "--format", "json", "--bootstrap", "200")
+    elo = ["--method", "elo", "--format", "json"]
+    _, served, _ = run_cli(capsys, "leaderboard", "--target", target, "--min-seq", "300", *elo)
+    _, offline, _ = run_cli(capsys, "replay", path, "--bootstrap", "200", *elo)
     assert json.loads(served) == json.loads(offline)
+    # BT: the server warm-starts its fits, so equal to the fit's tolerance, not bit for bit.
+    bt = ["--method", "bt", "--ci", "sandwich", "--anchor", "a=1100", "--format", "json"]
+    _, served, _ = run_cli(capsys, "leaderboard", "--target", target, *bt)
+    _, offline, _ = run_cli(capsys, "replay", path, *bt)
+    served, offline = json.loads(served), json.loads(offline)
+    assert served["anchor"] == offline["anchor"] == {"model": "a", "rating": 1100.0}
+    for got, want in zip(served["rows"], offline["rows"], strict=True):
+        assert got["model"] == want["model"]
+        for key in ("rating", "rating_lower", "rating_upper"):
+            assert got[key] == pytest.approx(want[key], abs=1e-6)
 
 
 def test_console_script_entry_point_runs():

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import grpc
 
-from engine import EloConfig
 from server.client import RatingsClient
 from server.launch import free_loopback_port, spawn_server
-from server.offline import replay
 from tests.conftest import synthetic_batch
-from tests.test_service import same_numbers
+from tests.test_service import elo_board, offline_elo, same_numbers
 
 BOOTSTRAP = 100
 
@@ -68,12 +66,12 @@ def test_sigkill_during_ingest_loses_no_acknowledged_vote(tmp_path):
     assert all(0 < p < n_batches for p in progress_at_kill), f"every kill landed mid-ingest: {progress_at_kill}"
     assert acked == set(range(0, len(votes), 100)), "the sender got every batch acknowledged in the end"
     with RatingsClient(f"127.0.0.1:{port}") as client:
-        board = client.leaderboard(min_seq=len(votes))
+        board = elo_board(client, min_seq=len(votes))
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     # Every vote exactly once, in send order: equal to the offline replay.
     assert board.total_votes == len(votes)
-    same_numbers(board, replay(votes, EloConfig(bootstrap_rounds=BOOTSTRAP)))
+    same_numbers(board, offline_elo(votes, BOOTSTRAP))
 
 
 def test_sigterm_drains_checkpoints_and_exits_zero(tmp_path):
@@ -89,7 +87,7 @@ def test_sigterm_drains_checkpoints_and_exits_zero(tmp_path):
     process = spawn(data, port)
     try:
         with RatingsClient(f"127.0.0.1:{port}") as client:
-            same_numbers(client.leaderboard(), replay(votes, EloConfig(bootstrap_rounds=BOOTSTRAP)))
+            same_numbers(elo_board(client), offline_elo(votes, BOOTSTRAP))
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0

@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import EloBoard, EloConfig
+from engine import Board, EloConfig
 from engine.elo import exp_by_squaring
 from tests.conftest import shared_file, synthetic_votes
 from tests.naive import lmarena_elo
@@ -17,13 +17,13 @@ from tests.naive import lmarena_elo
 NO_CI = EloConfig(bootstrap_rounds=0)
 
 
-def ratings_by_id(board: EloBoard) -> dict[int, float]:
+def ratings_by_id(board: Board) -> dict[int, float]:
     return dict(zip(board.competitor_ids.tolist(), board.ratings.tolist()))
 
 
 def test_hand_worked_sequence():
     # Equal ratings: e = 0.5, so a win moves each side by K/2 = 2 points.
-    board = EloBoard(NO_CI)
+    board = Board(NO_CI)
     board.apply(np.array([0]), np.array([1]), np.array([1]))
     assert ratings_by_id(board) == {0: 1002.0, 1: 998.0}
     # 1002 vs 998 tie: e_a = 1 / (1 + 10 ** (-4 / 400)), A gives back 4 * (e_a - 0.5).
@@ -37,7 +37,7 @@ def test_hand_worked_sequence():
 
 def test_matches_lmarena_formula_on_random_votes():
     a, b, outcome, _ = synthetic_votes(200_000, 40, seed=3, tie_rate=0.3)
-    board = EloBoard(NO_CI)
+    board = Board(NO_CI)
     board.apply(a, b, outcome)
     twin = lmarena_elo(zip(a.tolist(), b.tolist(), outcome.tolist()))
     got = ratings_by_id(board)
@@ -56,7 +56,7 @@ def test_matches_lmarena_formula_property(votes, k, base_scale):
         return
     base, scale = base_scale
     a, b, o = (np.array(col) for col in zip(*votes))
-    board = EloBoard(EloConfig(k=k, base=base, scale=scale, bootstrap_rounds=0))
+    board = Board(EloConfig(k=k, base=base, scale=scale, bootstrap_rounds=0))
     board.apply(a, b, o)
     twin = lmarena_elo(votes, k=k, base=base, scale=scale)
     got = ratings_by_id(board)
@@ -69,7 +69,7 @@ def test_matches_lmarena_formula_on_mteb_arena():
     labels = {"model_a": 1, "model_b": 2, "tie": 3, "tie (bothbad)": 4}
     battles = [(a, b, labels[w]) for a, b, w in frame.select("model_a", "model_b", "winner").iter_rows()]
     names = {name: i for i, name in enumerate(dict.fromkeys(x for a, b, _ in battles for x in (a, b)))}
-    board = EloBoard(NO_CI)
+    board = Board(NO_CI)
     board.apply(
         np.array([names[a] for a, _, _ in battles]),
         np.array([names[b] for _, b, _ in battles]),
@@ -84,7 +84,7 @@ def test_matches_lmarena_formula_on_mteb_arena():
 def test_swapping_sides_with_flipped_outcome_changes_nothing():
     a, b, outcome, _ = synthetic_votes(5000, 12, seed=4)
     flipped = np.array([0, 2, 1, 3, 4], dtype=np.int8)[outcome]
-    one, two = EloBoard(EloConfig(bootstrap_rounds=50)), EloBoard(EloConfig(bootstrap_rounds=50))
+    one, two = Board(EloConfig(bootstrap_rounds=50)), Board(EloConfig(bootstrap_rounds=50))
     one.apply(a, b, outcome)
     two.apply(b, a, flipped)
     assert np.allclose(sorted(ratings_by_id(one).items()), sorted(ratings_by_id(two).items()), atol=1e-9, rtol=0)
@@ -113,7 +113,7 @@ def test_config_rejects_nonsense():
 def test_bad_votes_are_refused_not_applied():
     import pytest
 
-    board = EloBoard(NO_CI)
+    board = Board(NO_CI)
     for a, b, o in (([0], [0], [1]), ([0], [1], [0]), ([0], [1], [5]), ([-1], [1], [1])):
         with pytest.raises(ValueError):
             board.apply(np.array(a), np.array(b), np.array(o))

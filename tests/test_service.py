@@ -13,13 +13,20 @@ from server import convert
 from server.client import RatingsClient
 from server.offline import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.service import LeaderboardQuery
 from tests.conftest import make_batch, synthetic_batch
-
-CI = EloConfig(bootstrap_rounds=200)
 
 
 def client_for(server) -> RatingsClient:
     return RatingsClient(f"127.0.0.1:{server.port}", timeout=20.0, retries=0)
+
+
+def elo_board(client: RatingsClient, board: str = "default", min_seq: int = 0) -> pb.Leaderboard:
+    return client.leaderboard(board, method=pb.ELO, min_seq=min_seq)
+
+
+def offline_elo(votes, bootstrap_rounds: int = 200) -> pb.Leaderboard:
+    return replay(votes, EloConfig(bootstrap_rounds=bootstrap_rounds), LeaderboardQuery(votes.board, "elo"))
 
 
 def same_numbers(got: pb.Leaderboard, want: pb.Leaderboard) -> None:
@@ -52,9 +59,9 @@ def test_submit_then_query_matches_offline_replay(start_server):
             assert ack.accepted == min(700, 3000 - start) and ack.duplicates == 0
             assert ack.first_seq == last + 1
             last = ack.last_seq
-        board = client.leaderboard(min_seq=last)
+        board = elo_board(client, min_seq=last)
     assert board.as_of_seq == 3000 and board.total_votes == 3000 and board.bootstrap_rounds == 200
-    same_numbers(board, replay(votes, CI))
+    same_numbers(board, offline_elo(votes))
 
 
 def test_duplicate_vote_ids_are_not_applied_twice(start_server):
@@ -67,7 +74,7 @@ def test_duplicate_vote_ids_are_not_applied_twice(start_server):
         mixed = client.submit(make_batch(["a", "a", "c"], ["c", "c", "b"], [3, 3, 1], vote_ids=["x2", "x3", "x3"]))
         assert (mixed.accepted, mixed.duplicates) == (1, 2)
         assert list(mixed.duplicate_index) == [0, 2] and (mixed.first_seq, mixed.last_seq) == (3, 3)
-        board = client.leaderboard(min_seq=3)
+        board = elo_board(client, min_seq=3)
     assert board.total_votes == 3 and sum(r.votes for r in board.rows) == 6
 
 
@@ -112,7 +119,7 @@ def test_invalid_batches_are_refused_and_change_nothing(start_server, case):
     server = start_server()
     with client_for(server) as client:
         seed = client.submit(synthetic_batch(50, 5, seed=2))
-        before = client.leaderboard(min_seq=seed.last_seq)
+        before = elo_board(client, min_seq=seed.last_seq)
         request, field = INVALID[case]
         # A valid vote in the same batch must not slip through either.
         with pytest.raises(grpc.RpcError) as err:
@@ -122,7 +129,7 @@ def test_invalid_batches_are_refused_and_change_nothing(start_server, case):
             assert "timestamp" in err.value.details()
         else:
             assert field in err.value.details()
-        after = client.leaderboard()
+        after = elo_board(client)
         ok = client.submit(make_batch(["q"], ["r"], [1], vote_ids=["after"]))
     assert ok.first_seq == seed.last_seq + 1  # no seq was consumed by the refused batch
     assert after.as_of_seq == before.as_of_seq
@@ -143,7 +150,7 @@ def test_row_and_column_forms_give_identical_boards(start_server, tmp_path):
     with client_for(one) as c1, client_for(two) as c2:
         a1 = c1.stub.SubmitVotes(rows)
         a2 = c2.stub.SubmitVotes(convert.batch_to_pb(votes))
-        same_numbers(c1.leaderboard(min_seq=a1.last_seq), c2.leaderboard(min_seq=a2.last_seq))
+        same_numbers(elo_board(c1, min_seq=a1.last_seq), elo_board(c2, min_seq=a2.last_seq))
 
 
 def test_stream_votes_acks_each_batch_in_order(start_server):
@@ -157,8 +164,8 @@ def test_stream_votes_acks_each_batch_in_order(start_server):
         assert [a.accepted for a in acks] == [1000] * 5 + [0]
         assert acks[-1].duplicates == 1000
         assert [a.last_seq for a in acks[:5]] == [1000, 2000, 3000, 4000, 5000]
-        board = client.leaderboard(min_seq=5000)
-    same_numbers(board, replay(votes, CI))
+        board = elo_board(client, min_seq=5000)
+    same_numbers(board, offline_elo(votes))
 
 
 def test_stream_error_names_the_vote(start_server):
@@ -190,8 +197,8 @@ def test_boards_are_independent_and_match_their_own_replay(start_server):
         for start in range(0, 800, 200):
             client.submit(text.slice(start, start + 200))
             last = client.submit(code.slice(start, start + 200)).last_seq
-        same_numbers(client.leaderboard("text", min_seq=last), replay(text, CI))
-        same_numbers(client.leaderboard("code", min_seq=last), replay(code, CI))
+        same_numbers(elo_board(client, "text", min_seq=last), offline_elo(text))
+        same_numbers(elo_board(client, "code", min_seq=last), offline_elo(code))
 
 
 def test_health_and_reflection(start_server):
@@ -215,7 +222,7 @@ def test_restart_recovers_from_checkpoint_and_log_tail(start_server, tmp_path):
     with client_for(first) as client:
         for start in range(0, 4000, 500):
             last = client.submit(votes.slice(start, start + 500)).last_seq
-        client.leaderboard(min_seq=last)
+        elo_board(client, min_seq=last)
     checkpoints = sorted((data / "checkpoints").glob("*.npz"))
     assert checkpoints, "a checkpoint was due after 1500 votes"
     # Simulate a crash: no shutdown checkpoint, so the log tail must be replayed.
@@ -223,9 +230,9 @@ def test_restart_recovers_from_checkpoint_and_log_tail(start_server, tmp_path):
     first.service._store.close()
     second = start_server(data)
     with client_for(second) as client:
-        board = client.leaderboard()
+        board = elo_board(client)
         assert board.as_of_seq == 4000
-        same_numbers(board, replay(votes, CI))
+        same_numbers(board, offline_elo(votes))
         again = client.submit(votes.slice(0, 1000))
         assert again.duplicates == 1000
 
@@ -243,4 +250,4 @@ def test_corrupt_checkpoint_is_ignored_and_state_rebuilt(start_server, tmp_path)
     checkpoint.write_bytes(bytes(blob))
     second = start_server(data)
     with client_for(second) as client:
-        same_numbers(client.leaderboard(), replay(votes, CI))
+        same_numbers(elo_board(client), offline_elo(votes))

@@ -24,31 +24,39 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61rena_ratings/v1/ratings.proto\x12\x10\x61rena_ratings.v1\"\xab\x01\n\x04Vote\x12\x0f\n\x07vote_id\x18\x01 \x01(\t\x12\x0f\n\x07model_a\x18\x02 \x01(\t\x12\x0f\n\x07model_b\x18\x03 \x01(\t\x12*\n\x07outcome\x18\x04 \x01(\x0e\x32\x19.arena_ratings.v1.Outcome\x12\x16\n\ttimestamp\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x08voter_id\x18\x06 \x01(\t\x12\x0c\n\x04tags\x18\x07 \x03(\tB\x0c\n\n_timestamp\"\xc1\x01\n\x0bVoteColumns\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0f\n\x07model_a\x18\x02 \x03(\r\x12\x0f\n\x07model_b\x18\x03 \x03(\r\x12*\n\x07outcome\x18\x04 \x03(\x0e\x32\x19.arena_ratings.v1.Outcome\x12\x11\n\ttimestamp\x18\x05 \x03(\x01\x12\x0f\n\x07vote_id\x18\x06 \x03(\t\x12\x10\n\x08voter_id\x18\x07 \x03(\t\x12\x11\n\ttag_count\x18\x08 \x03(\r\x12\x0c\n\x04tags\x18\t \x03(\t\"\x83\x01\n\tVoteBatch\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12%\n\x05votes\x18\x02 \x03(\x0b\x32\x16.arena_ratings.v1.Vote\x12.\n\x07\x63olumns\x18\x03 \x01(\x0b\x32\x1d.arena_ratings.v1.VoteColumns\x12\x10\n\x08\x62\x61tch_id\x18\x04 \x01(\x04\"\x7f\n\x07VoteAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12\x11\n\tfirst_seq\x18\x04 \x01(\x04\x12\x10\n\x08last_seq\x18\x05 \x01(\x04\x12\x17\n\x0f\x64uplicate_index\x18\x06 \x03(\r\"^\n\x12LeaderboardRequest\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12(\n\x06method\x18\x02 \x01(\x0e\x32\x18.arena_ratings.v1.Method\x12\x0f\n\x07min_seq\x18\x03 \x01(\x04\"\xcc\x01\n\x0eLeaderboardRow\x12\x0c\n\x04rank\x18\x01 \x01(\r\x12\x0f\n\x07rank_ub\x18\x02 \x01(\r\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x01\x12\x14\n\x0crating_lower\x18\x05 \x01(\x01\x12\x14\n\x0crating_upper\x18\x06 \x01(\x01\x12\r\n\x05votes\x18\x07 \x01(\x04\x12\x0c\n\x04wins\x18\x08 \x01(\x04\x12\x0e\n\x06losses\x18\t \x01(\x04\x12\x0c\n\x04ties\x18\n \x01(\x04\x12\x15\n\rties_both_bad\x18\x0b \x01(\x04\"\xb8\x01\n\x0bLeaderboard\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12(\n\x06method\x18\x02 \x01(\x0e\x32\x18.arena_ratings.v1.Method\x12\x11\n\tas_of_seq\x18\x03 \x01(\x04\x12\x13\n\x0btotal_votes\x18\x04 \x01(\x04\x12.\n\x04rows\x18\x05 \x03(\x0b\x32 .arena_ratings.v1.LeaderboardRow\x12\x18\n\x10\x62ootstrap_rounds\x18\x06 \x01(\r*U\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\n\n\x06\x41_WINS\x10\x01\x12\n\n\x06\x42_WINS\x10\x02\x12\x07\n\x03TIE\x10\x03\x12\x10\n\x0cTIE_BOTH_BAD\x10\x04*)\n\x06Method\x12\x16\n\x12METHOD_UNSPECIFIED\x10\x00\x12\x07\n\x03\x45LO\x10\x01\x32\xf2\x01\n\x07Ratings\x12\x45\n\x0bSubmitVotes\x12\x1b.arena_ratings.v1.VoteBatch\x1a\x19.arena_ratings.v1.VoteAck\x12I\n\x0bStreamVotes\x12\x1b.arena_ratings.v1.VoteBatch\x1a\x19.arena_ratings.v1.VoteAck(\x01\x30\x01\x12U\n\x0eGetLeaderboard\x12$.arena_ratings.v1.LeaderboardRequest\x1a\x1d.arena_ratings.v1.Leaderboardb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61rena_ratings/v1/ratings.proto\x12\x10\x61rena_ratings.v1\"\'\n\x06\x41nchor\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06rating\x18\x02 \x01(\x01\"\xab\x01\n\x04Vote\x12\x0f\n\x07vote_id\x18\x01 \x01(\t\x12\x0f\n\x07model_a\x18\x02 \x01(\t\x12\x0f\n\x07model_b\x18\x03 \x01(\t\x12*\n\x07outcome\x18\x04 \x01(\x0e\x32\x19.arena_ratings.v1.Outcome\x12\x16\n\ttimestamp\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x08voter_id\x18\x06 \x01(\t\x12\x0c\n\x04tags\x18\x07 \x03(\tB\x0c\n\n_timestamp\"\xc1\x01\n\x0bVoteColumns\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0f\n\x07model_a\x18\x02 \x03(\r\x12\x0f\n\x07model_b\x18\x03 \x03(\r\x12*\n\x07outcome\x18\x04 \x03(\x0e\x32\x19.arena_ratings.v1.Outcome\x12\x11\n\ttimestamp\x18\x05 \x03(\x01\x12\x0f\n\x07vote_id\x18\x06 \x03(\t\x12\x10\n\x08voter_id\x18\x07 \x03(\t\x12\x11\n\ttag_count\x18\x08 \x03(\r\x12\x0c\n\x04tags\x18\t \x03(\t\"\x83\x01\n\tVoteBatch\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12%\n\x05votes\x18\x02 \x03(\x0b\x32\x16.arena_ratings.v1.Vote\x12.\n\x07\x63olumns\x18\x03 \x01(\x0b\x32\x1d.arena_ratings.v1.VoteColumns\x12\x10\n\x08\x62\x61tch_id\x18\x04 \x01(\x04\"\x7f\n\x07VoteAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12\x11\n\tfirst_seq\x18\x04 \x01(\x04\x12\x10\n\x08last_seq\x18\x05 \x01(\x04\x12\x17\n\x0f\x64uplicate_index\x18\x06 \x03(\r\"\xc0\x01\n\x12LeaderboardRequest\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12(\n\x06method\x18\x02 \x01(\x0e\x32\x18.arena_ratings.v1.Method\x12\x0f\n\x07min_seq\x18\x03 \x01(\x04\x12&\n\x02\x63i\x18\x04 \x01(\x0e\x32\x1a.arena_ratings.v1.CIMethod\x12\x0e\n\x06rounds\x18\x05 \x01(\r\x12(\n\x06\x61nchor\x18\x06 \x01(\x0b\x32\x18.arena_ratings.v1.Anchor\"\xdf\x01\n\x0eLeaderboardRow\x12\x0c\n\x04rank\x18\x01 \x01(\r\x12\x0f\n\x07rank_ub\x18\x02 \x01(\r\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x01\x12\x14\n\x0crating_lower\x18\x05 \x01(\x01\x12\x14\n\x0crating_upper\x18\x06 \x01(\x01\x12\r\n\x05votes\x18\x07 \x01(\x04\x12\x0c\n\x04wins\x18\x08 \x01(\x04\x12\x0e\n\x06losses\x18\t \x01(\x04\x12\x0c\n\x04ties\x18\n \x01(\x04\x12\x15\n\rties_both_bad\x18\x0b \x01(\x04\x12\x11\n\tcomponent\x18\x0c \x01(\r\"\xa2\x02\n\x0bLeaderboard\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12(\n\x06method\x18\x02 \x01(\x0e\x32\x18.arena_ratings.v1.Method\x12\x11\n\tas_of_seq\x18\x03 \x01(\x04\x12\x13\n\x0btotal_votes\x18\x04 \x01(\x04\x12.\n\x04rows\x18\x05 \x03(\x0b\x32 .arena_ratings.v1.LeaderboardRow\x12\x18\n\x10\x62ootstrap_rounds\x18\x06 \x01(\r\x12&\n\x02\x63i\x18\x07 \x01(\x0e\x32\x1a.arena_ratings.v1.CIMethod\x12(\n\x06\x61nchor\x18\x08 \x01(\x0b\x32\x18.arena_ratings.v1.Anchor\x12\x16\n\x0elog_likelihood\x18\t \x01(\x01\"U\n\x11HeadToHeadRequest\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12\x0f\n\x07model_a\x18\x02 \x01(\t\x12\x0f\n\x07model_b\x18\x03 \x01(\t\x12\x0f\n\x07min_seq\x18\x04 \x01(\x04\"\xe3\x01\n\nHeadToHead\x12\r\n\x05\x62oard\x18\x01 \x01(\t\x12\x0f\n\x07model_a\x18\x02 \x01(\t\x12\x0f\n\x07model_b\x18\x03 \x01(\t\x12\r\n\x05votes\x18\x04 \x01(\x04\x12\x0e\n\x06wins_a\x18\x05 \x01(\x04\x12\x0e\n\x06wins_b\x18\x06 \x01(\x04\x12\x0c\n\x04ties\x18\x07 \x01(\x04\x12\x15\n\rties_both_bad\x18\x08 \x01(\x04\x12\x1a\n\x12\x65mpirical_win_rate\x18\t \x01(\x01\x12!\n\x19predicted_win_probability\x18\n \x01(\x01\x12\x11\n\tas_of_seq\x18\x0b \x01(\x04*U\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\n\n\x06\x41_WINS\x10\x01\x12\n\n\x06\x42_WINS\x10\x02\x12\x07\n\x03TIE\x10\x03\x12\x10\n\x0cTIE_BOTH_BAD\x10\x04*1\n\x06Method\x12\x16\n\x12METHOD_UNSPECIFIED\x10\x00\x12\x07\n\x03\x45LO\x10\x01\x12\x06\n\x02\x42T\x10\x02*H\n\x08\x43IMethod\x12\x12\n\x0e\x43I_UNSPECIFIED\x10\x00\x12\r\n\tBOOTSTRAP\x10\x01\x12\x0c\n\x08SANDWICH\x10\x02\x12\x0b\n\x07\x43I_NONE\x10\x03\x32\xc6\x02\n\x07Ratings\x12\x45\n\x0bSubmitVotes\x12\x1b.arena_ratings.v1.VoteBatch\x1a\x19.arena_ratings.v1.VoteAck\x12I\n\x0bStreamVotes\x12\x1b.arena_ratings.v1.VoteBatch\x1a\x19.arena_ratings.v1.VoteAck(\x01\x30\x01\x12U\n\x0eGetLeaderboard\x12$.arena_ratings.v1.LeaderboardRequest\x1a\x1d.arena_ratings.v1.Leaderboard\x12R\n\rGetHeadToHead\x12#.arena_ratings.v1.HeadToHeadRequest\x1a\x1c.arena_ratings.v1.HeadToHeadb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'arena_ratings.v1.ratings_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTCOME']._serialized_start=1175
-  _globals['_OUTCOME']._serialized_end=1260
-  _globals['_METHOD']._serialized_start=1262
-  _globals['_METHOD']._serialized_end=1303
-  _globals['_VOTE']._serialized_start=53
-  _globals['_VOTE']._serialized_end=224
-  _globals['_VOTECOLUMNS']._serialized_start=227
-  _globals['_VOTECOLUMNS']._serialized_end=420
-  _globals['_VOTEBATCH']._serialized_start=423
-  _globals['_VOTEBATCH']._serialized_end=554
-  _globals['_VOTEACK']._serialized_start=556
-  _globals['_VOTEACK']._serialized_end=683
-  _globals['_LEADERBOARDREQUEST']._serialized_start=685
-  _globals['_LEADERBOARDREQUEST']._serialized_end=779
-  _globals['_LEADERBOARDROW']._serialized_start=782
-  _globals['_LEADERBOARDROW']._serialized_end=986
-  _globals['_LEADERBOARD']._serialized_start=989
-  _globals['_LEADERBOARD']._serialized_end=1173
-  _globals['_RATINGS']._serialized_start=1306
-  _globals['_RATINGS']._serialized_end=1548
+  _globals['_OUTCOME']._serialized_start=1757
+  _globals['_OUTCOME']._serialized_end=1842
+  _globals['_METHOD']._serialized_start=1844
+  _globals['_METHOD']._serialized_end=1893
+  _globals['_CIMETHOD']._serialized_start=1895
+  _globals['_CIMETHOD']._serialized_end=1967
+  _globals['_ANCHOR']._serialized_start=52
+  _globals['_ANCHOR']._serialized_end=91
+  _globals['_VOTE']._serialized_start=94
+  _globals['_VOTE']._serialized_end=265
+  _globals['_VOTECOLUMNS']._serialized_start=268
+  _globals['_VOTECOLUMNS']._serialized_end=461
+  _globals['_VOTEBATCH']._serialized_start=464
+  _globals['_VOTEBATCH']._serialized_end=595
+  _globals['_VOTEACK']._serialized_start=597
+  _globals['_VOTEACK']._serialized_end=724
+  _globals['_LEADERBOARDREQUEST']._serialized_start=727
+  _globals['_LEADERBOARDREQUEST']._serialized_end=919
+  _globals['_LEADERBOARDROW']._serialized_start=922
+  _globals['_LEADERBOARDROW']._serialized_end=1145
+  _globals['_LEADERBOARD']._serialized_start=1148
+  _globals['_LEADERBOARD']._serialized_end=1438
+  _globals['_HEADTOHEADREQUEST']._serialized_start=1440
+  _globals['_HEADTOHEADREQUEST']._serialized_end=1525
+  _globals['_HEADTOHEAD']._serialized_start=1528
+  _globals['_HEADTOHEAD']._serialized_end=1755
+  _globals['_RATINGS']._serialized_start=1970
+  _globals['_RATINGS']._serialized_end=2296
 # @@protoc_insertion_point(module_scope)

@@ -19,6 +19,14 @@ class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     METHOD_UNSPECIFIED: _ClassVar[Method]
     ELO: _ClassVar[Method]
+    BT: _ClassVar[Method]
+
+class CIMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CI_UNSPECIFIED: _ClassVar[CIMethod]
+    BOOTSTRAP: _ClassVar[CIMethod]
+    SANDWICH: _ClassVar[CIMethod]
+    CI_NONE: _ClassVar[CIMethod]
 OUTCOME_UNSPECIFIED: Outcome
 A_WINS: Outcome
 B_WINS: Outcome
@@ -26,6 +34,19 @@ TIE: Outcome
 TIE_BOTH_BAD: Outcome
 METHOD_UNSPECIFIED: Method
 ELO: Method
+BT: Method
+CI_UNSPECIFIED: CIMethod
+BOOTSTRAP: CIMethod
+SANDWICH: CIMethod
+CI_NONE: CIMethod
+
+class Anchor(_message.Message):
+    __slots__ = ("model", "rating")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    rating: float
+    def __init__(self, model: _Optional[str] = ..., rating: _Optional[float] = ...) -> None: ...
 
 class Vote(_message.Message):
     __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags")
@@ -96,17 +117,23 @@ class VoteAck(_message.Message):
     def __init__(self, batch_id: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., duplicate_index: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class LeaderboardRequest(_message.Message):
-    __slots__ = ("board", "method", "min_seq")
+    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     MIN_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CI_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     min_seq: int
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ...) -> None: ...
+    ci: CIMethod
+    rounds: int
+    anchor: Anchor
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ...) -> None: ...
 
 class LeaderboardRow(_message.Message):
-    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad")
+    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad", "component")
     RANK_FIELD_NUMBER: _ClassVar[int]
     RANK_UB_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +145,7 @@ class LeaderboardRow(_message.Message):
     LOSSES_FIELD_NUMBER: _ClassVar[int]
     TIES_FIELD_NUMBER: _ClassVar[int]
     TIES_BOTH_BAD_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_FIELD_NUMBER: _ClassVar[int]
     rank: int
     rank_ub: int
     model: str
@@ -129,20 +157,65 @@ class LeaderboardRow(_message.Message):
     losses: int
     ties: int
     ties_both_bad: int
-    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ...) -> None: ...
+    component: int
+    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., component: _Optional[int] = ...) -> None: ...
 
 class Leaderboard(_message.Message):
-    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds")
+    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
     TOTAL_VOTES_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAP_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    CI_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_FIELD_NUMBER: _ClassVar[int]
+    LOG_LIKELIHOOD_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     as_of_seq: int
     total_votes: int
     rows: _containers.RepeatedCompositeFieldContainer[LeaderboardRow]
     bootstrap_rounds: int
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ...) -> None: ...
+    ci: CIMethod
+    anchor: Anchor
+    log_likelihood: float
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ...) -> None: ...
+
+class HeadToHeadRequest(_message.Message):
+    __slots__ = ("board", "model_a", "model_b", "min_seq")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQ_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    model_a: str
+    model_b: str
+    min_seq: int
+    def __init__(self, board: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., min_seq: _Optional[int] = ...) -> None: ...
+
+class HeadToHead(_message.Message):
+    __slots__ = ("board", "model_a", "model_b", "votes", "wins_a", "wins_b", "ties", "ties_both_bad", "empirical_win_rate", "predicted_win_probability", "as_of_seq")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    WINS_A_FIELD_NUMBER: _ClassVar[int]
+    WINS_B_FIELD_NUMBER: _ClassVar[int]
+    TIES_FIELD_NUMBER: _ClassVar[int]
+    TIES_BOTH_BAD_FIELD_NUMBER: _ClassVar[int]
+    EMPIRICAL_WIN_RATE_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_WIN_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    model_a: str
+    model_b: str
+    votes: int
+    wins_a: int
+    wins_b: int
+    ties: int
+    ties_both_bad: int
+    empirical_win_rate: float
+    predicted_win_probability: float
+    as_of_seq: int
+    def __init__(self, board: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., votes: _Optional[int] = ..., wins_a: _Optional[int] = ..., wins_b: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., empirical_win_rate: _Optional[float] = ..., predicted_win_probability: _Optional[float] = ..., as_of_seq: _Optional[int] = ...) -> None: ...

@@ -49,6 +49,11 @@ class RatingsStub:
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.LeaderboardRequest.SerializeToString,
                 response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.FromString,
                 _registered_method=True)
+        self.GetHeadToHead = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/GetHeadToHead',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHead.FromString,
+                _registered_method=True)
 
 
 class RatingsServicer:
@@ -73,6 +78,12 @@ class RatingsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHeadToHead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RatingsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -90,6 +101,11 @@ def add_RatingsServicer_to_server(servicer, server):
                     servicer.GetLeaderboard,
                     request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.LeaderboardRequest.FromString,
                     response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.SerializeToString,
+            ),
+            'GetHeadToHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHeadToHead,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHead.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -173,6 +189,33 @@ class Ratings:
             '/arena_ratings.v1.Ratings/GetLeaderboard',
             arena__ratings_dot_v1_dot_ratings__pb2.LeaderboardRequest.SerializeToString,
             arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHeadToHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/GetHeadToHead',
+            arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.HeadToHead.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,499 @@
+"""Bradley–Terry maximum likelihood from pair cells: kernels, fit driver, CIs.
+
+Model: P(a beats b) = sigmoid(theta_a - theta_b). A tie counts as half a
+win for each side (LMArena); a both-bad tie too by default, or is dropped.
+
+Prior: every competitor also plays ``prior`` virtual games (default 1)
+against a virtual competitor fixed at theta = 0, half won and half lost: one
+virtual tie against the mean. It keeps undefeated and winless competitors
+and disconnected groups finite (an undefeated competitor with n wins lands
+near theta = ln(2 n / prior) above its opponents), and it is weak where the
+data are strong: it pulls a competitor's theta toward 0 by about a fraction
+prior / g, g its number of games: ~0.005 rating points at 20 k games (an
+LMArena-size board), ~0.3 at 300 games. Set it lower to approach the plain
+MLE of the references (tests/test_bt_references.py does). Components are reported so that ratings of
+disconnected groups are not compared with each other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine._jit import kernel
+from engine.cells import CellTable
+from engine.counter_rng import mix64, poisson
+from engine.scale import RatingScale
+from engine.standings import CI_PERCENTILES, Standings
+from engine.threads import run_split
+
+NEWMAN = 0
+MM = 1
+NEWTON = 2
+AUTO = 3
+STEPS = {"newman": NEWMAN, "mm": MM, "newton": NEWTON, "auto": AUTO}
+# "auto": Newman's iteration, the fastest on arena boards (~10 iterations of
+# one pass over the cells: 0.4 ms for 100 models), and Newton-CG from where
+# it got if it has not converged after AUTO_SWITCH iterations. Newman stalls
+# on sparse graphs with weakly linked groups: 7,165 iterations on the
+# international football data and no convergence in 200 k on the WTA tennis
+# data, where Newton-CG needs 16 and 23.
+AUTO_SWITCH = 100
+MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
+BOTH_BAD = {"tie": 0.5, "ignore": 0.0}
+SANDWICH_MAX_COMPETITORS = 4000
+_BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
+
+
+class ConvergenceError(RuntimeError):
+    """The fit did not reach its tolerance within max_iter iterations."""
+
+
+@dataclass(frozen=True)
+class BTConfig:
+    both_bad: str = "tie"  # "tie": half a win each (LMArena); "ignore": dropped
+    prior: float = 1.0  # virtual ties per competitor against theta = 0 (see module doc)
+    reweight: bool = False  # weight each vote by 1 / max(pair count, 50) (arena-rank's option)
+    step: str = "auto"  # "newman" (Newman 2023), "mm" (Zermelo / Hunter), "newton" (Newton-CG), or "auto"
+    tol: float = 1e-10  # on the max change of centred theta per iteration
+    bootstrap_tol: float = 1e-7  # per bootstrap round: 1.7e-5 rating points, far below any CI
+    max_iter: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.both_bad not in BOTH_BAD:
+            raise ValueError(f"BTConfig.both_bad must be one of {sorted(BOTH_BAD)}, got {self.both_bad!r}")
+        if self.step not in STEPS:
+            raise ValueError(f"BTConfig.step must be one of {sorted(STEPS)}, got {self.step!r}")
+        if not (self.prior > 0 and math.isfinite(self.prior)):
+            raise ValueError(f"BTConfig.prior must be a positive number (it keeps ratings finite), got {self.prior}")
+        if not (self.tol > 0 and self.bootstrap_tol > 0 and self.max_iter > 0):
+            raise ValueError("BTConfig.tol, bootstrap_tol and max_iter must be positive")
+
+
+@dataclass(frozen=True)
+class BTFit:
+    theta: NDArray[np.float64]  # [M], slot order, on the prior's scale (not centred)
+    iterations: int
+    log_likelihood: float  # of the data (weighted if reweighting), without the prior
+
+
+# ------------------------------------------------------------------ kernels
+
+
+@kernel
+def effective_wins_kernel(
+    counts: np.ndarray, both_bad_weight: float, reweight: bool, w_lo: np.ndarray, w_hi: np.ndarray
+) -> None:
+    """Per cell, the (fractional) wins of lo and hi that the likelihood sees."""
+    for c in range(counts.shape[0]):
+        tied = 0.5 * counts[c, 2] + both_bad_weight * counts[c, 3]
+        wl = counts[c, 0] + tied
+        wh = counts[c, 1] + tied
+        if reweight:
+            r = 1.0 / max(wl + wh, 50.0)
+            wl *= r
+            wh *= r
+        w_lo[c] = wl
+        w_hi[c] = wh
+
+
+@kernel
+def newman_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch) -> None:
+    """pi_i <- sum_j w_ij pi_j / (pi_i + pi_j)  /  sum_j w_ji / (pi_i + pi_j)   (Newman 2023, eq. 7)."""
+    pi, num, den = scratch[0], scratch[1], scratch[2]
+    for i in range(theta.shape[0]):
+        pi[i] = math.exp(theta[i])
+        virtual = half_prior / (pi[i] + 1.0)
+        num[i] = virtual
+        den[i] = virtual
+    for c in range(cell_lo.shape[0]):
+        i = cell_lo[c]
+        j = cell_hi[c]
+        s = pi[i] + pi[j]
+        num[i] += w_lo[c] * pi[j] / s
+        den[i] += w_hi[c] / s
+        num[j] += w_hi[c] * pi[i] / s
+        den[j] += w_lo[c] / s
+    for i in range(theta.shape[0]):
+        theta_new[i] = math.log(num[i]) - math.log(den[i])
+
+
+@kernel
+def mm_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch) -> None:
+    """pi_i <- W_i / sum_j n_ij / (pi_i + pi_j)   (Zermelo 1929; Hunter 2004)."""
+    pi, num, den = scratch[0], scratch[1], scratch[2]
+    for i in range(theta.shape[0]):
+        pi[i] = math.exp(theta[i])
+        num[i] = half_prior
+        den[i] = 2.0 * half_prior / (pi[i] + 1.0)
+    for c in range(cell_lo.shape[0]):
+        i = cell_lo[c]
+        j = cell_hi[c]
+        n_over_s = (w_lo[c] + w_hi[c]) / (pi[i] + pi[j])
+        num[i] += w_lo[c]
+        num[j] += w_hi[c]
+        den[i] += n_over_s
+        den[j] += n_over_s
+    for i in range(theta.shape[0]):
+        theta_new[i] = math.log(num[i]) - math.log(den[i])
+
+
+@kernel
+def _log_sigmoid(x: float) -> float:
+    return -(max(-x, 0.0) + math.log1p(math.exp(-abs(x))))
+
+
+@kernel
+def objective(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta) -> float:
+    """The penalised negative log-likelihood that every step minimises."""
+    total = 0.0
+    for c in range(cell_lo.shape[0]):
+        d = theta[cell_lo[c]] - theta[cell_hi[c]]
+        total -= w_lo[c] * _log_sigmoid(d) + w_hi[c] * _log_sigmoid(-d)
+    for i in range(theta.shape[0]):
+        total -= half_prior * (_log_sigmoid(theta[i]) + _log_sigmoid(-theta[i]))
+    return total
+
+
+@kernel
+def _hessian_times(cell_lo, cell_hi, h, diag_prior, v, out) -> None:
+    for i in range(v.shape[0]):
+        out[i] = diag_prior[i] * v[i]
+    for c in range(cell_lo.shape[0]):
+        i = cell_lo[c]
+        j = cell_hi[c]
+        d = h[c] * (v[i] - v[j])
+        out[i] += d
+        out[j] -= d
+
+
+@kernel
+def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch) -> None:
+    """One damped Newton step, its system solved by Jacobi-preconditioned CG.
+
+    For large sparse boards (tens of thousands of competitors, long chains
+    of weakly linked ones) where the fixed-point steps need thousands of
+    iterations: CG needs O(sqrt(condition)) Hessian products per step, and
+    Newton a handful of steps. Each Hessian product is O(cells).
+    """
+    m = theta.shape[0]
+    grad, diag, direction, r, z, p, hp, diag_prior = (
+        scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6], scratch[7],
+    )  # fmt: skip
+    h = np.empty(cell_lo.shape[0])
+    for i in range(m):
+        sig = 1.0 / (1.0 + math.exp(-theta[i]))
+        grad[i] = half_prior * (2.0 * sig - 1.0)
+        diag_prior[i] = 2.0 * half_prior * sig * (1.0 - sig)
+        diag[i] = diag_prior[i]
+    for c in range(cell_lo.shape[0]):
+        i = cell_lo[c]
+        j = cell_hi[c]
+        n = w_lo[c] + w_hi[c]
+        prob = 1.0 / (1.0 + math.exp(theta[j] - theta[i]))
+        g = n * prob - w_lo[c]
+        grad[i] += g
+        grad[j] -= g
+        h[c] = n * prob * (1.0 - prob)
+        diag[i] += h[c]
+        diag[j] += h[c]
+    # CG on H d = -grad, with the forcing term of inexact Newton.
+    gnorm = 0.0
+    for i in range(m):
+        direction[i] = 0.0
+        r[i] = -grad[i]
+        z[i] = r[i] / diag[i]
+        p[i] = z[i]
+        gnorm += grad[i] * grad[i]
+    gnorm = math.sqrt(gnorm)
+    target = min(0.5, math.sqrt(gnorm)) * gnorm
+    rz = 0.0
+    for i in range(m):
+        rz += r[i] * z[i]
+    for _ in range(10 * m + 100):
+        rnorm = 0.0
+        for i in range(m):
+            rnorm += r[i] * r[i]
+        if math.sqrt(rnorm) <= target:
+            break
+        _hessian_times(cell_lo, cell_hi, h, diag_prior, p, hp)
+        php = 0.0
+        for i in range(m):
+            php += p[i] * hp[i]
+        alpha = rz / php
+        rz_new = 0.0
+        for i in range(m):
+            direction[i] += alpha * p[i]
+            r[i] -= alpha * hp[i]
+            z[i] = r[i] / diag[i]
+            rz_new += r[i] * z[i]
+        beta = rz_new / rz
+        rz = rz_new
+        for i in range(m):
+            p[i] = z[i] + beta * p[i]
+    # A step of at most MAX_NEWTON_STEP in any theta: an inexact CG solve can
+    # put a huge component on a barely-determined competitor, and the sigmoid
+    # makes far jumps useless anyway. Then backtracking (Armijo): the
+    # objective is convex, so a descent direction has an acceptable step.
+    largest = 0.0
+    for i in range(m):
+        largest = max(largest, abs(direction[i]))
+    shrink = min(1.0, MAX_NEWTON_STEP / largest) if largest > 0 else 1.0
+    slope = 0.0
+    for i in range(m):
+        direction[i] *= shrink
+        slope += grad[i] * direction[i]
+    before = objective(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta)
+    step = 1.0
+    for _ in range(60):
+        for i in range(m):
+            theta_new[i] = theta[i] + step * direction[i]
+        if objective(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta_new) <= before + 1e-4 * step * slope:
+            return
+        step *= 0.5
+
+
+@kernel
+def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_iter) -> int:
+    """The one fit driver; ``step`` picks the iteration. theta: float64[M], the start in, the fit out.
+
+    Returns the iterations used, or -1 when max_iter passed first. BT has
+    an additive gauge, so convergence is judged on centred theta.
+    """
+    m = theta.shape[0]
+    theta_new = np.empty(m)
+    scratch = np.empty((8, m))
+    for it in range(max_iter):
+        current = step
+        if step == AUTO:
+            current = NEWMAN if it < AUTO_SWITCH else NEWTON
+        if current == NEWMAN:
+            newman_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch)
+        elif current == MM:
+            mm_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch)
+        else:
+            newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch)
+        mean_change = 0.0
+        for i in range(m):
+            mean_change += theta_new[i] - theta[i]
+        mean_change /= m
+        delta = 0.0
+        for i in range(m):
+            delta = max(delta, abs(theta_new[i] - theta[i] - mean_change))
+            theta[i] = theta_new[i]
+        if delta < tol:
+            return it + 1
+    return -1
+
+
+@kernel
+def log_likelihood_kernel(cell_lo, cell_hi, w_lo, w_hi, theta) -> float:
+    return -objective(cell_lo, cell_hi, w_lo, w_hi, 0.0, theta)
+
+
+@kernel
+def bootstrap_kernel(
+    step, cell_lo, cell_hi, counts, both_bad_weight, reweight, half_prior, theta_full,
+    seed, round_start, round_stop, tol, max_iter, out_theta, out_iterations,
+) -> None:  # fmt: skip
+    """Rounds [round_start, round_stop) of the count-space bootstrap.
+
+    Resampling N votes with replacement gives each cell count a
+    Binomial(N, count / N) ~ Poisson(count) draw; drawing those directly
+    costs O(cells) per round, whatever N is. Each round is warm-started
+    from the full-data fit. Draws come from the counter stream
+    (seed, round, cell, column), so a round's result does not depend on
+    which thread ran it.
+    """
+    n_cells = counts.shape[0]
+    resampled = np.empty((n_cells, 4))
+    w_lo = np.empty(n_cells)
+    w_hi = np.empty(n_cells)
+    theta = np.empty(theta_full.shape[0])
+    seed_key = mix64(mix64(seed) ^ _BT_STREAM)
+    for r in range(round_start, round_stop):
+        round_key = mix64(seed_key ^ np.uint64(r))
+        for c in range(n_cells):
+            for k in range(4):
+                resampled[c, k] = poisson(float(counts[c, k]), mix64(round_key ^ np.uint64(4 * c + k)))
+        effective_wins_kernel(resampled, both_bad_weight, reweight, w_lo, w_hi)
+        theta[:] = theta_full
+        out_iterations[r] = fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_iter)
+        out_theta[r] = theta
+
+
+# ----------------------------------------------------------------- wrappers
+
+
+def effective_wins(table: CellTable, config: BTConfig) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    w_lo = np.empty(table.n_cells)
+    w_hi = np.empty(table.n_cells)
+    effective_wins_kernel(table.counts, BOTH_BAD[config.both_bad], config.reweight, w_lo, w_hi)
+    return w_lo, w_hi
+
+
+def fit(table: CellTable, config: BTConfig | None = None, theta0: NDArray[np.float64] | None = None) -> BTFit:
+    """Fit BT to a cell table; ``theta0`` (e.g. the previous fit) warm-starts it."""
+    config = config or BTConfig()
+    theta = np.zeros(table.n_competitors)
+    if theta0 is not None:
+        theta[: min(len(theta0), len(theta))] = theta0[: len(theta)]  # new competitors start at 0
+    w_lo, w_hi = effective_wins(table, config)
+    iterations = fit_kernel(
+        STEPS[config.step],
+        table.cell_lo,
+        table.cell_hi,
+        w_lo,
+        w_hi,
+        config.prior / 2,
+        theta,
+        config.tol,
+        config.max_iter,
+    )
+    if iterations < 0:
+        raise ConvergenceError(
+            f"Bradley–Terry fit ({config.step}) did not converge to {config.tol} in {config.max_iter} iterations"
+        )
+    return BTFit(theta, iterations, log_likelihood_kernel(table.cell_lo, table.cell_hi, w_lo, w_hi, theta))
+
+
+def bootstrap(
+    table: CellTable,
+    config: BTConfig,
+    full_fit: BTFit,
+    rounds: int,
+    seed: int,
+    threads: int = 1,
+) -> NDArray[np.float64]:
+    """theta of each bootstrap round: float64[rounds, M]. Rounds run in parallel over ``threads``."""
+    if rounds < 1:
+        raise ValueError(f"bootstrap needs at least one round, got {rounds}")
+    out_theta = np.empty((rounds, table.n_competitors))
+    out_iterations = np.empty(rounds, dtype=np.int64)
+    head = (
+        STEPS[config.step], table.cell_lo, table.cell_hi, table.counts, BOTH_BAD[config.both_bad],
+        config.reweight, config.prior / 2, full_fit.theta, np.uint64(seed),
+    )  # fmt: skip
+    run_split(
+        bootstrap_kernel, rounds, threads, head, (config.bootstrap_tol, config.max_iter, out_theta, out_iterations)
+    )
+    if (out_iterations < 0).any():
+        failed = int((out_iterations < 0).sum())
+        raise ConvergenceError(f"{failed} of {rounds} bootstrap rounds did not converge")
+    return out_theta
+
+
+def sandwich_covariance(table: CellTable, config: BTConfig, theta: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Robust covariance H^-1 B H^-1 of theta: float64[M, M].
+
+    H: Hessian of the negative log-likelihood (prior included, which makes it
+    invertible); B: sum over votes of the outer products of their score
+    vectors, computed per cell from the counts. Dense: refused above
+    SANDWICH_MAX_COMPETITORS competitors, where the O(M^3) inverse and
+    M x M matrices (128 MB at M = 4000) stop paying; use the bootstrap there.
+    """
+    m = table.n_competitors
+    if m > SANDWICH_MAX_COMPETITORS:
+        raise ValueError(
+            f"sandwich CIs need a dense {m} x {m} inverse; refused above {SANDWICH_MAX_COMPETITORS} "
+            "competitors (O(M^3) time, M^2 memory). Use the bootstrap, whose cost is O(cells) per round."
+        )
+    lo, hi = table.cell_lo, table.cell_hi
+    p = 1.0 / (1.0 + np.exp(theta[hi] - theta[lo]))  # P(lo beats hi)
+    w_lo, w_hi = effective_wins(table, config)
+    hessian_weight = (w_lo + w_hi) * p * (1 - p)
+    # Each vote's score is r (y - p) (e_lo - e_hi) with y = 1, 0 or 1/2.
+    counts = table.counts.astype(np.float64)
+    tie_y = 0.5
+    both_bad = BOTH_BAD[config.both_bad] > 0
+    score_sq = (
+        counts[:, 0] * (1 - p) ** 2 + counts[:, 1] * p**2 + (counts[:, 2] + both_bad * counts[:, 3]) * (tie_y - p) ** 2
+    )
+    if config.reweight:
+        score_sq /= np.maximum(counts[:, 0] + counts[:, 1] + counts[:, 2] + both_bad * counts[:, 3], 50.0) ** 2
+    sigma = 1.0 / (1.0 + np.exp(-theta))
+    hessian = _laplacian(m, lo, hi, hessian_weight) + np.diag(config.prior * sigma * (1 - sigma))
+    meat = _laplacian(m, lo, hi, score_sq)
+    bread = np.linalg.inv(hessian)
+    return bread @ meat @ bread
+
+
+def _laplacian(
+    m: int, lo: NDArray[np.int32], hi: NDArray[np.int32], weight: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """sum_c weight_c (e_lo - e_hi)(e_lo - e_hi)^T, dense [M, M]."""
+    lo = lo.astype(np.int64)
+    hi = hi.astype(np.int64)
+    flat = np.concatenate([lo * m + lo, hi * m + hi, lo * m + hi, hi * m + lo])
+    return np.bincount(flat, np.concatenate([weight, weight, -weight, -weight]), minlength=m * m).reshape(m, m)
+
+
+def win_probability(theta_a: float, theta_b: float) -> float:
+    return 1.0 / (1.0 + math.exp(theta_b - theta_a))
+
+
+@dataclass(frozen=True)
+class BTQuery:
+    """What a BT leaderboard asks for beyond the fit itself."""
+
+    ci: str = "bootstrap"  # "bootstrap", "sandwich" or "none"
+    rounds: int = 1000  # bootstrap rounds
+    seed: int = 0  # bootstrap seed
+    anchor_slot: int | None = None  # None: centred (mean rating = scale.initial)
+    anchor_rating: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if self.ci not in CI_METHODS:
+            raise ValueError(f"ci must be one of {CI_METHODS}, got {self.ci!r}")
+        if self.ci == "bootstrap" and self.rounds < 1:
+            raise ValueError(f"a bootstrap needs at least one round, got {self.rounds}")
+
+
+CI_METHODS = ("bootstrap", "sandwich", "none")
+Z_95 = 1.959963984540054
+
+
+def standings(
+    table: CellTable,
+    counts: NDArray[np.int64],
+    competitor_ids: NDArray[np.int32],
+    config: BTConfig,
+    query: BTQuery,
+    scale: RatingScale | None = None,
+    threads: int = 1,
+    total_votes: int = 0,
+    as_of_seq: int = 0,
+    theta0: NDArray[np.float64] | None = None,
+) -> tuple[Standings, BTFit]:
+    """The BT leaderboard of a board: the full-data fit as the point estimate, with CIs.
+
+    counts: int64[M, 4] per-competitor (wins, losses, ties, both-bad ties);
+    all arrays in the table's slot order.
+    """
+    scale = scale or RatingScale()
+    full = fit(table, config, theta0)
+    anchor = (query.anchor_slot, query.anchor_rating)
+    rating = scale.ratings(full.theta, *anchor)
+    rounds = 0
+    if query.ci == "bootstrap":
+        rounds = query.rounds
+        thetas = bootstrap(table, config, full, rounds, query.seed, threads)
+        lower, upper = np.percentile(scale.ratings(thetas, *anchor), CI_PERCENTILES, axis=0)
+    elif query.ci == "sandwich":
+        cov = sandwich_covariance(table, config, full.theta)
+        if query.anchor_slot is None:  # variance of theta_i - mean(theta)
+            variance = np.diag(cov) - 2 * cov.mean(axis=1) + cov.mean()
+        else:  # variance of theta_i - theta_anchor
+            a = query.anchor_slot
+            variance = np.diag(cov) + cov[a, a] - 2 * cov[:, a]
+        half_width = Z_95 * np.sqrt(np.maximum(variance, 0.0)) * scale.points_per_theta
+        lower, upper = rating - half_width, rating + half_width
+    else:
+        lower, upper = rating.copy(), rating.copy()
+    result = Standings.build(
+        competitor_ids, rating, lower, upper, counts, total_votes, as_of_seq, rounds, table.components()
+    )
+    return result, full
