@@ -1,0 +1,172 @@
+"""Bradley–Terry through the service, on a real server on a loopback port."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+import pytest
+
+from engine import EloConfig
+from server import service as service_module
+from server.client import RatingsClient
+from server.offline import replay
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.service import LeaderboardQuery
+from tests.conftest import make_batch, synthetic_batch
+
+ELO = EloConfig(bootstrap_rounds=200)
+
+
+def client_for(server) -> RatingsClient:
+    return RatingsClient(f"127.0.0.1:{server.port}", timeout=30.0, retries=0)
+
+
+def close(got: pb.Leaderboard, want: pb.Leaderboard, tol: float = 1e-6) -> None:
+    """Equal up to the fit tolerance: the server warm-starts its fits, a replay starts cold."""
+    assert [r.model for r in got.rows] == [r.model for r in want.rows]
+    for g, w in zip(got.rows, want.rows, strict=True):
+        for key in ("rating", "rating_lower", "rating_upper"):
+            assert getattr(g, key) == pytest.approx(getattr(w, key), abs=tol), (g.model, key)
+        assert (g.rank_ub, g.votes, g.component) == (w.rank_ub, w.votes, w.component)
+
+
+def test_bt_is_the_default_and_equals_offline_replay(start_server):
+    server = start_server()
+    votes = synthetic_batch(4000, 12, seed=21)
+    with client_for(server) as client:
+        last = client.submit(votes).last_seq
+        board = client.leaderboard(min_seq=last, rounds=300)
+        assert board.method == pb.BT and board.ci == pb.BOOTSTRAP and board.bootstrap_rounds == 300
+        close(board, replay(votes, ELO, LeaderboardQuery("default", rounds=300)))
+        sandwich = client.leaderboard(ci=pb.SANDWICH)
+        assert sandwich.bootstrap_rounds == 0
+        close(sandwich, replay(votes, ELO, LeaderboardQuery("default", ci="sandwich")))
+        model = board.rows[3].model
+        anchored = client.leaderboard(ci=pb.SANDWICH, anchor=(model, 1114.0))
+        assert anchored.anchor.model == model and anchored.anchor.rating == 1114.0
+        row = next(r for r in anchored.rows if r.model == model)
+        assert row.rating == pytest.approx(1114.0) and row.rating_upper - row.rating_lower == pytest.approx(
+            0.0, abs=1e-9
+        )
+        assert board.log_likelihood < 0 and board.as_of_seq == last
+
+
+def test_fit_follows_new_votes_and_is_cached_in_between(start_server, monkeypatch):
+    calls = []
+    real = service_module.bt.standings
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module.bt, "standings", counting)
+    server = start_server()
+    votes = synthetic_batch(3000, 10, seed=22)
+    with client_for(server) as client:
+        first = client.submit(votes.slice(0, 2000)).last_seq
+        before = client.leaderboard(min_seq=first, ci=pb.SANDWICH)
+        # Eight concurrent queries of an unchanged board share the cached fit.
+        results = []
+        threads = [
+            threading.Thread(target=lambda: results.append(client.leaderboard(ci=pb.SANDWICH))) for _ in range(8)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(calls) == 1 and all(r == before for r in results)
+        second = client.submit(votes.slice(2000, 3000)).last_seq
+        after = client.leaderboard(min_seq=second, ci=pb.SANDWICH)
+    assert len(calls) == 2
+    assert after.as_of_seq == second and after.total_votes == 3000
+    assert [r.rating for r in after.rows] != [r.rating for r in before.rows]
+
+
+def test_concurrent_first_queries_compute_once(start_server, monkeypatch):
+    gate = threading.Event()
+    calls = []
+    real = service_module.bt.standings
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        gate.wait(5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module.bt, "standings", slow)
+    server = start_server()
+    with client_for(server) as client:
+        last = client.submit(synthetic_batch(1000, 8, seed=23)).last_seq
+        client.leaderboard(method=pb.ELO, min_seq=last)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(client.leaderboard(ci=pb.CI_NONE))) for _ in range(6)]
+        for t in threads:
+            t.start()
+        threading.Timer(0.3, gate.set).start()
+        for t in threads:
+            t.join()
+    assert len(calls) == 1 and len(results) == 6 and all(r == results[0] for r in results)
+
+
+def test_head_to_head(start_server):
+    server = start_server()
+    a = ["x", "x", "y", "x", "z", "y"]
+    b = ["y", "y", "x", "y", "x", "z"]
+    outcome = [1, 3, 1, 4, 2, 1]
+    with client_for(server) as client:
+        last = client.submit(make_batch(a, b, outcome)).last_seq
+        h2h = client.head_to_head("x", "y", min_seq=last)
+        assert (h2h.wins_a, h2h.wins_b, h2h.ties, h2h.ties_both_bad, h2h.votes) == (1, 1, 2, 1, 4)
+        assert h2h.empirical_win_rate == pytest.approx((1 + 0.5 * 2) / 4)
+        flipped = client.head_to_head("y", "x")
+        assert (flipped.wins_a, flipped.wins_b) == (1, 1)
+        assert h2h.predicted_win_probability + flipped.predicted_win_probability == pytest.approx(1.0)
+        board = {r.model: r.rating for r in client.leaderboard(ci=pb.CI_NONE).rows}
+        expected = 1 / (1 + 10 ** ((board["y"] - board["x"]) / 400))
+        assert h2h.predicted_win_probability == pytest.approx(expected, abs=1e-9)
+        never = client.head_to_head("y", "z")
+        assert never.votes == 1
+        for bad_a, bad_b, code in (("x", "nobody", grpc.StatusCode.NOT_FOUND), ("x", "x", grpc.StatusCode.INVALID_ARGUMENT),
+                                   ("", "x", grpc.StatusCode.INVALID_ARGUMENT)):  # fmt: skip
+            with pytest.raises(grpc.RpcError) as err:
+                client.head_to_head(bad_a, bad_b)
+            assert err.value.code() == code
+
+
+BAD_QUERIES = {
+    "unknown method": (dict(method=7), grpc.StatusCode.INVALID_ARGUMENT, "method"),
+    "unknown ci": (dict(ci=9), grpc.StatusCode.INVALID_ARGUMENT, "ci"),
+    "elo with sandwich": (dict(method=pb.ELO, ci=pb.SANDWICH), grpc.StatusCode.INVALID_ARGUMENT, "ci"),
+    "elo with rounds": (dict(method=pb.ELO, rounds=10), grpc.StatusCode.INVALID_ARGUMENT, "rounds"),
+    "elo with anchor": (dict(method=pb.ELO, anchor=("a", 1.0)), grpc.StatusCode.INVALID_ARGUMENT, "anchor"),
+    "too many rounds": (dict(rounds=10**6), grpc.StatusCode.INVALID_ARGUMENT, "rounds"),
+    "anchor unknown": (dict(anchor=("nobody", 1000.0)), grpc.StatusCode.NOT_FOUND, "anchor.model"),
+    "anchor without model": (dict(anchor=("", 1000.0)), grpc.StatusCode.INVALID_ARGUMENT, "anchor.model"),
+    "anchor not finite": (dict(anchor=("model-001", float("inf"))), grpc.StatusCode.INVALID_ARGUMENT, "anchor.rating"),
+}
+
+
+def test_bad_queries_are_refused(start_server):
+    server = start_server()
+    with client_for(server) as client:
+        last = client.submit(synthetic_batch(300, 5, seed=24)).last_seq
+        client.leaderboard(min_seq=last, ci=pb.CI_NONE)
+        for case, (kwargs, code, field) in BAD_QUERIES.items():
+            with pytest.raises(grpc.RpcError) as err:
+                client.leaderboard(**kwargs)
+            assert err.value.code() == code, case
+            assert field in err.value.details(), case
+
+
+def test_bt_survives_a_restart(start_server, tmp_path):
+    votes = synthetic_batch(2500, 9, seed=25)
+    data = tmp_path / "data"
+    first = start_server(data, checkpoint_every_votes=1000)
+    with client_for(first) as client:
+        last = client.submit(votes.slice(0, 1200)).last_seq
+        last = client.submit(votes.slice(1200, 2500)).last_seq
+        before = client.leaderboard(min_seq=last, ci=pb.SANDWICH)
+    first.stop(grace=1.0)
+    second = start_server(data)
+    with client_for(second) as client:
+        close(client.leaderboard(ci=pb.SANDWICH), before, tol=1e-8)
