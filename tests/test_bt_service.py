@@ -124,10 +124,13 @@ def test_head_to_head(start_server):
         board = {r.model: r.rating for r in client.leaderboard(ci=pb.CI_NONE).rows}
         expected = 1 / (1 + 10 ** ((board["y"] - board["x"]) / 400))
         assert h2h.predicted_win_probability == pytest.approx(expected, abs=1e-9)
-        never = client.head_to_head("y", "z")
-        assert never.votes == 1
-        for bad_a, bad_b, code in (("x", "nobody", grpc.StatusCode.NOT_FOUND), ("x", "x", grpc.StatusCode.INVALID_ARGUMENT),
-                                   ("", "x", grpc.StatusCode.INVALID_ARGUMENT)):  # fmt: skip
+        assert client.head_to_head("y", "z").votes == 1
+        bad = [
+            ("x", "nobody", grpc.StatusCode.NOT_FOUND),
+            ("x", "x", grpc.StatusCode.INVALID_ARGUMENT),
+            ("", "x", grpc.StatusCode.INVALID_ARGUMENT),
+        ]
+        for bad_a, bad_b, code in bad:
             with pytest.raises(grpc.RpcError) as err:
                 client.head_to_head(bad_a, bad_b)
             assert err.value.code() == code
