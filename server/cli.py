@@ -205,17 +205,11 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _head_to_head(args: argparse.Namespace) -> int:
-    from google.protobuf.json_format import MessageToDict
-
     from server.client import RatingsClient
 
     with RatingsClient(args.target) as client:
         result = client.head_to_head(args.model_a, args.model_b, args.board)
-    print(
-        json.dumps(
-            MessageToDict(result, preserving_proto_field_name=True, always_print_fields_with_no_presence=True), indent=2
-        )
-    )
+    print(json.dumps({field.name: getattr(result, field.name) for field in result.DESCRIPTOR.fields}, indent=2))
     return 0
 
 

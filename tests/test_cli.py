@@ -104,3 +104,19 @@ def test_console_script_entry_point_runs():
         [sys.executable, "-m", "server.cli", "replay", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "--bootstrap" in result.stdout
+
+
+def test_head_to_head_and_bad_anchor(tmp_path, capsys, start_server):
+    server = start_server()
+    path = str(votes_file(tmp_path))
+    target = f"127.0.0.1:{server.port}"
+    run_cli(capsys, "submit", path, "--target", target)
+    code, out, _ = run_cli(capsys, "head-to-head", "a", "b", "--target", target)
+    result = json.loads(out)
+    # a vs b: rows 1 and 5 of every six (a beats b; b "model_a"-wins over a), 50 times each.
+    assert code == 0 and (result["wins_a"], result["wins_b"], result["votes"]) == (50, 50, 100)
+    assert 0 < result["predicted_win_probability"] < 1
+    code, _, err = run_cli(capsys, "leaderboard", "--target", target, "--anchor", "nobody=1000")
+    assert code == 1 and "NOT_FOUND" in err and "anchor.model" in err
+    with pytest.raises(SystemExit, match="MODEL=RATING"):
+        main(["replay", path, "--anchor", "a"])
