@@ -27,6 +27,8 @@ WINNER_LABELS: dict[str, Outcome] = {
     "tie": Outcome.TIE,
     "tie (bothbad)": Outcome.TIE_BOTH_BAD,
 }
+# Also read in files: arena-human-preference data spells the both-bad tie so.
+READ_LABELS: dict[str, Outcome] = {**WINNER_LABELS, "both_bad": Outcome.TIE_BOTH_BAD}
 
 
 def is_valid_outcome(codes: np.ndarray) -> np.ndarray:

@@ -7,18 +7,24 @@ import json
 import logging
 import math
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+import numpy as np
 from tqdm import tqdm
 
 from engine import EloConfig
 from engine.bt import BTConfig
+from server.filters import VoteFilters
 from server.limits import DEFAULT_BOARD
+from server.service import LeaderboardQuery
+from server.votefile import ReadOptions, ReadReport, iter_votes, read_votes
 
 log = logging.getLogger("arena_ratings")
 
-FORMATS = ("table", "json", "csv")
+STDOUT_FORMATS = ("table", "json", "csv", "html")
+OUTPUT_FORMATS = (*STDOUT_FORMATS, "png", "heatmap", "parquet")
 
 
 def _add_elo_options(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +69,111 @@ def _add_query_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1000, help="BT bootstrap rounds (default %(default)s)")
     parser.add_argument("--anchor", metavar="MODEL=RATING", help="fix one model's BT rating (default: mean 1000)")
-    parser.add_argument("--format", default="table", choices=FORMATS)
+    _add_output_options(parser)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=OUTPUT_FORMATS,
+        help="table, json (the versioned feed), csv or html on standard output (default table); "
+        "with --output also png, heatmap or parquet (default: from the file's extension)",
+    )  # fmt: skip
+    parser.add_argument("--output", metavar="PATH", help="write to PATH instead of standard output")
+
+
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading vote files")
+    group.add_argument(
+        "--col", action="append", default=[], metavar="OURS=THEIRS",
+        help="read our column OURS from the file's column THEIRS, e.g. --col model_a=home_team (repeatable)",
+    )  # fmt: skip
+    group.add_argument("--winner-loser", action="store_true", help="the file has winner and loser name columns")
+    group.add_argument(
+        "--on-bad-row", choices=["error", "skip"], default="error",
+        help="stop at the first bad row (default) or skip bad rows and report how many",
+    )  # fmt: skip
+    group.add_argument("--chunk-size", type=int, default=1_000_000, help="rows read at a time (default %(default)s)")
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters (LMArena's; the summary says how many votes each removed)")
+    group.add_argument("--anony-only", action="store_true", help="anonymous battles only (needs an anony column)")
+    group.add_argument("--exclude-model", action="append", default=[], metavar="MODEL", help="repeatable")
+    group.add_argument("--language", action="append", default=[], help="keep these languages (repeatable)")
+    group.add_argument("--since", metavar="TIME", help="keep votes at or after TIME (Unix seconds or ISO date, UTC)")
+    group.add_argument("--until", metavar="TIME", help="keep votes before TIME")
+    group.add_argument("--drop-ties", action="store_true", help="drop ties of both kinds")
+    group.add_argument("--tag", action="append", default=[], help="keep votes carrying this tag (repeatable)")
+    group.add_argument("--dedupe", action="store_true", help="keep the first vote of each vote_id")
+    group.add_argument("--daily-cap", type=int, default=0, metavar="N", help="each judge's first N votes a UTC day")
+
+
+def _read_options(args: argparse.Namespace, vote_ids: bool) -> ReadOptions:
+    columns = {}
+    for mapping in args.col:
+        ours, sep, theirs = mapping.partition("=")
+        if not sep or not ours or not theirs:
+            raise SystemExit(f"--col wants OURS=THEIRS, e.g. model_a=home_team; got {mapping!r}")
+        columns[ours] = theirs
+    return ReadOptions(columns, args.winner_loser, args.on_bad_row, args.chunk_size, vote_ids)
+
+
+def _time(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"not a time (Unix seconds or ISO date): {text!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _filters(args: argparse.Namespace) -> VoteFilters:
+    if args.daily_cap < 0:
+        raise SystemExit("--daily-cap must be at least 0")
+    return VoteFilters(
+        anony_only=args.anony_only,
+        exclude_models=frozenset(args.exclude_model),
+        languages=frozenset(args.language),
+        since=_time(args.since),
+        until=_time(args.until),
+        drop_ties=args.drop_ties,
+        tags=frozenset(args.tag),
+        dedupe=args.dedupe,
+        daily_cap=args.daily_cap,
+    )
+
+
+def _query(args: argparse.Namespace) -> LeaderboardQuery:
+    if args.method == "elo" and (args.ci != "bootstrap" or args.anchor):
+        raise SystemExit("--ci and --anchor apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)")
+    anchor = _anchor(args.anchor)
+    return LeaderboardQuery(
+        args.board,
+        method=args.method,
+        ci=args.ci,
+        rounds=args.rounds,
+        anchor_model=anchor[0] if anchor else None,
+        anchor_rating=anchor[1] if anchor else 1000.0,
+    )
+
+
+def _emit(board, args: argparse.Namespace) -> None:
+    """The leaderboard to standard output, or to --output in the chosen format."""
+    from server import export
+
+    if args.output:
+        path = export.write(board, Path(args.output), args.format)
+        log.info("wrote %s", path)
+        return
+    fmt = args.format or "table"
+    if fmt not in STDOUT_FORMATS:
+        raise SystemExit(f"--format {fmt} is binary: give --output PATH")
+    print(export.text(board, fmt))
 
 
 def _anchor(text: str | None) -> tuple[str, float] | None:
@@ -121,11 +231,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_elo_options(serve)
     _add_bt_options(serve)
 
-    submit = commands.add_parser("submit", help="send a vote file to a server")
-    submit.add_argument("file")
+    submit = commands.add_parser("submit", help="send vote files to a server (live ingest)")
+    submit.add_argument("file", nargs="+")
     submit.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
     submit.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
     submit.add_argument("--batch-size", type=int, default=1000, help="default %(default)s")
+    _add_read_options(submit)
 
     board = commands.add_parser("leaderboard", help="query a server's leaderboard")
     board.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
@@ -139,12 +250,40 @@ def _parser() -> argparse.ArgumentParser:
     h2h.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
     h2h.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
 
-    replay = commands.add_parser("replay", help="compute a leaderboard from a vote file, no server")
-    replay.add_argument("file")
+    replay = commands.add_parser(
+        "replay", help="compute a leaderboard from vote files offline, or replace a server's board (--target)"
+    )
+    replay.add_argument("file", nargs="+")
     replay.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    replay.add_argument(
+        "--target", metavar="HOST:PORT",
+        help="stream the votes into a new version of --board on this server, swapped in atomically when done",
+    )  # fmt: skip
+    replay.add_argument("--sort-by-time", action="store_true", help="apply votes in tstamp order (reads all first)")
+    _add_read_options(replay)
+    _add_filter_options(replay)
     _add_query_options(replay)
     _add_elo_options(replay)
     _add_bt_options(replay)
+
+    export = commands.add_parser("export", help="write a leaderboard in several formats at once")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--file", nargs="+", help="vote files (replayed offline)")
+    source.add_argument("--target", metavar="HOST:PORT", help="a running server")
+    export.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    export.add_argument("--outdir", default=".", help="default %(default)s")
+    export.add_argument(
+        "--stem", default="leaderboard", help="file names: STEM.json, STEM.csv, ... (default %(default)s)"
+    )
+    export.add_argument(
+        "--formats", default="json,csv,html,png,heatmap,parquet", help="comma-separated (default %(default)s)"
+    )
+    export.add_argument("--sort-by-time", action="store_true", help="with --file: apply votes in tstamp order")
+    _add_read_options(export)
+    _add_filter_options(export)
+    _add_query_options(export)
+    _add_elo_options(export)
+    _add_bt_options(export)
     return parser
 
 
@@ -167,11 +306,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _submit(args: argparse.Namespace) -> int:
     from server.client import RatingsClient
-    from server.votefile import read_votes
 
     if args.batch_size < 1:
         raise SystemExit("--batch-size must be at least 1")
-    votes = read_votes(args.file, args.board)
+    report = ReadReport()
+    # Read (and check) every row before sending any: a bad row stops the command with nothing stored.
+    votes = read_votes(args.file, args.board, _read_options(args, vote_ids=True), report)
     accepted = duplicates = 0
     last_seq = 0
     with RatingsClient(args.target) as client, tqdm(total=len(votes), unit="vote", desc="submit") as bar:
@@ -182,26 +322,31 @@ def _submit(args: argparse.Namespace) -> int:
             duplicates += ack.duplicates
             last_seq = max(last_seq, ack.last_seq)
             bar.update(stop - start)
-    print(json.dumps({"accepted": accepted, "duplicates": duplicates, "last_seq": last_seq}))
+    result = {"accepted": accepted, "duplicates": duplicates, "last_seq": last_seq}
+    if report.skipped_total:
+        result["skipped_bad_rows"] = dict(report.skipped)
+    print(json.dumps(result))
     return 0
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
+    _emit(_fetch_leaderboard(args), args)
+    return 0
+
+
+def _fetch_leaderboard(args: argparse.Namespace):
     from server.client import RatingsClient
     from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-    from server.render import render
 
     with RatingsClient(args.target) as client:
-        board = client.leaderboard(
+        return client.leaderboard(
             args.board,
             method=pb.BT if args.method == "bt" else pb.ELO,
-            min_seq=args.min_seq,
+            min_seq=getattr(args, "min_seq", 0),
             ci={"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[args.ci],
             rounds=args.rounds if args.method == "bt" else 0,
             anchor=_anchor(args.anchor),
         )
-    print(render(board, args.format))
-    return 0
 
 
 def _head_to_head(args: argparse.Namespace) -> int:
@@ -214,25 +359,65 @@ def _head_to_head(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from server.offline import replay
-    from server.render import render
-    from server.service import LeaderboardQuery
-    from server.votefile import read_votes
+    if args.target:
+        return _remote_replay(args)
+    board, summary = _offline_board(args)
+    print(f"replay summary: {json.dumps(summary.as_dict())}", file=sys.stderr)
+    _emit(board, args)
+    return 0
 
-    if args.method == "elo" and (args.ci != "bootstrap" or args.anchor):
-        raise SystemExit("--ci and --anchor apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)")
-    anchor = _anchor(args.anchor)
-    query = LeaderboardQuery(
-        args.board,
-        method=args.method,
-        ci=args.ci,
-        rounds=args.rounds,
-        anchor_model=anchor[0] if anchor else None,
-        anchor_rating=anchor[1] if anchor else 1000.0,
-    )
-    votes = read_votes(args.file, args.board)
-    board = replay(votes, _elo_config(args), query, _bt_config(args), progress=sys.stderr.isatty())
-    print(render(board, args.format))
+
+def _offline_board(args: argparse.Namespace):
+    from server.offline import replay_chunks
+
+    query = _query(args)
+    filters = _filters(args)
+    report = ReadReport()
+    options = _read_options(args, vote_ids=filters.dedupe)
+    if args.sort_by_time:
+        votes = read_votes(args.file, args.board, options, report)
+        if np.isnan(votes.timestamp).any():
+            raise SystemExit("--sort-by-time needs a tstamp on every row")
+        chunks = [votes.take(np.argsort(votes.timestamp, kind="stable"))]
+    else:
+        chunks = iter_votes(args.file, args.board, options, report)
+    progress = sys.stderr.isatty()
+    board, summary = replay_chunks(chunks, _elo_config(args), query, _bt_config(args), filters, progress)
+    summary.read += report.skipped_total
+    summary.skipped = dict(report.skipped)
+    return board, summary
+
+
+def _remote_replay(args: argparse.Namespace) -> int:
+    from server.client import RatingsClient
+
+    filters = _filters(args)
+    report = ReadReport()
+    chunks = iter_votes(args.file, args.board, _read_options(args, vote_ids=True), report)
+    with RatingsClient(args.target) as client, tqdm(unit="vote", desc=f"replay into {args.board}") as bar:
+        summary = client.replay(args.board, chunks, filters, on_chunk=bar.update)
+    result = {
+        "board": summary.board,
+        "read": summary.received + report.skipped_total,
+        "skipped": dict(report.skipped),
+        "removed": dict(summary.removed),
+        "applied": summary.applied,
+        "as_of_seq": summary.as_of_seq,
+    }
+    print(json.dumps(result))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from server import export
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in OUTPUT_FORMATS]
+    if unknown:
+        raise SystemExit(f"--formats: unknown {', '.join(unknown)} (known: {', '.join(OUTPUT_FORMATS)})")
+    board = _fetch_leaderboard(args) if args.target else _offline_board(args)[0]
+    for path in export.export_set(board, Path(args.outdir), args.stem, formats):
+        print(path)
     return 0
 
 
@@ -249,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
             "leaderboard": _leaderboard,
             "head-to-head": _head_to_head,
             "replay": _replay,
+            "export": _export,
         }[args.command](args)
     except (VoteFileError, NotFound) as exc:
         print(f"arena-ratings: {exc}", file=sys.stderr)

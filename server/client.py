@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from server import convert
+from server.filters import VoteFilters
 from server.limits import DEFAULT_BOARD, Limits
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
@@ -89,6 +90,35 @@ class RatingsClient:
         if anchor is not None:
             request.anchor.model, request.anchor.rating = anchor
         return self.stub.GetLeaderboard(request, timeout=self.timeout)
+
+    def replay(
+        self,
+        board: str,
+        batches: Iterable[VoteBatch],
+        filters: VoteFilters | None = None,
+        on_chunk: Callable[[int], object] | None = None,
+    ) -> pb.ReplaySummary:
+        """ReplayVotes: stream ``batches`` into a new version of ``board``; it replaces the live one when done.
+
+        ``on_chunk(n)`` is called after each chunk of n votes is handed to gRPC (for progress bars).
+        No deadline: a replay takes as long as its data.
+        """
+
+        def chunks():
+            first = True
+            for batch in batches:
+                message = pb.ReplayChunk(columns=convert.batch_to_pb(batch).columns)
+                if first:
+                    message.board = board
+                    message.filters.CopyFrom(convert.filters_to_pb(filters or VoteFilters()))
+                    first = False
+                yield message
+                if on_chunk is not None:
+                    on_chunk(len(batch))
+            if first:  # no votes at all: still name the board, so the server can say what is wrong
+                yield pb.ReplayChunk(board=board)
+
+        return self.stub.ReplayVotes(chunks())
 
     def head_to_head(self, model_a: str, model_b: str, board: str = DEFAULT_BOARD, min_seq: int = 0) -> pb.HeadToHead:
         request = pb.HeadToHeadRequest(board=board, model_a=model_a, model_b=model_b, min_seq=min_seq)

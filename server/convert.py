@@ -8,8 +8,9 @@ import numpy as np
 
 from engine import Standings
 from server.errors import InvalidArgument
+from server.filters import VoteFilters
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import Ack, BoardStandings, HeadToHead, LeaderboardQuery
+from server.service import Ack, BoardStandings, HeadToHead, LeaderboardQuery, ReplayResult
 from server.votes import VoteBatch, resolve_board
 
 
@@ -22,6 +23,49 @@ def batch_from_pb(message: pb.VoteBatch) -> VoteBatch:
     if has_columns:
         return _columns_from_pb(board, message.columns)
     return _rows_from_pb(board, message.votes)
+
+
+def filters_from_pb(message: pb.ReplayFilters) -> VoteFilters:
+    return VoteFilters(
+        anony_only=message.anony_only,
+        exclude_models=frozenset(message.exclude_models),
+        languages=frozenset(message.languages),
+        since=message.since if message.HasField("since") else None,
+        until=message.until if message.HasField("until") else None,
+        drop_ties=message.drop_ties,
+        tags=frozenset(message.tags),
+        dedupe=message.dedupe,
+        daily_cap=message.daily_cap,
+    )
+
+
+def filters_to_pb(filters: VoteFilters) -> pb.ReplayFilters:
+    message = pb.ReplayFilters(
+        anony_only=filters.anony_only,
+        exclude_models=sorted(filters.exclude_models),
+        languages=sorted(filters.languages),
+        drop_ties=filters.drop_ties,
+        tags=sorted(filters.tags),
+        dedupe=filters.dedupe,
+        daily_cap=filters.daily_cap,
+    )
+    if filters.since is not None:
+        message.since = filters.since
+    if filters.until is not None:
+        message.until = filters.until
+    return message
+
+
+def replay_result_to_pb(result: ReplayResult) -> pb.ReplaySummary:
+    return pb.ReplaySummary(
+        board=result.board,
+        received=result.received,
+        applied=result.applied,
+        removed=result.removed,
+        first_seq=result.first_seq,
+        last_seq=result.last_seq,
+        as_of_seq=result.as_of_seq,
+    )
 
 
 def _columns_from_pb(board: str, columns: pb.VoteColumns) -> VoteBatch:
@@ -43,6 +87,8 @@ def _columns_from_pb(board: str, columns: pb.VoteColumns) -> VoteBatch:
         voter_id=list(columns.voter_id),
         tag_count=np.array(columns.tag_count, dtype=np.int64),
         tags=list(columns.tags),
+        anony=np.array(columns.anony, dtype=bool) if len(columns.anony) else None,
+        language=list(columns.language),
     )
 
 
@@ -97,6 +143,8 @@ def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
         voter_id=batch.voter_id,
         tag_count=batch.tag_count.tolist() if batch.tags else [],
         tags=batch.tags,
+        anony=[] if batch.anony is None else batch.anony.tolist(),
+        language=batch.language,
     )
     if not np.isnan(batch.timestamp).all():
         columns.timestamp.extend(batch.timestamp.tolist())

@@ -25,3 +25,7 @@ class Unavailable(RatingsError):
 
 class DeadlineExceeded(RatingsError):
     """The wait a request asked for (e.g. for a seq to be applied) ran out."""
+
+
+class FailedPrecondition(RatingsError):
+    """The request conflicts with the state of the service (e.g. a replay already running on the board)."""

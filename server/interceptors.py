@@ -6,7 +6,7 @@ import logging
 
 import grpc
 
-from server.errors import DeadlineExceeded, InvalidArgument, NotFound, RatingsError, Unavailable
+from server.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, RatingsError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,7 @@ _CODES: dict[type[RatingsError], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.NOT_FOUND,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

@@ -1,16 +1,17 @@
-"""Offline replay: the server's computation on a vote file, with no server.
+"""Offline replay: the server's computation on vote files, with no server.
 
 Votes are applied in file order with seqs 1..N, exactly as a server whose
 board received the same votes in the same order applies them, and the
 leaderboard is computed by the same function the service uses, so the
 numbers match the server's (bit for bit for Elo; BT to its tolerance,
-since the server warm-starts its fits).
+since the server warm-starts its fits). Files stream through in chunks.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from tqdm import tqdm
@@ -18,11 +19,63 @@ from tqdm import tqdm
 from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
 from server import convert
+from server.filters import FilterRun, VoteFilters
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.service import LeaderboardQuery, compute_standings, copy_inputs
 from server.votes import VoteBatch
 
-_CHUNK = 50_000  # votes per engine call: small enough for a lively progress bar
+_SLICE = 50_000  # votes per engine call: small enough for a lively progress bar
+
+
+@dataclass
+class ReplaySummary:
+    """How many votes each stage let through: read = skipped + sum(removed) + applied."""
+
+    read: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # bad rows dropped by --on-bad-row skip, by reason
+    removed: dict[str, int] = field(default_factory=dict)  # by filter
+    applied: int = 0
+
+    def as_dict(self) -> dict:
+        return {"read": self.read, "skipped": self.skipped, "removed": self.removed, "applied": self.applied}
+
+
+def replay_chunks(
+    chunks: Iterable[VoteBatch],
+    config: EloConfig,
+    query: LeaderboardQuery,
+    bt_config: BTConfig | None = None,
+    filters: VoteFilters | None = None,
+    progress: bool = False,
+) -> tuple[pb.Leaderboard, ReplaySummary]:
+    """Apply chunks of votes (through ``filters``) to a fresh board and compute ``query``."""
+    interner = Interner()
+    board = Board(config)
+    run = FilterRun(filters or VoteFilters())
+    summary = ReplaySummary()
+    with tqdm(unit="vote", disable=not progress, desc="replay") as bar:
+        for chunk in chunks:
+            summary.read += len(chunk)
+            chunk = run.apply(chunk)
+            competitor = interner.intern_many(chunk.names)
+            model_a, model_b = competitor[chunk.model_a], competitor[chunk.model_b]
+            outcome = chunk.outcome.astype(np.int8)
+            for start in range(0, len(chunk), _SLICE):
+                stop = min(start + _SLICE, len(chunk))
+                board.apply(model_a[start:stop], model_b[start:stop], outcome[start:stop])
+                bar.update(stop - start)
+            bar.update(summary.read - bar.n)
+    if board.n_votes == 0:
+        raise ValueError("no votes left to replay after the filters")
+    board.last_seq = board.n_votes
+    summary.removed = run.summary()
+    summary.applied = board.n_votes
+    inputs = copy_inputs(board, query, interner)
+    result, _ = compute_standings(query, inputs, interner, bt_config or BTConfig(), os.cpu_count() or 1)
+    leaderboard = convert.leaderboard_to_pb(
+        replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
+    )
+    return leaderboard, summary
 
 
 def replay(
@@ -30,21 +83,6 @@ def replay(
     config: EloConfig,
     query: LeaderboardQuery | None = None,
     bt_config: BTConfig | None = None,
-    progress: bool = False,
 ) -> pb.Leaderboard:
     """The leaderboard ``query`` asks for (default: BT, bootstrap CIs) after applying ``batch``."""
-    query = query or LeaderboardQuery(batch.board)
-    interner = Interner(batch.names)
-    competitor_ids = np.array([interner.id_of(name) for name in batch.names], dtype=np.int32)
-    model_a = competitor_ids[batch.model_a]
-    model_b = competitor_ids[batch.model_b]
-    outcome = batch.outcome.astype(np.int8)
-    board = Board(config)
-    with tqdm(total=len(batch), unit="vote", disable=not progress, desc="replay") as bar:
-        for start in range(0, len(batch), _CHUNK):
-            stop = min(start + _CHUNK, len(batch))
-            board.apply(model_a[start:stop], model_b[start:stop], outcome[start:stop], last_seq=stop)
-            bar.update(stop - start)
-    inputs = copy_inputs(board, query, interner)
-    result, _ = compute_standings(query, inputs, interner, bt_config or BTConfig(), os.cpu_count() or 1)
-    return convert.leaderboard_to_pb(replace(result, standings=replace(result.standings, as_of_seq=board.last_seq)))
+    return replay_chunks([batch], config, query or LeaderboardQuery(batch.board), bt_config)[0]

@@ -23,7 +23,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -33,7 +33,8 @@ from engine import Board, EloConfig, Interner, Standings, bt
 from engine.bt import BTConfig, BTQuery
 from engine.scale import RatingScale
 from server import checkpoint
-from server.errors import DeadlineExceeded, InvalidArgument, NotFound, Unavailable
+from server.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from server.filters import FilterRun, VoteFilters
 from server.limits import Limits
 from server.store import LoggedBatch, Store
 from server.votes import VoteBatch, validate
@@ -91,6 +92,33 @@ DEFAULT_BT_ROUNDS = 1000
 
 
 @dataclass(frozen=True)
+class ReplayResult:
+    board: str
+    received: int
+    applied: int
+    removed: dict[str, int]  # by filter
+    first_seq: int
+    last_seq: int
+    as_of_seq: int  # queries from this seq on see the new version
+
+
+@dataclass(frozen=True)
+class _Swap:
+    """Applier instruction: the replayed version ``board_id`` replaces the live ``name``."""
+
+    name: str
+    board_id: int
+
+
+@dataclass(frozen=True)
+class _Discard:
+    """Applier instruction: drop the abandoned version ``board_id``."""
+
+    name: str
+    board_id: int
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     default_elo: EloConfig = EloConfig()
     bt: BTConfig = BTConfig()  # every board's Bradley–Terry settings
@@ -122,19 +150,31 @@ class RatingsService:
         self._write_lock = threading.Lock()
         self._closed = False
         self._interner = Interner(self._store.competitor_names())
-        self._board_ids: dict[str, int] = {}
+        # A board name has one active version; a replay builds a pending one
+        # that replaces it. Versions left pending by a crash are discarded.
+        self._board_ids: dict[str, int] = {}  # name -> active version id
+        self._board_names: dict[int, str] = {}  # version id -> name (active and pending)
         self._board_configs: dict[str, EloConfig] = {}
-        for board_id, name, config in self._store.boards():
-            self._board_ids[name] = board_id
-            self._board_configs[name] = EloConfig(**config)
-        self._board_names = {i: name for name, i in self._board_ids.items()}
-        self._vote_ids: set[str] = set()
+        for board_id, name, config, state in self._store.boards():
+            if state == "pending":
+                log.warning("discarding board %r version %d: its replay did not complete", name, board_id)
+                self._store.discard(board_id)
+            elif state == "active":
+                self._board_ids[name] = board_id
+                self._board_names[board_id] = name
+                self._board_configs[name] = EloConfig(**config)
+        self._next_board_id = self._store.max_board_id() + 1
+        self._vote_ids: dict[int, set[str]] = {}  # version id -> accepted vote ids (idempotency is per board)
+        self._replays: dict[str, int] = {}  # board name -> pending version id being replayed
         self._last_seq = 0
 
         # Engine state, guarded by _engine_lock; _applied signals progress.
         self._engine_lock = threading.Lock()
         self._applied = threading.Condition(self._engine_lock)
-        self._boards: dict[str, Board] = {}
+        self._boards: dict[str, Board] = {}  # active versions, by name
+        self._live_versions: dict[str, int] = {}  # name -> version id of the Board in _boards
+        self._pending: dict[int, Board] = {}  # versions being built by replays, by id
+        self._swaps: set[int] = set()  # versions the applier has swapped in (or discarded)
         self._applied_seq = 0
         # (board, query key) -> (the board's last seq, standings); one lock per key,
         # so concurrent queries for the same view share one computation.
@@ -145,7 +185,9 @@ class RatingsService:
         self._checkpoint_time = time.monotonic()
 
         self._recover()
-        self._queue: queue.Queue[LoggedBatch | None] = queue.Queue(maxsize=self.config.apply_queue_batches)
+        self._queue: queue.Queue[LoggedBatch | _Swap | _Discard | None] = queue.Queue(
+            maxsize=self.config.apply_queue_batches
+        )
         self._applier = threading.Thread(target=self._apply_loop, name="applier", daemon=True)
         self._applier.start()
 
@@ -159,20 +201,32 @@ class RatingsService:
         if restored is not None and restored[0] > store_last:
             log.warning("checkpoint at seq %d is ahead of the log (seq %d); ignoring it", restored[0], store_last)
             restored = None
+        from_checkpoint: set[str] = set()
         if restored is not None:
             seq, states = restored
-            self._boards = {name: self._new_board_from(state) for name, state in states.items()}
+            for name, state in states.items():
+                # A board replaced by a replay after this checkpoint is rebuilt from the log.
+                version = int(state.pop("board_id")[0])
+                if version == self._board_ids.get(name):
+                    self._boards[name] = self._new_board_from(state)
+                    self._live_versions[name] = version
+                    from_checkpoint.add(name)
             self._applied_seq = self._checkpoint_seq = seq
         replayed = 0
         for batch in self._store.batches():
-            self._vote_ids.update(batch.vote_id)
-            if batch.last_seq > self._applied_seq:
-                if batch.first_seq <= self._applied_seq:
-                    raise RuntimeError(
-                        f"checkpoint seq {self._applied_seq} splits batch {batch.first_seq}..{batch.last_seq}"
-                    )
-                self._apply(batch)
-                replayed += batch.last_seq - batch.first_seq + 1
+            name = self._board_names.get(batch.board_id)
+            if name is None:  # a retired version
+                continue
+            self._vote_ids.setdefault(batch.board_id, set()).update(batch.vote_id)
+            if name in from_checkpoint and batch.last_seq <= self._checkpoint_seq:
+                continue
+            if name in from_checkpoint and batch.first_seq <= self._checkpoint_seq:
+                raise RuntimeError(
+                    f"checkpoint seq {self._checkpoint_seq} splits batch {batch.first_seq}..{batch.last_seq}"
+                )
+            self._apply(batch)
+            replayed += batch.last_seq - batch.first_seq + 1
+        self._applied_seq = store_last
         self._last_seq = store_last
         log.info(
             "recovered %d votes on %d boards (checkpoint seq %d, %d votes replayed from the log) in %.2f s",
@@ -195,67 +249,152 @@ class RatingsService:
         validate(batch, self.config.limits)
         batch.stamp(time.time())
         with self._write_lock:
-            if self._closed:
-                raise Unavailable("the service is shutting down; retry against the restarted server")
+            self._check_open()
+            if batch.board in self._replays:
+                raise Unavailable(
+                    f"board {batch.board!r} is being replaced by a replay; retry when it completes "
+                    "(your votes would not be in the new version)"
+                )
+            board_id = self._board_ids.get(batch.board)
+            accepted_ids = self._vote_ids.get(board_id, set()) if board_id is not None else set()
             fresh = np.ones(len(batch), dtype=bool)
             seen: set[str] = set()
             for i, vote_id in enumerate(batch.vote_id):
-                if vote_id in self._vote_ids or vote_id in seen:
+                if vote_id in accepted_ids or vote_id in seen:
                     fresh[i] = False
                 seen.add(vote_id)
             duplicate_index = np.flatnonzero(~fresh).tolist()
             if not fresh.any():
                 return Ack(0, len(batch), 0, 0, duplicate_index)
             kept = batch if fresh.all() else batch.select(fresh)
-
             new_board = None
-            board_id = self._board_ids.get(kept.board)
             if board_id is None:
-                board_id = len(self._board_ids) + 1
+                board_id = self._next_board_id
                 new_board = (board_id, kept.board, asdict(self._config_for(kept.board)))
-            # Name ids are provisional until the commit succeeds.
-            name_ids = np.empty(len(kept.names), dtype=np.int32)
-            new_competitors: list[tuple[int, str]] = []
-            pending: dict[str, int] = {}
-            for j, name in enumerate(kept.names):
-                known = self._interner.id_of(name)
-                if known is None:
-                    known = pending.get(name)
-                    if known is None:
-                        known = pending[name] = len(self._interner) + len(pending)
-                        new_competitors.append((known, name))
-                name_ids[j] = known
-
-            first_seq = self._last_seq + 1
-            logged = LoggedBatch(
-                first_seq=first_seq,
-                last_seq=first_seq + len(kept) - 1,
-                board_id=board_id,
-                model_a=name_ids[kept.model_a],
-                model_b=name_ids[kept.model_b],
-                outcome=kept.outcome.astype(np.int8),
-                timestamp=kept.timestamp,
-                vote_id=kept.vote_id,
-                voter_id=kept.voter_id or None,
-                tags=kept.tags_of() if kept.tags else None,
-            )
-            try:
-                self._store.append(logged, new_board, new_competitors)
-            except sqlite3.Error as exc:
-                log.error("storing batch %d..%d failed: %s", logged.first_seq, logged.last_seq, exc)
-                raise Unavailable(f"storage failed, nothing was stored: {exc}") from exc
-
-            # Committed: now, and only now, the in-memory state follows.
-            if new_board is not None:
-                self._board_ids[kept.board] = board_id
-                self._board_names[board_id] = kept.board
-                self._board_configs[kept.board] = self._config_for(kept.board)
-            for _, name in new_competitors:
-                self._interner.intern(name)
-            self._vote_ids.update(kept.vote_id)
-            self._last_seq = logged.last_seq
-            self._queue.put(logged)  # blocks when the applier is far behind: back-pressure
+            logged = self._append(kept, board_id, new_board)
         return Ack(len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index)
+
+    def replay(self, board: str, filters: VoteFilters, batches: Iterable[VoteBatch]) -> ReplayResult:
+        """Build a new version of ``board`` from ``batches`` and swap it in atomically.
+
+        Until the swap, queries see the old version and live ingest into the
+        board is refused (UNAVAILABLE). If anything fails or the caller goes
+        away, the new version is discarded and nothing changes.
+        """
+        run = FilterRun(filters)
+        with self._write_lock:
+            self._check_open()
+            if board in self._replays:
+                raise FailedPrecondition(f"board {board!r} is already being replayed")
+            board_id = self._next_board_id
+            config = self._config_for(board)
+            try:
+                self._store.create_pending_board(board_id, board, asdict(config))
+            except sqlite3.Error as exc:
+                raise Unavailable(f"storage failed: {exc}") from exc
+            self._next_board_id += 1
+            self._replays[board] = board_id
+            self._board_names[board_id] = board
+            with self._engine_lock:
+                self._pending[board_id] = Board(config, threads=self.config.threads())
+        received = first_seq = last_seq = 0
+        try:
+            for batch in batches:
+                if batch.board != board:
+                    raise InvalidArgument("board", f"a replay is into one board ({board!r}), got {batch.board!r}")
+                validate(batch, self.config.limits)
+                batch.stamp(time.time())
+                received += len(batch)
+                kept = run.apply(batch)
+                if len(kept):
+                    with self._write_lock:
+                        self._check_open()
+                        logged = self._append(kept, board_id, None)
+                    first_seq = first_seq or logged.first_seq
+                    last_seq = logged.last_seq
+            if run.kept == 0:
+                raise InvalidArgument("votes", "the replay has no votes left after its filters")
+            with self._write_lock:
+                self._store.activate(board_id)
+                old = self._board_ids.get(board)
+                self._board_ids[board] = board_id
+                self._board_configs[board] = config
+                if old is not None:
+                    self._vote_ids.pop(old, None)
+                del self._replays[board]
+                self._queue.put(_Swap(board, board_id))
+        except BaseException:
+            self._abandon_replay(board, board_id)
+            raise
+        with self._engine_lock:
+            self._applied.wait_for(lambda: board_id in self._swaps)
+            self._swaps.discard(board_id)
+            as_of = self._applied_seq
+        log.info("replay of %r: %d votes received, %d applied, version %d live", board, received, run.kept, board_id)
+        return ReplayResult(board, received, run.kept, run.summary(), first_seq, last_seq, as_of)
+
+    def _abandon_replay(self, board: str, board_id: int) -> None:
+        with self._write_lock:
+            if self._replays.get(board) != board_id:
+                return  # already activated: the swap is queued
+            del self._replays[board]
+            self._vote_ids.pop(board_id, None)
+            try:
+                self._store.discard(board_id)
+            except sqlite3.Error:  # start-up discards pending versions anyway
+                log.exception("discarding replayed version %d of %r failed", board_id, board)
+            self._queue.put(_Discard(board, board_id))
+        log.warning("replay of %r abandoned; the board is unchanged", board)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise Unavailable("the service is shutting down; retry against the restarted server")
+
+    def _append(self, kept: VoteBatch, board_id: int, new_board: tuple[int, str, dict] | None) -> LoggedBatch:
+        """Under the writer lock: intern names, assign seqs, commit, then update memory and queue."""
+        # Name ids are provisional until the commit succeeds.
+        name_ids = np.empty(len(kept.names), dtype=np.int32)
+        new_competitors: list[tuple[int, str]] = []
+        pending: dict[str, int] = {}
+        for j, name in enumerate(kept.names):
+            known = self._interner.id_of(name)
+            if known is None:
+                known = pending.get(name)
+                if known is None:
+                    known = pending[name] = len(self._interner) + len(pending)
+                    new_competitors.append((known, name))
+            name_ids[j] = known
+        first_seq = self._last_seq + 1
+        logged = LoggedBatch(
+            first_seq=first_seq,
+            last_seq=first_seq + len(kept) - 1,
+            board_id=board_id,
+            model_a=name_ids[kept.model_a],
+            model_b=name_ids[kept.model_b],
+            outcome=kept.outcome.astype(np.int8),
+            timestamp=kept.timestamp,
+            vote_id=kept.vote_id,
+            voter_id=kept.voter_id or None,
+            tags=kept.tags_of() if kept.tags else None,
+        )
+        try:
+            self._store.append(logged, new_board, new_competitors)
+        except sqlite3.Error as exc:
+            log.error("storing batch %d..%d failed: %s", logged.first_seq, logged.last_seq, exc)
+            raise Unavailable(f"storage failed, nothing was stored: {exc}") from exc
+
+        # Committed: now, and only now, the in-memory state follows.
+        if new_board is not None:
+            self._board_ids[kept.board] = board_id
+            self._board_names[board_id] = kept.board
+            self._board_configs[kept.board] = self._config_for(kept.board)
+            self._next_board_id += 1
+        for _, name in new_competitors:
+            self._interner.intern(name)
+        self._vote_ids.setdefault(board_id, set()).update(kept.vote_id)
+        self._last_seq = logged.last_seq
+        self._queue.put(logged)  # blocks when the applier is far behind: back-pressure
+        return logged
 
     def _config_for(self, board: str) -> EloConfig:
         known = self._board_configs.get(board)
@@ -268,25 +407,40 @@ class RatingsService:
 
     def _apply_loop(self) -> None:
         while True:
-            batch = self._queue.get()
-            if batch is None:
+            item = self._queue.get()
+            if item is None:
                 return
             try:
                 with self._engine_lock:
-                    self._apply(batch)
+                    if isinstance(item, LoggedBatch):
+                        self._apply(item)
+                    else:
+                        self._finish_replay(item)
                     self._applied.notify_all()
                 self._maybe_checkpoint()
             except Exception:  # a bug, not bad input: input was validated before commit
-                log.exception("applying batch %d..%d failed", batch.first_seq, batch.last_seq)
+                log.exception("applying %s failed", item)
                 raise
 
     def _apply(self, batch: LoggedBatch) -> None:
-        name = self._board_names[batch.board_id]
-        board = self._boards.get(name)
+        board = self._pending.get(batch.board_id)
         if board is None:
-            board = self._boards[name] = Board(self._board_configs[name], threads=self.config.threads())
+            name = self._board_names[batch.board_id]
+            board = self._boards.get(name)
+            if board is None:
+                board = self._boards[name] = Board(self._board_configs[name], threads=self.config.threads())
+                self._live_versions[name] = batch.board_id
         board.apply(batch.model_a, batch.model_b, batch.outcome, last_seq=batch.last_seq)
-        self._applied_seq = batch.last_seq
+        self._applied_seq = max(self._applied_seq, batch.last_seq)
+
+    def _finish_replay(self, item: _Swap | _Discard) -> None:
+        """Under the engine lock: the new version replaces the live board, or is dropped."""
+        board = self._pending.pop(item.board_id)
+        if isinstance(item, _Swap):
+            self._boards[item.name] = board
+            self._live_versions[item.name] = item.board_id
+            self._bt_theta.pop(item.name, None)  # slots differ: no warm start from the old version
+        self._swaps.add(item.board_id)
 
     def _maybe_checkpoint(self) -> None:
         due_votes = self._applied_seq - self._checkpoint_seq >= self.config.checkpoint_every_votes
@@ -298,7 +452,10 @@ class RatingsService:
         """Write the engine state as of the applied seq; returns that seq."""
         with self._engine_lock:
             seq = self._applied_seq
-            states = {name: board.state() for name, board in self._boards.items()}
+            states = {
+                name: {**board.state(), "board_id": np.array([self._live_versions[name]])}
+                for name, board in self._boards.items()
+            }
         path = checkpoint.save(self._checkpoint_dir, seq, states)
         self._checkpoint_seq = seq
         self._checkpoint_time = time.monotonic()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from server import convert
 from server.errors import InvalidArgument
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
@@ -41,3 +43,19 @@ class RatingsServicer(pb_grpc.RatingsServicer):
             timeout=context.time_remaining(),
         )
         return convert.head_to_head_to_pb(result)
+
+    def ReplayVotes(self, request_iterator, context) -> pb.ReplaySummary:
+        first = next(request_iterator, None)
+        if first is None:
+            raise InvalidArgument("chunks", "a replay needs at least one chunk")
+        board = resolve_board(first.board)
+        filters = convert.filters_from_pb(first.filters)
+
+        def batches():
+            for i, chunk in enumerate(itertools.chain([first], request_iterator)):
+                if i and (chunk.board or chunk.HasField("filters")):
+                    raise InvalidArgument(f"chunks[{i}]", "board and filters belong in the first chunk only")
+                if len(chunk.columns.vote_id) or len(chunk.columns.outcome):
+                    yield convert.batch_from_pb(pb.VoteBatch(board=board, columns=chunk.columns))
+
+        return convert.replay_result_to_pb(self._service.replay(board, filters, batches()))

@@ -7,7 +7,10 @@ while designing this); the price is that vote_id uniqueness is enforced by
 an in-memory set rebuilt from the log at start-up, not by an SQL index.
 
 Tables:
-  boards(id, name, config)          config: the board's EloConfig as JSON
+  boards(id, name, config, state)   config: the board's EloConfig as JSON;
+                                    state: active | pending (a replay being
+                                    built) | retired (replaced by a replay).
+                                    One active version per name.
   competitors(id, name)             interned names; ids are stable forever
   vote_batches(first_seq, last_seq, board_id, model_a, model_b, outcome,
                timestamp, vote_id, voter_id, tags)
@@ -30,9 +33,11 @@ log = logging.getLogger(__name__)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS boards (
     id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    config TEXT NOT NULL
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'pending', 'retired'))
 );
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_version ON boards (name) WHERE state = 'active';
 CREATE TABLE IF NOT EXISTS competitors (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
@@ -85,9 +90,41 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def boards(self) -> list[tuple[int, str, dict]]:
-        rows = self._db.execute("SELECT id, name, config FROM boards ORDER BY id").fetchall()
-        return [(i, name, json.loads(config)) for i, name, config in rows]
+    def boards(self) -> list[tuple[int, str, dict, str]]:
+        """(id, name, config, state) of every board version."""
+        rows = self._db.execute("SELECT id, name, config, state FROM boards ORDER BY id").fetchall()
+        return [(i, name, json.loads(config), state) for i, name, config, state in rows]
+
+    def create_pending_board(self, board_id: int, name: str, config: dict) -> None:
+        """A new version of a board, built by a replay and invisible until activate()."""
+        self._transaction(
+            lambda db: db.execute(
+                "INSERT INTO boards (id, name, config, state) VALUES (?, ?, ?, 'pending')",
+                (board_id, name, json.dumps(config)),
+            )
+        )
+
+    def activate(self, board_id: int) -> None:
+        """Make a pending version the active one of its name, retiring the old, in one transaction."""
+
+        def swap(db: sqlite3.Connection) -> None:
+            (name,) = db.execute("SELECT name FROM boards WHERE id = ? AND state = 'pending'", (board_id,)).fetchone()
+            db.execute("UPDATE boards SET state = 'retired' WHERE name = ? AND state = 'active'", (name,))
+            db.execute("UPDATE boards SET state = 'active' WHERE id = ?", (board_id,))
+
+        self._transaction(swap)
+
+    def discard(self, board_id: int) -> None:
+        """Delete a pending version and its votes."""
+
+        def delete(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM vote_batches WHERE board_id = ?", (board_id,))
+            db.execute("DELETE FROM boards WHERE id = ? AND state = 'pending'", (board_id,))
+
+        self._transaction(delete)
+
+    def max_board_id(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM boards").fetchone()[0]
 
     def competitor_names(self) -> list[str]:
         """All competitor names, list index = id."""
@@ -109,9 +146,8 @@ class Store:
 
         Returns only after the commit is on disk; raises and stores nothing otherwise.
         """
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+
+        def write(db: sqlite3.Connection) -> None:
             if new_board is not None:
                 board_id, name, config = new_board
                 db.execute(
@@ -134,6 +170,14 @@ class Store:
                     None if batch.tags is None else json.dumps(batch.tags),
                 ),
             )
+
+        self._transaction(write)
+
+    def _transaction(self, work) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            work(db)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:  # a failed COMMIT may already have rolled back

@@ -1,136 +1,294 @@
-"""Vote files (Parquet, CSV, JSON Lines) -> VoteBatch.
+"""Vote files -> VoteBatch chunks.
 
-Columns: ``model_a``, ``model_b``, ``winner`` (``model_a``, ``model_b``,
-``tie``, ``tie (bothbad)``), optional ``tstamp`` (Unix seconds),
-``vote_id`` and ``judge`` (the voter). Rows are votes in file order, which
-is the order the engine applies them in.
+Formats (by extension): Parquet, CSV, JSON Lines (``.jsonl``/``.ndjson``)
+and FastChat's ``clean_battle`` JSON (``.json``: one JSON array of
+objects). Columns: ``model_a``, ``model_b``, ``winner`` (``model_a``,
+``model_b``, ``tie``, ``tie (bothbad)``, or ``both_bad``), and optional
+``tstamp`` (Unix seconds), ``vote_id``, ``judge`` (the voter), ``anony``,
+``language`` and ``tags`` (a list of strings or one comma-separated
+string). ``--col ours=theirs`` maps differently named columns; winner/loser
+files (columns ``winner`` and ``loser`` holding names) are read with
+``winner_loser=True``: side A is the winner.
+
+Parquet, CSV and JSON Lines stream through polars in chunks, so files
+larger than memory can be replayed; a JSON array is read whole.
+Rows are votes in file order; row numbers in messages count data rows
+from 1 across all chunks of a file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from engine.outcomes import WINNER_LABELS
-from server.errors import InvalidArgument
-from server.limits import DEFAULT_BOARD, Limits
-from server.votes import VoteBatch, validate
+from engine.outcomes import READ_LABELS
+from server.limits import BOARD_NAME, DEFAULT_BOARD
+from server.votes import VoteBatch
 
-REQUIRED = ("model_a", "model_b", "winner")
-_VOTE_FIELD = re.compile(r"votes\[(\d+)\]\.(\w+)")
+OPTIONAL = ("tstamp", "vote_id", "judge", "anony", "language", "tags")
+DEFAULT_CHUNK = 1_000_000
 
 
 class VoteFileError(ValueError):
-    """A vote file that cannot be read; the message names the file and row."""
+    """A vote file that cannot be read; the message names the file, and the row where there is one."""
 
 
-def _scan(path: Path) -> pl.LazyFrame:
-    suffix = path.suffix.lower()
-    if suffix in {".parquet", ".pq"}:
-        return pl.scan_parquet(path)
-    if suffix == ".csv":
-        return pl.scan_csv(path, infer_schema_length=10_000)
-    if suffix in {".jsonl", ".ndjson"}:
-        return pl.scan_ndjson(path)
-    raise VoteFileError(f"{path}: unknown file type {suffix!r} (use .parquet, .csv or .jsonl)")
+@dataclass(frozen=True)
+class ReadOptions:
+    columns: dict[str, str] = field(default_factory=dict)  # our column name -> the file's
+    winner_loser: bool = False  # the file has `winner` and `loser` name columns
+    on_bad_row: str = "error"  # or "skip": drop bad rows and count them
+    chunk_size: int = DEFAULT_CHUNK
+    vote_ids: bool = True  # derive ids for rows without one (needed to submit; not to replay offline)
+
+    def __post_init__(self) -> None:
+        if self.on_bad_row not in ("error", "skip"):
+            raise ValueError(f"on_bad_row must be 'error' or 'skip', got {self.on_bad_row!r}")
+        if self.chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
 
 
-def read_votes(path: str | Path, board: str = DEFAULT_BOARD) -> VoteBatch:
-    """Read a vote file; raise VoteFileError naming the file and 1-based data row on bad input."""
-    path = Path(path)
+@dataclass
+class ReadReport:
+    """What reading skipped, by reason (only with on_bad_row='skip')."""
+
+    rows: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+def iter_votes(
+    paths: str | Path | Sequence[str | Path],
+    board: str = DEFAULT_BOARD,
+    options: ReadOptions | None = None,
+    report: ReadReport | None = None,
+) -> Iterator[VoteBatch]:
+    """Chunks of votes from one or more files, in order. Bad rows raise VoteFileError (or are skipped)."""
+    options = options or ReadOptions()
+    report = report if report is not None else ReadReport()
+    if not BOARD_NAME.fullmatch(board):
+        raise VoteFileError(f"{board!r} is not a board name (letters, digits, '_', '.', '-')")
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        path = Path(path)
+        seen: Counter = Counter()  # occurrences of each row content, for derived vote ids
+        first_row = 0
+        for frame in _frames(path, options):
+            batch = _to_batch(path, frame, first_row, board, options, report, seen)
+            first_row += frame.height
+            report.rows += frame.height
+            if len(batch):
+                yield batch
+
+
+def read_votes(
+    paths: str | Path | Sequence[str | Path],
+    board: str = DEFAULT_BOARD,
+    options: ReadOptions | None = None,
+    report: ReadReport | None = None,
+) -> VoteBatch:
+    """All votes of the files as one batch: every row is checked before anything is used."""
+    chunks = list(iter_votes(paths, board, options, report))
+    if not chunks:
+        raise VoteFileError(f"{paths}: no votes")
+    return concat(chunks)
+
+
+def concat(chunks: list[VoteBatch]) -> VoteBatch:
+    """One batch from several (names re-interned)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    names: dict[str, int] = {}
+    model_a, model_b = [], []
+    for chunk in chunks:
+        index = np.array([names.setdefault(n, len(names)) for n in chunk.names], dtype=np.int64)
+        model_a.append(index[chunk.model_a])
+        model_b.append(index[chunk.model_b])
+
+    def joined(attr: str) -> list:
+        return [x for c in chunks for x in getattr(c, attr)] if all(getattr(c, attr) for c in chunks) else []
+
+    return VoteBatch(
+        board=chunks[0].board,
+        vote_id=joined("vote_id"),
+        names=list(names),
+        model_a=np.concatenate(model_a),
+        model_b=np.concatenate(model_b),
+        outcome=np.concatenate([c.outcome for c in chunks]),
+        timestamp=np.concatenate([c.timestamp for c in chunks]),
+        voter_id=joined("voter_id"),
+        tag_count=np.concatenate([c.tag_count for c in chunks]) if any(c.tags for c in chunks) else np.zeros(0, int),
+        tags=[t for c in chunks for t in c.tags],
+        anony=np.concatenate([c.anony for c in chunks]) if all(c.anony is not None for c in chunks) else None,
+        language=joined("language"),
+    )
+
+
+# ----------------------------------------------------------------- reading
+
+
+def _frames(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
     if not path.exists():
         raise VoteFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    scans = {
+        ".parquet": pl.scan_parquet,
+        ".pq": pl.scan_parquet,
+        ".csv": lambda p: pl.scan_csv(p, infer_schema_length=10_000),
+        ".jsonl": pl.scan_ndjson,
+        ".ndjson": pl.scan_ndjson,
+        # FastChat's clean_battle: one JSON array, which cannot be streamed
+        ".json": lambda p: pl.read_json(p).lazy(),
+    }
+    if suffix not in scans:
+        raise VoteFileError(f"{path}: unknown file type {suffix!r} (use .parquet, .csv, .jsonl or .json)")
     try:
-        frame = _scan(path).collect()
+        lazy = scans[suffix](path)
+        wanted = _wanted_columns(path, lazy.collect_schema().names(), options)
+        yield from lazy.select(wanted).collect_batches(chunk_size=options.chunk_size)
     except pl.exceptions.PolarsError as exc:
         raise VoteFileError(f"{path}: cannot read: {exc}") from exc
-    missing = [c for c in REQUIRED if c not in frame.columns]
+
+
+def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> list[str]:
+    """The file's columns we read (mapped names), failing early on missing required ones."""
+    required = ("winner", "loser") if options.winner_loser else ("model_a", "model_b", "winner")
+    source = {ours: options.columns.get(ours, ours) for ours in (*required, *OPTIONAL)}
+    missing = [f"{ours} (as {theirs!r})" if theirs != ours else ours for ours, theirs in source.items()
+               if ours in required and theirs not in present]  # fmt: skip
     if missing:
-        raise VoteFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}")
+        raise VoteFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(present)}")
+    return [theirs for theirs in source.values() if theirs in present]
 
-    for column in ("model_a", "model_b", "winner"):
-        values = frame[column]
-        if values.dtype != pl.String:
-            raise VoteFileError(f"{path}: column {column} must hold strings, it holds {values.dtype}")
-        nulls = values.is_null()
-        if nulls.any():
-            raise VoteFileError(f"{path}: row {int(nulls.arg_true()[0]) + 1}: {column} is empty")
-    winner = frame["winner"]
-    codes = winner.replace_strict(
-        {label: int(o) for label, o in WINNER_LABELS.items()}, default=0, return_dtype=pl.Int64
-    ).to_numpy()
-    bad = np.flatnonzero(codes == 0)
-    if bad.size:
-        i = int(bad[0])
-        allowed = ", ".join(repr(label) for label in WINNER_LABELS)
-        raise VoteFileError(f"{path}: row {i + 1}: winner {winner[i]!r} is not one of {allowed}")
 
-    timestamp = np.full(frame.height, np.nan)
-    if "tstamp" in frame.columns:
-        try:
-            given = frame["tstamp"].cast(pl.Float64, strict=True)
-        except pl.exceptions.PolarsError as exc:
-            raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds): {exc}") from exc
-        # A null tstamp is "not given" (NaN inside a VoteBatch); a NaN or inf one is an error.
-        bad = np.flatnonzero(~np.isfinite(given.fill_null(0.0).to_numpy()))
-        timestamp = given.fill_null(np.nan).to_numpy().copy()
-        if bad.size:
-            raise VoteFileError(f"{path}: row {int(bad[0]) + 1}: tstamp {given[int(bad[0])]} is not finite")
-
+def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch:
+    frame = frame.rename({theirs: ours for ours, theirs in options.columns.items() if theirs in frame.columns})
+    if options.winner_loser:
+        frame = frame.rename({"winner": "model_a", "loser": "model_b"}).with_columns(winner=pl.lit("model_a"))
+    bad = _bad_rows(path, frame, first_row, options)
+    if bad is not None:
+        keep = ~bad.is_not_null()
+        for reason, count in bad.drop_nulls().value_counts().iter_rows():
+            report.skipped[reason] += count
+        frame = frame.filter(keep)
+    n = frame.height
+    outcome = frame["winner"].replace_strict(READ_LABELS, return_dtype=pl.Int64).to_numpy()
     names = pl.concat([frame["model_a"], frame["model_b"]]).unique(maintain_order=True)
     enum = pl.Enum(names)
-    voter = frame["judge"].cast(pl.String).fill_null("").to_list() if "judge" in frame.columns else []
-    if "vote_id" in frame.columns:
-        vote_id = frame["vote_id"].cast(pl.String).to_list()
-        if None in vote_id:
-            raise VoteFileError(f"{path}: row {vote_id.index(None) + 1}: vote_id is empty")
-    else:
-        vote_id = derived_vote_ids(frame, voter)
-    batch = VoteBatch(
+    voter = _strings(frame, "judge")
+    vote_id = _strings(frame, "vote_id")
+    if not vote_id and options.vote_ids:
+        vote_id = derived_vote_ids(frame, seen)
+    tag_count, tags = _tags(path, frame)
+    return VoteBatch(
         board=board,
         vote_id=vote_id,
         names=names.to_list(),
         model_a=frame["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64),
         model_b=frame["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64),
-        outcome=codes,
-        timestamp=timestamp,
+        outcome=outcome,
+        timestamp=(
+            frame["tstamp"].cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
+            if "tstamp" in frame.columns
+            else np.full(n, np.nan)
+        ),
         voter_id=voter if any(voter) else [],
+        tag_count=tag_count,
+        tags=tags,
+        anony=frame["anony"].cast(pl.Boolean).fill_null(False).to_numpy() if "anony" in frame.columns else None,
+        language=_strings(frame, "language"),
     )
-    try:
-        validate(batch, Limits(max_batch_votes=max(1, len(batch))))  # a file is not one wire batch
-    except InvalidArgument as exc:
-        where = _VOTE_FIELD.match(exc.field)
-        if where is None:
-            raise VoteFileError(f"{path}: {exc}") from exc
-        message = str(exc).split(": ", 1)[1]
-        raise VoteFileError(f"{path}: row {int(where[1]) + 1}: {where[2]} {message}") from exc
-    return batch
 
 
-def derived_vote_ids(frame: pl.DataFrame, voter: list[str]) -> list[str]:
-    """Vote ids for files without a vote_id column.
+def _bad_rows(path: Path, frame: pl.DataFrame, first_row: int, options: ReadOptions) -> pl.Series | None:
+    """Per row, the reason it is bad (null when fine); raises on the first bad row unless skipping.
+
+    A column of the wrong type is an error even when skipping: it is the
+    file, not a row, that is wrong.
+    """
+    for column in ("model_a", "model_b", "winner"):
+        if frame[column].dtype not in (pl.String, pl.Null):
+            raise VoteFileError(f"{path}: column {column} must hold strings, it holds {frame[column].dtype}")
+    if "tstamp" in frame.columns and not (frame["tstamp"].dtype.is_numeric() or frame["tstamp"].dtype == pl.Null):
+        raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds), it holds {frame['tstamp'].dtype}")
+    a, b, winner = pl.col("model_a"), pl.col("model_b"), pl.col("winner")
+    checks = [
+        (a.is_null() | (a.str.strip_chars() == ""), "model_a is empty"),
+        (b.is_null() | (b.str.strip_chars() == ""), "model_b is empty"),
+        (a == b, "model_b equals model_a"),
+        (winner.is_null() | ~winner.is_in(list(READ_LABELS)), "winner is not a known label"),
+    ]
+    if "tstamp" in frame.columns:
+        t = pl.col("tstamp").cast(pl.Float64)
+        checks.append((t.is_nan() | t.is_infinite(), "tstamp is not finite"))
+    reason = pl.lit(None, dtype=pl.String)
+    for condition, text in reversed(checks):  # the first failing check names the row
+        reason = pl.when(condition.fill_null(False)).then(pl.lit(text)).otherwise(reason)
+    reasons = frame.select(reason.alias("reason"))["reason"]
+    if reasons.null_count() == frame.height:
+        return None
+    if options.on_bad_row == "skip":
+        return reasons
+    i = int(reasons.is_not_null().arg_true()[0])
+    row = frame.row(i, named=True)
+    text = reasons[i]
+    if text == "winner is not a known label":
+        allowed = ", ".join(repr(label) for label in READ_LABELS)
+        text = f"winner {row['winner']!r} is not one of {allowed}"
+    elif text == "tstamp is not finite":
+        text = f"tstamp {row['tstamp']} is not finite"
+    elif text == "model_b equals model_a":
+        text = f"model_b equals model_a ({row['model_a']!r})"
+    raise VoteFileError(f"{path}: row {first_row + i + 1}: {text} (use --on-bad-row skip to drop such rows)")
+
+
+def _strings(frame: pl.DataFrame, column: str) -> list[str]:
+    if column not in frame.columns:
+        return []
+    return frame[column].cast(pl.String).fill_null("").to_list()
+
+
+def _tags(path: Path, frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """(tag_count per vote, all tags in order) from a list column or a comma-separated string."""
+    if "tags" not in frame.columns:
+        return np.zeros(0, dtype=np.int64), []
+    column = frame["tags"]
+    if column.dtype == pl.String:
+        column = (
+            column.str.split(",")
+            .list.eval(pl.element().str.strip_chars())
+            .list.eval(pl.element().filter(pl.element() != ""))
+        )
+    elif not isinstance(column.dtype, pl.List):
+        raise VoteFileError(f"{path}: column tags must hold lists of strings or comma-separated strings")
+    column = column.fill_null([])
+    counts = column.list.len().to_numpy().astype(np.int64)
+    return counts, column.explode().drop_nulls().cast(pl.String).to_list()
+
+
+def derived_vote_ids(frame: pl.DataFrame, seen: Counter) -> list[str]:
+    """Vote ids for rows without one.
 
     A row's id hashes its content (models, winner, tstamp, judge) and how
-    many identical rows came before it. Submitting the same file twice adds
-    nothing, and neither does re-submitting it after rows were appended.
+    many identical rows came before it in the file. Submitting the same file
+    twice adds nothing, and neither does re-submitting it after rows were
+    appended. ``seen`` carries the occurrence counts across chunks.
     """
-    tstamp = frame["tstamp"].cast(pl.String).to_list() if "tstamp" in frame.columns else [""] * frame.height
-    seen: dict[bytes, int] = {}
+    n = frame.height
+    columns = [frame[c].cast(pl.String).fill_null("").to_list() if c in frame.columns else [""] * n
+               for c in ("model_a", "model_b", "winner", "tstamp", "judge")]  # fmt: skip
     ids = []
-    rows = zip(
-        frame["model_a"].to_list(),
-        frame["model_b"].to_list(),
-        frame["winner"].to_list(),
-        tstamp,
-        voter or [""] * frame.height,
-    )
-    for row in rows:
-        content = "\x1f".join(str(x) for x in row).encode()
-        occurrence = seen.get(content, 0)
+    for row in zip(*columns):
+        content = "\x1f".join(row).encode()
+        occurrence = seen[content]
         seen[content] = occurrence + 1
         ids.append("row-" + hashlib.blake2b(content + b"\x1e%d" % occurrence, digest_size=12).hexdigest())
     return ids

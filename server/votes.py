@@ -24,6 +24,8 @@ class VoteBatch:
 
     ``timestamp`` may hold NaN for "not given" until ``stamp`` fills it in.
     ``tag_count[i]`` of the concatenated ``tags`` belong to vote i.
+    ``vote_id`` may be empty for an offline replay that never needs ids;
+    ``anony`` and ``language`` are read only by the replay filters.
     """
 
     board: str
@@ -36,9 +38,11 @@ class VoteBatch:
     voter_id: list[str] = field(default_factory=list)  # empty, or one per vote
     tag_count: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     tags: list[str] = field(default_factory=list)
+    anony: NDArray[np.bool_] | None = None  # None, or one per vote
+    language: list[str] = field(default_factory=list)  # empty, or one per vote
 
     def __len__(self) -> int:
-        return len(self.vote_id)
+        return int(self.outcome.shape[0])
 
     def tags_of(self) -> list[list[str]]:
         """Per-vote tag lists."""
@@ -50,24 +54,30 @@ class VoteBatch:
 
     def select(self, keep: NDArray[np.bool_]) -> VoteBatch:
         """The votes where ``keep`` is true, in order."""
-        idx = np.flatnonzero(keep)
+        return self.take(np.flatnonzero(keep))
+
+    def take(self, idx: NDArray[np.int64]) -> VoteBatch:
+        """The votes at positions ``idx``, in that order."""
+        pick = idx.tolist()
         tags: list[str] = []
         tag_count = np.zeros(0, dtype=np.int64)
         if self.tags:
             per_vote = self.tags_of()
-            tags = [t for i in idx.tolist() for t in per_vote[i]]
+            tags = [t for i in pick for t in per_vote[i]]
             tag_count = self.tag_count[idx]
         return VoteBatch(
             board=self.board,
-            vote_id=[self.vote_id[i] for i in idx.tolist()],
+            vote_id=[self.vote_id[i] for i in pick] if self.vote_id else [],
             names=self.names,
             model_a=self.model_a[idx],
             model_b=self.model_b[idx],
             outcome=self.outcome[idx],
             timestamp=self.timestamp[idx],
-            voter_id=[self.voter_id[i] for i in idx.tolist()] if self.voter_id else [],
+            voter_id=[self.voter_id[i] for i in pick] if self.voter_id else [],
             tag_count=tag_count,
             tags=tags,
+            anony=None if self.anony is None else self.anony[idx],
+            language=[self.language[i] for i in pick] if self.language else [],
         )
 
     def slice(self, start: int, stop: int) -> VoteBatch:
@@ -89,6 +99,8 @@ class VoteBatch:
             voter_id=self.voter_id[start:stop],
             tag_count=tag_count,
             tags=tags,
+            anony=None if self.anony is None else self.anony[start:stop],
+            language=self.language[start:stop],
         )
 
     def stamp(self, now: float) -> None:
@@ -105,7 +117,7 @@ def _check_name(value: str, field_name: str, limit: int) -> None:
         raise InvalidArgument(field_name, f"is {len(value)} characters, the limit is {limit}")
 
 
-def validate(batch: VoteBatch, limits: Limits) -> None:
+def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) -> None:
     """Raise InvalidArgument for the first problem found; return if the batch is sound.
 
     ``timestamp`` NaN means "not given" (the server stamps it); +-inf is an error.
@@ -116,7 +128,9 @@ def validate(batch: VoteBatch, limits: Limits) -> None:
             f"{batch.board!r} is not a board name (letters, digits, '_', '.', '-'; "
             f"at most {limits.max_board_length} characters)",
         )
-    n = len(batch.vote_id)
+    n = len(batch)
+    if require_vote_ids and len(batch.vote_id) != n:
+        raise InvalidArgument("columns.vote_id", f"has {len(batch.vote_id)} values for {n} votes")
     if n == 0:
         raise InvalidArgument("votes", "the batch is empty")
     if n > limits.max_batch_votes:
@@ -129,8 +143,11 @@ def validate(batch: VoteBatch, limits: Limits) -> None:
     ):
         if len(values) != n:
             raise InvalidArgument(f"columns.{column}", f"has {len(values)} values for {n} votes")
-    if batch.voter_id and len(batch.voter_id) != n:
-        raise InvalidArgument("columns.voter_id", f"has {len(batch.voter_id)} values for {n} votes")
+    for column, values in (("vote_id", batch.vote_id), ("voter_id", batch.voter_id), ("language", batch.language)):
+        if values and len(values) != n:
+            raise InvalidArgument(f"columns.{column}", f"has {len(values)} values for {n} votes")
+    if batch.anony is not None and len(batch.anony) != n:
+        raise InvalidArgument("columns.anony", f"has {len(batch.anony)} values for {n} votes")
     if batch.tags or len(batch.tag_count):
         if len(batch.tag_count) != n:
             raise InvalidArgument("columns.tag_count", f"has {len(batch.tag_count)} values for {n} votes")

@@ -67,7 +67,7 @@ class Vote(_message.Message):
     def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VoteColumns(_message.Message):
-    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags")
+    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags", "anony", "language")
     NAMES_FIELD_NUMBER: _ClassVar[int]
     MODEL_A_FIELD_NUMBER: _ClassVar[int]
     MODEL_B_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,8 @@ class VoteColumns(_message.Message):
     VOTER_ID_FIELD_NUMBER: _ClassVar[int]
     TAG_COUNT_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    ANONY_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
     model_a: _containers.RepeatedScalarFieldContainer[int]
     model_b: _containers.RepeatedScalarFieldContainer[int]
@@ -86,7 +88,9 @@ class VoteColumns(_message.Message):
     voter_id: _containers.RepeatedScalarFieldContainer[str]
     tag_count: _containers.RepeatedScalarFieldContainer[int]
     tags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+    anony: _containers.RepeatedScalarFieldContainer[bool]
+    language: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ..., anony: _Optional[_Iterable[bool]] = ..., language: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VoteBatch(_message.Message):
     __slots__ = ("board", "votes", "columns", "batch_id")
@@ -181,6 +185,63 @@ class Leaderboard(_message.Message):
     anchor: Anchor
     log_likelihood: float
     def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ...) -> None: ...
+
+class ReplayFilters(_message.Message):
+    __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap")
+    ANONY_ONLY_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_MODELS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    DROP_TIES_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    DEDUPE_FIELD_NUMBER: _ClassVar[int]
+    DAILY_CAP_FIELD_NUMBER: _ClassVar[int]
+    anony_only: bool
+    exclude_models: _containers.RepeatedScalarFieldContainer[str]
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    since: float
+    until: float
+    drop_ties: bool
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    dedupe: bool
+    daily_cap: int
+    def __init__(self, anony_only: _Optional[bool] = ..., exclude_models: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., since: _Optional[float] = ..., until: _Optional[float] = ..., drop_ties: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., dedupe: _Optional[bool] = ..., daily_cap: _Optional[int] = ...) -> None: ...
+
+class ReplayChunk(_message.Message):
+    __slots__ = ("board", "filters", "columns")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    filters: ReplayFilters
+    columns: VoteColumns
+    def __init__(self, board: _Optional[str] = ..., filters: _Optional[_Union[ReplayFilters, _Mapping]] = ..., columns: _Optional[_Union[VoteColumns, _Mapping]] = ...) -> None: ...
+
+class ReplaySummary(_message.Message):
+    __slots__ = ("board", "received", "applied", "removed", "first_seq", "last_seq", "as_of_seq")
+    class RemovedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    received: int
+    applied: int
+    removed: _containers.ScalarMap[str, int]
+    first_seq: int
+    last_seq: int
+    as_of_seq: int
+    def __init__(self, board: _Optional[str] = ..., received: _Optional[int] = ..., applied: _Optional[int] = ..., removed: _Optional[_Mapping[str, int]] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., as_of_seq: _Optional[int] = ...) -> None: ...
 
 class HeadToHeadRequest(_message.Message):
     __slots__ = ("board", "model_a", "model_b", "min_seq")

@@ -54,6 +54,11 @@ class RatingsStub:
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadRequest.SerializeToString,
                 response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHead.FromString,
                 _registered_method=True)
+        self.ReplayVotes = channel.stream_unary(
+                '/arena_ratings.v1.Ratings/ReplayVotes',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplayChunk.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplaySummary.FromString,
+                _registered_method=True)
 
 
 class RatingsServicer:
@@ -84,6 +89,17 @@ class RatingsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReplayVotes(self, request_iterator, context):
+        """Replace a board: the stream builds a new version of it, which replaces
+        the live one atomically when the stream completes. Until then queries see
+        the old version and live ingest into that board is refused with
+        UNAVAILABLE (retry after the replay); a failed or cancelled replay
+        changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RatingsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +122,11 @@ def add_RatingsServicer_to_server(servicer, server):
                     servicer.GetHeadToHead,
                     request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadRequest.FromString,
                     response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHead.SerializeToString,
+            ),
+            'ReplayVotes': grpc.stream_unary_rpc_method_handler(
+                    servicer.ReplayVotes,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplayChunk.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplaySummary.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -216,6 +237,33 @@ class Ratings:
             '/arena_ratings.v1.Ratings/GetHeadToHead',
             arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadRequest.SerializeToString,
             arena__ratings_dot_v1_dot_ratings__pb2.HeadToHead.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayVotes(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/arena_ratings.v1.Ratings/ReplayVotes',
+            arena__ratings_dot_v1_dot_ratings__pb2.ReplayChunk.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.ReplaySummary.FromString,
             options,
             channel_credentials,
             insecure,
