@@ -168,7 +168,7 @@ def _plot_ratings(ax: Axes, board: pb.Leaderboard, rows: list[pb.LeaderboardRow]
         ax.legend(title="not comparable across", loc="lower right", fontsize=8, title_fontsize=8)
     ax.set_yticks(y, [_short(r.model) for r in rows], fontsize=8.5, parse_math=False)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
-    ax.set_xlabel(f"{'Bradley–Terry' if board.method == pb.BT else 'Elo'} rating, 95% CI")
+    ax.set_xlabel(f"{_method_label(board)} rating, 95% CI")
     ax.grid(axis="x", alpha=0.35)
     ax.grid(axis="y", alpha=0.15, linestyle=":")  # a faint guide from each name to its point
     ax.set_axisbelow(True)
@@ -177,9 +177,8 @@ def _plot_ratings(ax: Axes, board: pb.Leaderboard, rows: list[pb.LeaderboardRow]
 
 
 def _chart_title(board: pb.Leaderboard, shown: int) -> str:
-    method = pb.Method.Name(board.method)
     subset = f"top {shown} of {len(board.rows)} models" if shown < len(board.rows) else f"{shown} models"
-    first = f"{board.board} · {method} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
+    first = f"{board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
     second = f"{subset} · as of seq {board.as_of_seq}"
     if board.HasField("anchor"):
         second += f" · anchored: {_anchor_label(board)}"
@@ -200,14 +199,14 @@ def heatmap_png(
     The diagonal is blank, as are pairs in different components (their ratings are not comparable).
     """
     rows = _ranked(board)[: _check_top(top)]
-    side = max(5.0, 3.5 + 0.45 * len(rows))
+    side = max(5.0, 3.5 + 0.45 * len(rows))  # cells keep their size, so "0.50" at 8 pt always fits
     fig = _new_figure(side + 1.0, side)
     ax = fig.add_subplot()
     if rows:
         _plot_win_matrix(fig, ax, rows, _win_matrix(rows, scale, base))
     else:
         _say_empty(ax)
-    title = f"Predicted win rate, {board.board} · {pb.Method.Name(board.method).upper()} · top {len(rows)} models"
+    title = f"Predicted win rate, {board.board} · {_method_label(board)} · top {len(rows)} models"
     formula = f"P(row beats column) = 1 / (1 + {base:g}^((R_col - R_row) / {scale:g}))"
     ax.set_title(f"{title}\n{formula}", loc="left", fontsize=11, parse_math=False)
     _save(fig, path_or_buffer)
@@ -227,7 +226,7 @@ def _win_matrix(rows: Sequence[pb.LeaderboardRow], scale: float = 400.0, base: f
 
 
 def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[pb.LeaderboardRow], p: np.ndarray) -> None:
-    # Red: the row model is predicted to lose, blue: to win; NaN cells (diagonal) stay white.
+    # Red: the row model is predicted to lose, blue: to win; NaN cells (diagonal, across components) stay white.
     cmap = colormaps["RdBu"].with_extremes(bad="white")  # the registry is only read, never changed
     image = ax.imshow(p, cmap=cmap, vmin=0.0, vmax=1.0)
     labels = [_short(r.model) for r in rows]
@@ -236,12 +235,11 @@ def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[pb.LeaderboardRow], p: np
     ax.set_yticks(ticks, labels, fontsize=8.5, parse_math=False)
     ax.set_xlabel("column: opponent")
     ax.set_ylabel("row: model")
-    size = 8.0 if len(rows) <= 20 else max(5.0, 8.0 * 20 / len(rows))  # the numbers must fit their cells
     for (i, j), value in np.ndenumerate(p):
         if np.isfinite(value):
             # White on the saturated ends of the colour map, black in its pale middle.
             colour = "white" if abs(value - 0.5) > 0.3 else "black"
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=size, color=colour)
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
     fig.colorbar(image, ax=ax, shrink=0.7, label="P(row beats column)")
 
 
@@ -327,9 +325,8 @@ def html_page(board: pb.Leaderboard, as_of: datetime | None = None) -> str:
 
 
 def _summary(board: pb.Leaderboard) -> str:
-    method = "Bradley–Terry" if board.method == pb.BT else "Elo"
     text = (
-        f"board {board.board} · {method} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes · "
+        f"board {board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes · "
         f"{len(board.rows)} models · as of seq {board.as_of_seq}"
     )
     if board.HasField("anchor"):
@@ -361,6 +358,10 @@ def _html_row(row: pb.LeaderboardRow, with_component: bool) -> str:
     if with_component:
         cells.append(str(row.component))
     return "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _method_label(board: pb.Leaderboard) -> str:
+    return {pb.BT: "Bradley–Terry", pb.ELO: "Elo"}.get(board.method, pb.Method.Name(board.method))
 
 
 def _ci_label(board: pb.Leaderboard) -> str:
@@ -411,6 +412,13 @@ def write(board: pb.Leaderboard, path: Path, fmt: str | None = None) -> Path:
     _replace_atomically(path, _encode(board, fmt))
     log.debug("wrote %s leaderboard %s to %s", fmt, board.board, path)
     return path
+
+
+def text(board: pb.Leaderboard, fmt: str) -> str:
+    """A text format (table, csv, json: the feed, html) as a string, for standard output."""
+    if fmt not in ("table", "csv", "json", "html"):
+        raise ValueError(f"{fmt!r} is not a text format (table, csv, json, html)")
+    return _encode(board, fmt).decode().rstrip("\n")
 
 
 def export_set(

@@ -46,7 +46,7 @@ MODELS = [
     "phi-3-medium-4k-instruct",
     "dbrx-instruct-preview",
     "R&D <beta> model",  # must be HTML-escaped
-    "price $5 vs $10 tier",  # two dollar signs: mathtext would eat them unless disabled
+    "tier $^$ preview",  # read as mathtext, this name would make matplotlib raise
     "a-very-long-model-name-that-goes-on-and-on-2024-07-18-instruct-preview",
     "openchat-3.5-0106",
     "starling-lm-7b-beta",

@@ -8,7 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from server.votefile import VoteFileError, read_votes
+from server.filters import FilterRun, VoteFilters
+from server.votefile import ReadOptions, ReadReport, VoteFileError, iter_votes, read_votes
+from tests.conftest import shared_file
 
 ROWS = {
     "model_a": ["gpt", "claude", "gpt", "llama"],
@@ -47,7 +49,10 @@ def test_unknown_winner_label_names_file_row_and_value(tmp_path):
     ("change", "message"),
     [
         ({"model_b": ["gpt", "llama", "llama", "gpt"]}, r"row 1: model_b equals model_a"),
-        ({"model_a": ["gpt", "", "gpt", "llama"]}, r"row 2: model_a must not be empty"),
+        ({"model_a": ["gpt", "", "gpt", "llama"]}, r"row 2: model_a is empty"),
+        ({"model_b": ["claude", "llama", "  ", "gpt"]}, r"row 3: model_b is empty"),
+        ({"winner": ["model_a", None, "tie", "model_b"]}, r"row 2: winner None is not one of"),
+        ({"tstamp": [1.0, 2.0, float("nan"), 4.0]}, r"row 3: tstamp nan is not finite"),
         ({"model_a": ["gpt", None, "gpt", "llama"]}, r"row 2: model_a is empty"),
         ({"tstamp": [1.0, float("inf"), 3.0, 4.0]}, r"row 2: tstamp inf is not finite"),
     ],
@@ -85,3 +90,156 @@ def test_given_vote_ids_and_judges_are_kept(tmp_path):
     assert batch.vote_id == ["v1", "v2", "v3", "v4"]
     assert batch.voter_id == ["u1", "", "u2", "u1"]
     json.dumps(batch.vote_id)
+
+
+def test_clean_battle_json_and_both_bad_label(tmp_path):
+    rows = [
+        {"model_a": "x", "model_b": "y", "winner": "model_b", "judge": "u1", "anony": True, "tstamp": 5.0},
+        {"model_a": "y", "model_b": "z", "winner": "both_bad", "judge": "u2", "anony": False, "tstamp": 6.0},
+        {"model_a": "z", "model_b": "x", "winner": "tie (bothbad)", "judge": "u1", "anony": True, "tstamp": 7.0},
+    ]
+    path = tmp_path / "clean_battle.json"
+    path.write_text(json.dumps(rows))
+    batch = read_votes(path)
+    assert batch.outcome.tolist() == [2, 4, 4]
+    assert batch.anony.tolist() == [True, False, True] and batch.voter_id == ["u1", "u2", "u1"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_bad_column_types_are_errors_even_when_skipping(tmp_path, suffix):
+    frame = pl.DataFrame({"model_a": [1, 2], "model_b": ["x", "y"], "winner": ["model_a", "tie"]})
+    path = write(frame, tmp_path / f"votes{suffix}")
+    for mode in ("error", "skip"):
+        with pytest.raises(VoteFileError, match="column model_a must hold strings"):
+            read_votes(path, options=ReadOptions(on_bad_row=mode))
+    frame = pl.DataFrame({**ROWS, "tstamp": ["a", "b", "c", "d"]})
+    with pytest.raises(VoteFileError, match="tstamp must be numeric"):
+        read_votes(write(frame, tmp_path / f"times{suffix}"))
+
+
+def test_skipping_bad_rows_counts_them_by_reason(tmp_path):
+    frame = pl.DataFrame(
+        {
+            "model_a": ["a", "b", "a", "", "c", "a"],
+            "model_b": ["b", "b", "c", "d", "a", "b"],
+            "winner": ["model_a", "tie", "draw", "model_a", "model_b", None],
+        }
+    )
+    report = ReadReport()
+    batch = read_votes(write(frame, tmp_path / "v.csv"), options=ReadOptions(on_bad_row="skip"), report=report)
+    assert len(batch) == 2 and report.rows == 6
+    assert dict(report.skipped) == {
+        "model_b equals model_a": 1,
+        "winner is not a known label": 2,
+        "model_a is empty": 1,
+    }
+
+
+def test_column_mapping_and_winner_loser_files(tmp_path):
+    frame = pl.DataFrame({"home": ["a", "b"], "away": ["b", "c"], "result": ["model_b", "tie"]})
+    batch = read_votes(
+        write(frame, tmp_path / "m.parquet"),
+        options=ReadOptions(columns={"model_a": "home", "model_b": "away", "winner": "result"}),
+    )
+    assert np.array(batch.names)[batch.model_a].tolist() == ["a", "b"] and batch.outcome.tolist() == [2, 3]
+    with pytest.raises(VoteFileError, match=r"missing column\(s\) model_b \(as 'visitor'\)"):
+        read_votes(
+            write(frame, tmp_path / "m2.parquet"),
+            options=ReadOptions(columns={"model_a": "home", "model_b": "visitor"}),
+        )
+    games = pl.DataFrame({"winner": ["serena", "venus"], "loser": ["venus", "serena"]})
+    batch = read_votes(write(games, tmp_path / "g.csv"), options=ReadOptions(winner_loser=True))
+    assert np.array(batch.names)[batch.model_a].tolist() == ["serena", "venus"] and batch.outcome.tolist() == [1, 1]
+
+
+def test_tags_from_lists_or_comma_separated_strings(tmp_path):
+    listed = pl.DataFrame({**ROWS, "tags": [["coding"], [], ["coding", "english"], None]})
+    commas = pl.DataFrame({**ROWS, "tags": ["coding", "", "coding, english", None]})
+    for frame, suffix in ((listed, ".parquet"), (commas, ".csv")):
+        batch = read_votes(write(frame, tmp_path / f"t{suffix}"))
+        assert batch.tags_of() == [["coding"], [], ["coding", "english"], []]
+
+
+def test_chunks_stream_with_row_numbers_across_chunks(tmp_path):
+    frame = pl.DataFrame({k: v * 5 for k, v in ROWS.items()})  # 20 rows
+    path = write(frame, tmp_path / "big.parquet")
+    chunks = list(iter_votes(path, options=ReadOptions(chunk_size=6)))
+    assert sum(len(c) for c in chunks) == 20 and len(chunks) >= 3
+    bad = frame.with_columns(
+        pl.when(pl.int_range(20) == 13).then(pl.lit("oops")).otherwise(pl.col("winner")).alias("winner")
+    )
+    with pytest.raises(VoteFileError, match="row 14: winner 'oops'"):
+        list(iter_votes(write(bad, tmp_path / "bad.parquet"), options=ReadOptions(chunk_size=6)))
+
+
+def test_filters_against_hand_computed_expectations():
+    from tests.conftest import make_batch
+
+    day = 86_400.0
+    batch = make_batch(
+        ["a", "a", "b", "c", "a", "b", "a", "c", "b", "a"],
+        ["b", "c", "c", "d", "b", "a", "b", "a", "c", "b"],
+        [1, 3, 2, 1, 4, 1, 2, 1, 1, 1],
+        vote_ids=["v0", "v1", "v2", "v3", "v4", "v5", "v0", "v7", "v8", "v9"],
+        timestamp=[0, 10, 20, 30, day + 1, day + 2, day + 3, day + 4, 2 * day, 3 * day],
+    )
+    batch.voter_id = ["u", "u", "u", "w", "u", "u", "u", "u", "u", ""]
+    batch.anony = np.array([True, True, True, True, True, True, True, False, True, True])
+    filters = VoteFilters(
+        anony_only=True, exclude_models=frozenset({"d"}), until=2 * day + 1, drop_ties=True, dedupe=True, daily_cap=2
+    )
+    run = FilterRun(filters)
+    kept = run.apply(batch.slice(0, 5))
+    kept2 = run.apply(batch.slice(5, 10))
+    # v7 not anonymous; v3 involves d; v9 after the window; v1 and v4 ties; second v0 a duplicate;
+    # judge u keeps 2 a day: day 0 v0, v2; day 1 v5 (v4 tie, v6 dup) -> all kept; day 2 v8.
+    assert run.summary() == {
+        "anony": 1, "exclude_models": 1, "language": 0, "time_window": 1, "drop_ties": 2, "tags": 0,
+        "dedupe": 1, "daily_cap": 0,
+    }  # fmt: skip
+    assert kept.vote_id + kept2.vote_id == ["v0", "v2", "v5", "v8"]
+    capped = FilterRun(VoteFilters(daily_cap=1))
+    capped.apply(batch)
+    # u: day 0 keeps v0 (drops v1, v2); day 1 keeps v4 (drops v5, v6, v7); day 2 v8; w and "" uncapped.
+    assert capped.summary()["daily_cap"] == 5 and capped.kept == 5
+
+
+def test_filters_need_their_columns():
+    from server.errors import InvalidArgument
+    from tests.conftest import make_batch
+
+    batch = make_batch(["a"], ["b"], [1])
+    cases = [
+        (VoteFilters(anony_only=True), "anony"),
+        (VoteFilters(languages=frozenset({"en"})), "language"),
+        (VoteFilters(daily_cap=3), "judge"),
+        (VoteFilters(tags=frozenset({"x"})), "tags"),
+    ]
+    for filters, column in cases:
+        with pytest.raises(InvalidArgument, match=column):
+            FilterRun(filters).apply(batch)
+
+
+def test_lmarena_json_equals_the_parquet_of_the_same_votes():
+    from engine import EloConfig
+    from server.offline import replay_chunks
+    from server.service import LeaderboardQuery
+
+    folder = shared_file("lmarena_format")
+    jsons = sorted(folder.glob("clean_battle_*.json"))
+    parquet = shared_file("mteb_arena_human_votes.parquet")
+    skip = ReadOptions(on_bad_row="skip", vote_ids=False)
+    config = EloConfig(bootstrap_rounds=100)
+    for query in (LeaderboardQuery("default", "bt", "sandwich"), LeaderboardQuery("default", "elo")):
+        results = []
+        for source in (jsons, [parquet]):
+            votes = read_votes(source, options=skip)
+            votes = votes.take(np.argsort(votes.timestamp, kind="stable"))  # the files hold different orders
+            results.append(replay_chunks([votes], config, query)[0])
+        json_board, parquet_board = results
+        assert json_board.total_votes == parquet_board.total_votes == 1930
+        assert [(r.model, r.votes) for r in json_board.rows] == [(r.model, r.votes) for r in parquet_board.rows]
+        for a, b in zip(json_board.rows, parquet_board.rows, strict=True):
+            assert a.rating == pytest.approx(b.rating, abs=1e-9) and a.rating_upper == pytest.approx(
+                b.rating_upper, abs=1e-9
+            )
