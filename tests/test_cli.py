@@ -122,3 +122,64 @@ def test_head_to_head_and_bad_anchor(tmp_path, capsys, start_server):
     assert code == 1 and "NOT_FOUND" in err and "anchor.model" in err
     with pytest.raises(SystemExit, match="MODEL=RATING"):
         main(["replay", path, "--anchor", "a"])
+
+
+def test_replay_filters_and_summary(tmp_path, capsys):
+    frame = pl.DataFrame(
+        {
+            "model_a": ["a", "b", "c", "a", "b", "a"],
+            "model_b": ["b", "c", "a", "a", "a", "c"],
+            "winner": ["model_a", "tie", "model_b", "model_a", "draw", "model_b"],
+            "anony": [True, True, False, True, True, True],
+        }
+    )
+    path = tmp_path / "votes.parquet"
+    frame.write_parquet(path)
+    code, out, err = run_cli(
+        capsys,
+        "replay",
+        str(path),
+        "--on-bad-row",
+        "skip",
+        "--anony-only",
+        "--drop-ties",
+        "--ci",
+        "none",
+        "--format",
+        "csv",
+    )
+    assert code == 0
+    summary = json.loads(err.split("replay summary: ", 1)[1].splitlines()[0])
+    # 6 read: row 4 self-battle and row 5 'draw' skipped; row 3 not anonymous; row 2 a tie.
+    assert summary["read"] == 6 and summary["skipped"] == {
+        "model_b equals model_a": 1,
+        "winner is not a known label": 1,
+    }
+    assert summary["removed"]["anony"] == 1 and summary["removed"]["drop_ties"] == 1 and summary["applied"] == 2
+    assert [line.split(",")[2] for line in out.strip().splitlines()[1:]] == ["c", "a", "b"]  # a-b and a-c remain
+
+
+def test_outputs_in_every_format(tmp_path, capsys):
+    path = str(votes_file(tmp_path))
+    for name in ("board.png", "board.html", "board.parquet", "board.json", "board.csv"):
+        code, _, _ = run_cli(capsys, "replay", path, "--ci", "sandwich", "--output", str(tmp_path / name))
+        assert code == 0 and (tmp_path / name).stat().st_size > 100
+    assert json.loads((tmp_path / "board.json").read_text())["schema"] == "arena-ratings/leaderboard/v1"
+    code, out, _ = run_cli(capsys, "replay", path, "--ci", "none", "--format", "html")
+    assert code == 0 and out.startswith("<!DOCTYPE html>") and "data:image/png;base64," in out
+    with pytest.raises(SystemExit, match="binary"):
+        main(["replay", path, "--format", "png"])
+    code, out, _ = run_cli(capsys, "export", "--file", path, "--outdir", str(tmp_path / "set"), "--ci", "none")
+    assert code == 0 and len(out.split()) == 6 and all(Path(p).exists() for p in out.split())
+
+
+def test_remote_replay_from_the_command_line(tmp_path, capsys, start_server):
+    server = start_server()
+    target = f"127.0.0.1:{server.port}"
+    path = str(votes_file(tmp_path))
+    run_cli(capsys, "submit", path, "--target", target)
+    code, out, _ = run_cli(capsys, "replay", path, "--target", target, "--drop-ties", "--chunk-size", "100")
+    result = json.loads(out)
+    assert code == 0 and (result["read"], result["removed"]["drop_ties"], result["applied"]) == (300, 100, 200)
+    _, board, _ = run_cli(capsys, "leaderboard", "--target", target, "--ci", "none", "--format", "json")
+    assert json.loads(board)["total_votes"] == 200
