@@ -117,7 +117,7 @@ class Board:
         head += (log_base_over_scale(cfg),)
         parts = self.threads if slot_a.shape[0] * cfg.bootstrap_rounds >= _PARALLEL_MIN_UPDATES else 1
         # Each range writes its own slice of the shared scratch row, so threads never share memory.
-        run_split(elo_bootstrap_kernel, cfg.bootstrap_rounds, parts, head, (self._delta,))
+        run_split(elo_bootstrap_kernel, (0, cfg.bootstrap_rounds), parts, head, (self._delta,))
 
     def _slots(self, competitor_a: NDArray[np.int32], competitor_b: NDArray[np.int32]):
         top = int(max(competitor_a.max(), competitor_b.max()))

@@ -18,6 +18,7 @@ disconnected groups are not compared with each other.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -367,8 +368,12 @@ def bootstrap(
     rounds: int,
     seed: int,
     threads: int = 1,
+    progress: Callable[[int], object] | None = None,
 ) -> NDArray[np.float64]:
-    """theta of each bootstrap round: float64[rounds, M]. Rounds run in parallel over ``threads``."""
+    """theta of each bootstrap round: float64[rounds, M]. Rounds run in parallel over ``threads``.
+
+    ``progress(n)``, if given, is called as each block of n rounds finishes.
+    """
     if rounds < 1:
         raise ValueError(f"bootstrap needs at least one round, got {rounds}")
     out_theta = np.empty((rounds, table.n_competitors))
@@ -377,9 +382,13 @@ def bootstrap(
         STEPS[config.step], table.cell_lo, table.cell_hi, table.counts, BOTH_BAD[config.both_bad],
         config.reweight, config.prior / 2, full_fit.theta, np.uint64(seed),
     )  # fmt: skip
-    run_split(
-        bootstrap_kernel, rounds, threads, head, (config.bootstrap_tol, config.max_iter, out_theta, out_iterations)
-    )
+    tail = (config.bootstrap_tol, config.max_iter, out_theta, out_iterations)
+    block = rounds if progress is None else max(16 * threads, 64)
+    for start in range(0, rounds, block):
+        stop = min(start + block, rounds)
+        run_split(bootstrap_kernel, (start, stop), threads, head, tail)
+        if progress is not None:
+            progress(stop - start)
     if (out_iterations < 0).any():
         failed = int((out_iterations < 0).sum())
         raise ConvergenceError(f"{failed} of {rounds} bootstrap rounds did not converge")
@@ -476,8 +485,11 @@ def standings(
     total_votes: int = 0,
     as_of_seq: int = 0,
     theta0: NDArray[np.float64] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[Standings, BTFit]:
     """The BT leaderboard of a board: the full-data fit as the point estimate, with CIs.
+
+    ``progress`` reports bootstrap rounds as they finish (see ``bootstrap``).
 
     counts: int64[M, 4] per-competitor (wins, losses, ties, both-bad ties);
     all arrays in the table's slot order.
@@ -489,7 +501,7 @@ def standings(
     rounds = 0
     if query.ci == "bootstrap":
         rounds = query.rounds
-        thetas = bootstrap(table, config, full, rounds, query.seed, threads)
+        thetas = bootstrap(table, config, full, rounds, query.seed, threads, progress)
         lower, upper = np.percentile(scale.ratings(thetas, *anchor), CI_PERCENTILES, axis=0)
     elif query.ci == "sandwich":
         variance = np.diag(sandwich_covariance(table, config, full.theta, query.anchor_slot))

@@ -32,9 +32,10 @@ def split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
-def run_split(kernel, n: int, parts: int, head: tuple, tail: tuple) -> None:
-    """Run kernel(*head, lo, hi, *tail) for each range of split(n, parts), on the pool when more than one."""
-    ranges = split(n, parts)
+def run_split(kernel, span: tuple[int, int], parts: int, head: tuple, tail: tuple) -> None:
+    """Run kernel(*head, lo, hi, *tail) over ``span`` cut in ``parts`` ranges, on the pool when more than one."""
+    start, stop = span
+    ranges = [(start + lo, start + hi) for lo, hi in split(stop - start, parts)]
     if len(ranges) == 1:
         kernel(*head, *ranges[0], *tail)
         return

@@ -21,7 +21,7 @@ from engine.bt import BTConfig
 from server import convert
 from server.filters import FilterRun, VoteFilters
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import LeaderboardQuery, compute_standings, copy_inputs
+from server.service import DEFAULT_BT_ROUNDS, LeaderboardQuery, compute_standings, copy_inputs
 from server.votes import VoteBatch
 
 _SLICE = 50_000  # votes per engine call: small enough for a lively progress bar
@@ -71,7 +71,12 @@ def replay_chunks(
     summary.removed = run.summary()
     summary.applied = board.n_votes
     inputs = copy_inputs(board, query, interner)
-    result, _ = compute_standings(query, inputs, interner, bt_config or BTConfig(), os.cpu_count() or 1)
+    rounds = query.rounds or DEFAULT_BT_ROUNDS
+    show = progress and query.method == "bt" and query.ci == "bootstrap"
+    with tqdm(total=rounds, unit="round", disable=not show, desc="bootstrap") as bar:
+        result, _ = compute_standings(
+            query, inputs, interner, bt_config or BTConfig(), os.cpu_count() or 1, progress=bar.update if show else None
+        )
     leaderboard = convert.leaderboard_to_pb(
         replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
     )

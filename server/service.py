@@ -578,8 +578,12 @@ def compute_standings(
     bt_config: BTConfig,
     threads: int,
     theta0: np.ndarray | None = None,
+    progress=None,
 ) -> tuple[BoardStandings, np.ndarray | None]:
-    """The standings for ``query`` from copy_inputs(); also the BT fit's theta (the next warm start)."""
+    """The standings for ``query`` from copy_inputs(); also the BT fit's theta (the next warm start).
+
+    ``progress(n)`` reports BT bootstrap rounds as they finish.
+    """
     if query.method == "elo":
         standings = inputs[0].elo_standings()
         return BoardStandings(query.board, standings, _names(interner, standings), "elo", "bootstrap"), None
@@ -601,6 +605,7 @@ def compute_standings(
         threads=threads,
         total_votes=n_votes,
         theta0=theta0,
+        progress=progress,
     )
     anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
     result = BoardStandings(

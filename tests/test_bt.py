@@ -179,6 +179,10 @@ def test_bootstrap_is_seeded_and_thread_independent():
     two = bt.bootstrap(table, bt.BTConfig(), fit, rounds=64, seed=3, threads=2)
     assert np.array_equal(one, two)
     assert not np.array_equal(one, bt.bootstrap(table, bt.BTConfig(), fit, rounds=64, seed=4, threads=2))
+    # Reporting progress runs the rounds in blocks: the same rounds, the same numbers.
+    done = []
+    blocks = bt.bootstrap(table, bt.BTConfig(), fit, rounds=200, seed=3, threads=2, progress=done.append)
+    assert np.array_equal(blocks[:64], one) and sum(done) == 200 and len(done) > 1
 
 
 def query_standings(table, ci, rounds=400, seed=0, **kwargs):
