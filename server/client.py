@@ -18,6 +18,8 @@ from server.votes import VoteBatch
 
 log = logging.getLogger(__name__)
 
+REPLAY_CHUNK_VOTES = 1000  # votes per ReplayChunk message, well under the server's batch and size limits
+
 # Safe to retry: a re-sent batch is deduplicated by vote_id on the server.
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -104,17 +106,22 @@ class RatingsClient:
         No deadline: a replay takes as long as its data.
         """
 
+        def pieces():  # a chunk read from a file may hold a million votes; a message holds a few thousand
+            for batch in batches:
+                for start in range(0, len(batch), REPLAY_CHUNK_VOTES):
+                    yield batch.slice(start, min(start + REPLAY_CHUNK_VOTES, len(batch)))
+
         def chunks():
             first = True
-            for batch in batches:
-                message = pb.ReplayChunk(columns=convert.batch_to_pb(batch).columns)
+            for piece in pieces():
+                message = pb.ReplayChunk(columns=convert.batch_to_pb(piece).columns)
                 if first:
                     message.board = board
                     message.filters.CopyFrom(convert.filters_to_pb(filters or VoteFilters()))
                     first = False
                 yield message
                 if on_chunk is not None:
-                    on_chunk(len(batch))
+                    on_chunk(len(piece))
             if first:  # no votes at all: still name the board, so the server can say what is wrong
                 yield pb.ReplayChunk(board=board)
 

@@ -23,7 +23,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -274,12 +274,20 @@ class RatingsService:
             logged = self._append(kept, board_id, new_board)
         return Ack(len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index)
 
-    def replay(self, board: str, filters: VoteFilters, batches: Iterable[VoteBatch]) -> ReplayResult:
+    def replay(
+        self,
+        board: str,
+        filters: VoteFilters,
+        batches: Iterable[VoteBatch],
+        still_wanted: Callable[[], bool] = lambda: True,
+    ) -> ReplayResult:
         """Build a new version of ``board`` from ``batches`` and swap it in atomically.
 
         Until the swap, queries see the old version and live ingest into the
         board is refused (UNAVAILABLE). If anything fails or the caller goes
         away, the new version is discarded and nothing changes.
+        ``still_wanted()`` is asked once the batches run out: a cancelled gRPC
+        stream can look like one that ended, and must not be committed.
         """
         run = FilterRun(filters)
         with self._write_lock:
@@ -315,6 +323,8 @@ class RatingsService:
             if run.kept == 0:
                 raise InvalidArgument("votes", "the replay has no votes left after its filters")
             with self._write_lock:
+                if not still_wanted():
+                    raise Unavailable(f"the replay of {board!r} was cancelled by its caller")
                 self._store.activate(board_id)
                 old = self._board_ids.get(board)
                 self._board_ids[board] = board_id

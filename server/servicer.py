@@ -58,4 +58,5 @@ class RatingsServicer(pb_grpc.RatingsServicer):
                 if len(chunk.columns.vote_id) or len(chunk.columns.outcome):
                     yield convert.batch_from_pb(pb.VoteBatch(board=board, columns=chunk.columns))
 
-        return convert.replay_result_to_pb(self._service.replay(board, filters, batches()))
+        result = self._service.replay(board, filters, batches(), still_wanted=context.is_active)
+        return convert.replay_result_to_pb(result)

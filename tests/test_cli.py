@@ -178,7 +178,7 @@ def test_remote_replay_from_the_command_line(tmp_path, capsys, start_server):
     target = f"127.0.0.1:{server.port}"
     path = str(votes_file(tmp_path))
     run_cli(capsys, "submit", path, "--target", target)
-    code, out, _ = run_cli(capsys, "replay", path, "--target", target, "--drop-ties", "--chunk-size", "100")
+    code, out, _ = run_cli(capsys, "replay", path, "--target", target, "--drop-ties")
     result = json.loads(out)
     assert code == 0 and (result["read"], result["removed"]["drop_ties"], result["applied"]) == (300, 100, 200)
     _, board, _ = run_cli(capsys, "leaderboard", "--target", target, "--ci", "none", "--format", "json")
