@@ -20,14 +20,14 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import polars as pl
-from matplotlib import colormaps
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn: it costs 0.2 s of every CLI start
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 from server import render
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
@@ -227,6 +227,8 @@ def _win_matrix(rows: Sequence[pb.LeaderboardRow], scale: float = 400.0, base: f
 
 def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[pb.LeaderboardRow], p: np.ndarray) -> None:
     # Red: the row model is predicted to lose, blue: to win; NaN cells (diagonal, across components) stay white.
+    from matplotlib import colormaps
+
     cmap = colormaps["RdBu"].with_extremes(bad="white")  # the registry is only read, never changed
     image = ax.imshow(p, cmap=cmap, vmin=0.0, vmax=1.0)
     labels = [_short(r.model) for r in rows]
@@ -244,6 +246,9 @@ def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[pb.LeaderboardRow], p: np
 
 
 def _new_figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)  # attaches itself to the figure: Agg without selecting a global backend
     return fig
