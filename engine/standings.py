@@ -49,6 +49,32 @@ class Standings:
     def __len__(self) -> int:
         return int(self.rating.shape[0])
 
+    def select(self, rows: NDArray[np.int64]) -> Standings:
+        """Only these rows (positions, best first), ranked among themselves.
+
+        Rank and rank (UB) count the rows kept: hiding a model that sits
+        above another frees a place for it, as on LMArena's published board.
+        Ratings and CIs are unchanged (the fit saw every vote).
+        """
+        rows = np.sort(np.asarray(rows, dtype=np.int64))
+        lower, upper = self.rating_lower[rows], self.rating_upper[rows]
+        return Standings(
+            competitor_ids=self.competitor_ids[rows],
+            rating=self.rating[rows],
+            rating_lower=lower,
+            rating_upper=upper,
+            rank=np.arange(1, rows.shape[0] + 1, dtype=np.int64),
+            rank_ub=rank_upper_bound(lower, upper),
+            wins=self.wins[rows],
+            losses=self.losses[rows],
+            ties=self.ties[rows],
+            ties_both_bad=self.ties_both_bad[rows],
+            component=self.component[rows],
+            total_votes=self.total_votes,
+            as_of_seq=self.as_of_seq,
+            bootstrap_rounds=self.bootstrap_rounds,
+        )
+
     @classmethod
     def build(
         cls,

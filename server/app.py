@@ -42,6 +42,7 @@ class RunningServer:
         self._stopped.set()
         log.info("shutting down: NOT_SERVING, draining calls for up to %.0f s", grace)
         self._health.enter_graceful_shutdown()
+        self.service.begin_shutdown()  # watch streams end now instead of holding the drain for its grace
         self.server.stop(grace).wait()
         self.service.close()
         log.info("stopped cleanly at seq %d", self.service.last_seq)
@@ -55,7 +56,7 @@ def start(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     config: ServiceConfig | None = None,
-    max_workers: int = 16,
+    max_workers: int = 128,
 ) -> RunningServer:
     """Open the store, recover, and start serving. ``port=0`` picks a free port."""
     service = RatingsService(data_dir, config)

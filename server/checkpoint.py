@@ -5,6 +5,9 @@ uncompressed .npz). Written to a temporary file, fsynced, then renamed, so
 a crash leaves either the old checkpoint or the new one, never half of one.
 A checkpoint whose digest does not match is skipped with a warning and the
 state is rebuilt from the log, which is the source of truth.
+
+Snapshots (server.snapshots) use the same file format through
+``write_states`` and ``read_states``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,16 @@ def _path(directory: Path, seq: int) -> Path:
 
 
 def save(directory: Path, seq: int, boards: dict[str, dict[str, np.ndarray]]) -> Path:
-    """Write the state of every board (name -> Board.state()) as of ``seq``."""
+    """Write the state of every board (name -> Board.state()) as of ``seq``; keep the newest two."""
+    path = write_states(_path(directory, seq), seq, boards)
+    for old in sorted(directory.glob(f"{_PREFIX}*.npz"))[:-_KEEP]:
+        old.unlink()
+    return path
+
+
+def write_states(path: Path, seq: int, boards: dict[str, dict[str, np.ndarray]]) -> Path:
+    """Write ``boards`` (name -> arrays) as of ``seq`` to ``path`` atomically and durably."""
+    directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {"seq": np.array([seq], dtype=np.int64), "boards": np.array(list(boards), dtype=np.str_)}
     for i, state in enumerate(boards.values()):
@@ -36,7 +48,6 @@ def save(directory: Path, seq: int, boards: dict[str, dict[str, np.ndarray]]) ->
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     payload = buffer.getvalue()
-    path = _path(directory, seq)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:
         f.write(hashlib.sha256(payload).digest())
@@ -45,8 +56,6 @@ def save(directory: Path, seq: int, boards: dict[str, dict[str, np.ndarray]]) ->
         os.fsync(f.fileno())
     os.replace(tmp, path)
     _fsync_dir(directory)
-    for old in sorted(directory.glob(f"{_PREFIX}*.npz"))[:-_KEEP]:
-        old.unlink()
     return path
 
 
@@ -54,13 +63,14 @@ def load_latest(directory: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]
     """The newest intact checkpoint as (seq, boards), or None."""
     for path in sorted(directory.glob(f"{_PREFIX}*.npz"), reverse=True):
         try:
-            return _load(path)
+            return read_states(path)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("ignoring checkpoint %s: %s; rebuilding from the log", path, exc)
     return None
 
 
-def _load(path: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
+def read_states(path: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
+    """(seq, boards) from a file ``write_states`` wrote; ValueError when the checksum fails."""
     data = path.read_bytes()
     digest, payload = data[:32], data[32:]
     if len(digest) != 32 or hashlib.sha256(payload).digest() != digest:

@@ -7,10 +7,24 @@ import math
 import numpy as np
 
 from engine import Standings
+from engine.views import SEPARATOR
+from server.ballots import RankingBallot
+from server.competitors import CompetitorInfo, CompetitorUpdate
 from server.errors import InvalidArgument
 from server.filters import VoteFilters
+from server.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import Ack, BoardStandings, HeadToHead, LeaderboardQuery, ReplayResult
+from server.service import (
+    Ack,
+    BoardInfo,
+    HeadToHead,
+    HeadToHeadMatrix,
+    LeaderboardQuery,
+    ListingQuery,
+    ReplayResult,
+    SnapshotRef,
+)
+from server.snapshots import SnapshotInfo
 from server.votes import VoteBatch, resolve_board
 
 
@@ -168,6 +182,7 @@ MAX_ROUNDS = 100_000
 
 
 def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
+    board, category = _board_and_category(request)
     method = METHODS.get(request.method)
     if method is None:
         raise InvalidArgument("method", f"{request.method} is not a method (ELO, BT)")
@@ -190,17 +205,78 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
             field = "rounds" if request.rounds else "anchor"
             raise InvalidArgument(field, "applies to BT; ELO's replicas are fixed per board")
     return LeaderboardQuery(
-        board=resolve_board(request.board),
+        board=board,
         method=method,
         ci=ci,
         rounds=request.rounds,
         anchor_model=anchor_model,
         anchor_rating=request.anchor.rating if anchor_model is not None else 1000.0,
+        category=category,
     )
 
 
-def leaderboard_to_pb(result: BoardStandings) -> pb.Leaderboard:
+def _board_and_category(request: pb.LeaderboardRequest) -> tuple[str, str]:
+    """``board="text/coding"`` is the same view as ``board="text", category="coding"``."""
+    board, sep, category = request.board.partition(SEPARATOR)
+    if sep and request.category:
+        raise InvalidArgument("category", f"given twice: in board {request.board!r} and as {request.category!r}")
+    category = category if sep else request.category
+    if sep and not category:
+        raise InvalidArgument("board", f"{request.board!r} names no category after {SEPARATOR!r}")
+    return resolve_board(board), category
+
+
+STATUSES = {pb.ACTIVE: "active", pb.DEPRECATED: "deprecated", pb.UNAVAILABLE: "unavailable"}
+STATUS_CODES = {name: code for code, name in STATUSES.items()}
+MAX_GAP_RANKS = 16
+
+
+def listing_query_from_pb(request: pb.LeaderboardRequest) -> ListingQuery:
+    query = query_from_pb(request)
+    f = request.filters
+    statuses = set()
+    for i, status in enumerate(f.statuses):
+        if status not in STATUSES:
+            raise InvalidArgument(
+                f"filters.statuses[{i}]", f"{status} is not a status (ACTIVE, DEPRECATED, UNAVAILABLE)"
+            )
+        statuses.add(STATUSES[status])
+    filters = RowFilters(
+        statuses=frozenset(statuses) or RowFilters().statuses,
+        open_weights_only=f.open_weights_only,
+        licenses=frozenset(f.licenses),
+        organizations=frozenset(f.organizations),
+        min_votes=f.min_votes,
+        include_unlisted=f.include_unlisted,
+    )
+    if len(request.gap_ranks) > MAX_GAP_RANKS or any(k < 1 for k in request.gap_ranks):
+        raise InvalidArgument("gap_ranks", f"at most {MAX_GAP_RANKS} ranks, each at least 1")
+    return ListingQuery(
+        query,
+        filters,
+        compare_to=_snapshot_ref(request, "compare_to"),
+        as_of=_snapshot_ref(request, "as_of"),
+        gap_ranks=tuple(request.gap_ranks) or DEFAULT_GAP_RANKS,
+    )
+
+
+def _snapshot_ref(request: pb.LeaderboardRequest, field: str) -> SnapshotRef | None:
+    if not request.HasField(field):
+        return None
+    ref: pb.SnapshotRef = getattr(request, field)
+    which = ref.WhichOneof("ref")
+    if which == "name" and ref.name:
+        return SnapshotRef(name=ref.name)
+    if which == "time" and math.isfinite(ref.time):
+        return SnapshotRef(time=ref.time)
+    raise InvalidArgument(field, "names no snapshot: give a name or a finite time")
+
+
+def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
+    """The published leaderboard: rows with metadata, flags and deltas, and the summary."""
+    result = shown.result
     s: Standings = result.standings
+    summary = shown.summary
     votes = s.votes
     rows = [
         pb.LeaderboardRow(
@@ -216,6 +292,8 @@ def leaderboard_to_pb(result: BoardStandings) -> pb.Leaderboard:
             ties=int(s.ties[i]),
             ties_both_bad=int(s.ties_both_bad[i]),
             component=int(s.component[i]),
+            preliminary=bool(shown.preliminary[i]),
+            competitor=competitor_to_pb(shown.competitors[i]),
         )
         for i in range(len(s))
     ]
@@ -228,10 +306,112 @@ def leaderboard_to_pb(result: BoardStandings) -> pb.Leaderboard:
         bootstrap_rounds=s.bootstrap_rounds,
         ci={"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[result.ci],
         log_likelihood=result.log_likelihood,
+        category=shown.category,
+        summary=pb.LeaderboardSummary(
+            models_listed=summary.models_listed,
+            models_hidden=summary.models_hidden,
+            preliminary=summary.preliminary,
+            total_votes=summary.total_votes,
+            gaps=[pb.RatingGap(rank=k, gap=gap) for k, gap in summary.gaps],
+            tied_with_leader=summary.tied_with_leader,
+        ),
     )
+    for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
+        if rank_delta is not None:
+            row.rank_delta, row.rating_delta = rank_delta, rating_delta
     if result.anchor is not None:
         board.anchor.model, board.anchor.rating = result.anchor
+    if shown.compared_to is not None:
+        board.compared_to.CopyFrom(snapshot_to_pb(shown.compared_to))
+    if shown.as_of is not None:
+        board.as_of.CopyFrom(snapshot_to_pb(shown.as_of))
     return board
+
+
+def competitor_to_pb(info: CompetitorInfo) -> pb.Competitor:
+    message = pb.Competitor(name=info.name, status=STATUS_CODES[info.status], links=info.links)
+    for key in ("display_name", "organization", "license"):
+        if getattr(info, key):
+            setattr(message, key, getattr(info, key))
+    if info.open_weights is not None:
+        message.open_weights = info.open_weights
+    return message
+
+
+def updates_from_pb(request: pb.UpsertCompetitorsRequest) -> list[CompetitorUpdate]:
+    updates = []
+    for i, c in enumerate(request.competitors):
+        if c.status not in STATUSES and c.status != pb.STATUS_UNSPECIFIED:
+            raise InvalidArgument(
+                f"competitors[{i}].status", f"{c.status} is not a status (ACTIVE, DEPRECATED, UNAVAILABLE)"
+            )
+        updates.append(
+            CompetitorUpdate(
+                name=c.name,
+                display_name=c.display_name if c.HasField("display_name") else None,
+                organization=c.organization if c.HasField("organization") else None,
+                license=c.license if c.HasField("license") else None,
+                open_weights=c.open_weights if c.HasField("open_weights") else None,
+                status=STATUSES.get(c.status),
+                links=dict(c.links),
+            )
+        )
+    return updates
+
+
+def update_to_pb(update: CompetitorUpdate) -> pb.Competitor:
+    """The wire form of an upsert (used by the client)."""
+    message = pb.Competitor(name=update.name, links=update.links)
+    for key in ("display_name", "organization", "license", "open_weights"):
+        if getattr(update, key) is not None:
+            setattr(message, key, getattr(update, key))
+    if update.status is not None:
+        message.status = STATUS_CODES[update.status]
+    return message
+
+
+def snapshot_to_pb(info: SnapshotInfo) -> pb.Snapshot:
+    return pb.Snapshot(
+        board=info.board, name=info.name, seq=info.seq, created=info.created, votes=info.votes, scheduled=info.scheduled
+    )
+
+
+def board_info_to_pb(info: BoardInfo) -> pb.BoardInfo:
+    return pb.BoardInfo(
+        name=info.name,
+        votes=info.votes,
+        competitors=info.competitors,
+        last_seq=info.last_seq,
+        categories=[pb.CategoryInfo(name=c.name, votes=c.votes, competitors=c.competitors) for c in info.categories],
+        snapshots=info.snapshots,
+        preliminary_votes=info.thresholds.preliminary_votes,
+        listed_min_votes=info.thresholds.listed_min_votes,
+    )
+
+
+def matrix_to_pb(result: HeadToHeadMatrix) -> pb.HeadToHeadMatrix:
+    return pb.HeadToHeadMatrix(
+        board=result.board,
+        category=result.category,
+        models=result.models,
+        battles=result.battles.ravel().tolist(),
+        empirical_win_rate=result.empirical_win_rate.ravel().tolist(),
+        predicted_win_probability=result.predicted_win_probability.ravel().tolist(),
+        as_of_seq=result.as_of_seq,
+    )
+
+
+def ballot_from_pb(message: pb.RankingBallot) -> RankingBallot:
+    if message.HasField("timestamp") and not math.isfinite(message.timestamp):
+        raise InvalidArgument("timestamp", f"{message.timestamp} is not a finite number")
+    return RankingBallot(
+        board=resolve_board(message.board),
+        ballot_id=message.ballot_id,
+        ranking=[(entry.model, entry.place) for entry in message.ranking],
+        timestamp=message.timestamp if message.HasField("timestamp") else math.nan,
+        voter_id=message.voter_id,
+        tags=list(message.tags),
+    )
 
 
 def head_to_head_to_pb(result: HeadToHead) -> pb.HeadToHead:

@@ -29,3 +29,7 @@ class DeadlineExceeded(RatingsError):
 
 class FailedPrecondition(RatingsError):
     """The request conflicts with the state of the service (e.g. a replay already running on the board)."""
+
+
+class AlreadyExists(RatingsError):
+    """The request would create something that exists (e.g. a snapshot name already taken)."""

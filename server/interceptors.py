@@ -6,7 +6,15 @@ import logging
 
 import grpc
 
-from server.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, RatingsError, Unavailable
+from server.errors import (
+    AlreadyExists,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    RatingsError,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +24,7 @@ _CODES: dict[type[RatingsError], grpc.StatusCode] = {
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
 }
 
 

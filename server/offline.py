@@ -1,7 +1,9 @@
 """Offline replay: the server's computation on vote files, with no server.
 
 Votes are applied in file order with seqs 1..N, exactly as a server whose
-board received the same votes in the same order applies them, and the
+board received the same votes in the same order applies them (a category
+view: as the server's view of that tag, whose votes are the tagged ones in
+order), and the
 leaderboard is computed by the same function the service uses, so the
 numbers match the server's (bit for bit for Elo; BT to its tolerance,
 since the server warm-starts its fits). Files stream through in chunks.
@@ -20,6 +22,7 @@ from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
 from server import convert
 from server.filters import FilterRun, VoteFilters
+from server.listing import ListingConfig, RowFilters, present
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.service import DEFAULT_BT_ROUNDS, LeaderboardQuery, compute_standings, copy_inputs
 from server.votes import VoteBatch
@@ -48,10 +51,19 @@ def replay_chunks(
     filters: VoteFilters | None = None,
     progress: bool = False,
 ) -> tuple[pb.Leaderboard, ReplaySummary]:
-    """Apply chunks of votes (through ``filters``) to a fresh board and compute ``query``."""
+    """Apply chunks of votes (through ``filters``) to a fresh board and compute ``query``.
+
+    ``query.category``: only votes carrying that tag count (the category view).
+    Offline there is no metadata: every competitor is listed.
+    """
     interner = Interner()
     board = Board(config)
-    run = FilterRun(filters or VoteFilters())
+    filters = filters or VoteFilters()
+    if query.category:
+        if filters.tags:
+            raise ValueError("a category view is one tag: give the category or tag filters, not both")
+        filters = replace(filters, tags=frozenset({query.category}))
+    run = FilterRun(filters)
     summary = ReplaySummary()
     with tqdm(unit="vote", disable=not progress, desc="replay") as bar:
         for chunk in chunks:
@@ -77,10 +89,9 @@ def replay_chunks(
         result, _ = compute_standings(
             query, inputs, interner, bt_config or BTConfig(), os.cpu_count() or 1, progress=bar.update if show else None
         )
-    leaderboard = convert.leaderboard_to_pb(
-        replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
-    )
-    return leaderboard, summary
+    result = replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
+    shown = present(result, {}, RowFilters.everything(), ListingConfig(), query.category)
+    return convert.leaderboard_to_pb(shown), summary
 
 
 def replay(

@@ -9,10 +9,15 @@ runs the engine kernels on them. Acks do not wait for it: their latency is
 the commit's, not the bootstrap's. ``leaderboard(min_seq=ack.last_seq)``
 reads your own writes.
 
-Read path: a query copies the board's arrays under the engine lock (the
+Read path: a query copies the view's arrays under the engine lock (the
 applier holds it only while applying one batch), computes the standings
-outside it, and caches them until the board changes; concurrent queries for
-one board share that computation.
+outside it, and caches them until the view changes; concurrent queries for
+one view share that computation. What is listed (filters, ranks among the
+listed rows, preliminary flags, deltas against a snapshot) is decided per
+query from the cached standings by server.listing, in O(models).
+
+A board is a set of views (engine.views): every vote updates the board,
+and each of its tags' category views.
 """
 
 from __future__ import annotations
@@ -32,10 +37,15 @@ import numpy as np
 from engine import Board, EloConfig, Interner, Standings, bt
 from engine.bt import BTConfig, BTQuery
 from engine.scale import RatingScale
-from server import checkpoint
-from server.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from engine.views import SEPARATOR, BoardViews
+from server import checkpoint, listing, snapshots
+from server.ballots import RankingBallot, ballot_votes
+from server.competitors import CompetitorInfo, CompetitorUpdate, validate_updates
+from server.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from server.filters import FilterRun, VoteFilters
 from server.limits import Limits
+from server.listing import DEFAULT_GAP_RANKS, Listing, ListingConfig, RowFilters
+from server.snapshots import SnapshotInfo
 from server.store import LoggedBatch, Store
 from server.votes import VoteBatch, validate
 
@@ -43,6 +53,8 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "votes.sqlite3"
 CHECKPOINT_DIR = "checkpoints"
+SNAPSHOT_DIR = "snapshots"
+_SNAPSHOT_CACHE = 8  # snapshots whose arrays stay loaded (each: a board's views)
 
 
 @dataclass(frozen=True)
@@ -62,9 +74,58 @@ class LeaderboardQuery:
     rounds: int = 0  # BT bootstrap rounds; 0: DEFAULT_BT_ROUNDS
     anchor_model: str | None = None  # BT only
     anchor_rating: float = 1000.0
+    category: str = ""  # a category view of the board; "": every vote
 
     def cache_key(self) -> tuple:
-        return (self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating)
+        return (self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating)
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """A snapshot by name, or the board's newest one created at or before ``time``."""
+
+    name: str | None = None
+    time: float | None = None
+
+
+@dataclass(frozen=True)
+class ListingQuery:
+    """A leaderboard as published: the standings of ``query``, listed through ``filters``."""
+
+    query: LeaderboardQuery
+    filters: RowFilters = RowFilters()
+    compare_to: SnapshotRef | None = None
+    as_of: SnapshotRef | None = None
+    gap_ranks: tuple[int, ...] = DEFAULT_GAP_RANKS
+
+
+@dataclass(frozen=True)
+class HeadToHeadMatrix:
+    board: str
+    category: str
+    models: list[str]  # best first
+    battles: np.ndarray  # int64[k, k]
+    empirical_win_rate: np.ndarray  # float64[k, k]; NaN where two models never met
+    predicted_win_probability: np.ndarray  # float64[k, k]
+    as_of_seq: int
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    name: str
+    votes: int
+    competitors: int
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    name: str
+    votes: int
+    competitors: int
+    last_seq: int
+    categories: list[CategoryInfo]
+    snapshots: int
+    thresholds: ListingConfig
 
 
 @dataclass(frozen=True)
@@ -124,6 +185,11 @@ class ServiceConfig:
     bt: BTConfig = BTConfig()  # every board's Bradley–Terry settings
     board_elo: Mapping[str, EloConfig] | None = None  # per-board overrides, applied when a board is created
     limits: Limits = Limits()
+    listing: ListingConfig = ListingConfig()  # every board's preliminary and listing thresholds ...
+    board_listing: Mapping[str, ListingConfig] | None = None  # ... and per-board overrides
+    # Scheduled snapshots every this many seconds, at multiples of it since the
+    # epoch (86400: daily at 00:00 UTC); 0 turns them off.
+    snapshot_every_seconds: float = 86_400.0
     checkpoint_every_votes: int = 1_000_000
     checkpoint_every_seconds: float = 300.0
     apply_queue_batches: int = 1024  # committed-but-unapplied batches before ingest waits (back-pressure)
@@ -138,12 +204,16 @@ class ServiceConfig:
             return max(1, self.engine_threads)
         return max(1, (os.cpu_count() or 1) - 1)
 
+    def thresholds(self, board: str) -> ListingConfig:
+        return (self.board_listing or {}).get(board, self.listing)
+
 
 class RatingsService:
     def __init__(self, data_dir: Path, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
         self.data_dir = Path(data_dir)
         self._checkpoint_dir = self.data_dir / CHECKPOINT_DIR
+        self._snapshot_dir = self.data_dir / SNAPSHOT_DIR
         self._store = Store(self.data_dir / DATABASE_NAME)
 
         # Writer state, guarded by _write_lock.
@@ -167,20 +237,28 @@ class RatingsService:
         self._vote_ids: dict[int, set[str]] = {}  # version id -> accepted vote ids (idempotency is per board)
         self._replays: dict[str, int] = {}  # board name -> pending version id being replayed
         self._last_seq = 0
+        # Replaced whole on every change (never mutated), so readers need no lock.
+        self._metadata: dict[str, CompetitorInfo] = {
+            name: CompetitorInfo.from_json(name, meta) for name, meta in self._store.competitor_metadata().items()
+        }
+        self._snapshots: list[SnapshotInfo] = [SnapshotInfo(*row) for row in self._store.snapshots()]
+        self._snapshot_lock = threading.Lock()  # one snapshot taken at a time
+        self._snapshot_views: dict[int, BoardViews] = {}  # loaded snapshots, by id (bounded)
+        self._stopping = threading.Event()  # set by close(): watches and the snapshot schedule end
 
         # Engine state, guarded by _engine_lock; _applied signals progress.
         self._engine_lock = threading.Lock()
         self._applied = threading.Condition(self._engine_lock)
-        self._boards: dict[str, Board] = {}  # active versions, by name
-        self._live_versions: dict[str, int] = {}  # name -> version id of the Board in _boards
-        self._pending: dict[int, Board] = {}  # versions being built by replays, by id
+        self._boards: dict[str, BoardViews] = {}  # active versions, by name
+        self._live_versions: dict[str, int] = {}  # name -> version id of the views in _boards
+        self._pending: dict[int, BoardViews] = {}  # versions being built by replays, by id
         self._swaps: set[int] = set()  # versions the applier has swapped in (or discarded)
         self._applied_seq = 0
         # (board, query key) -> (the board's last seq, standings); one lock per key,
         # so concurrent queries for the same view share one computation.
         self._cache: dict[tuple, tuple[int, BoardStandings]] = {}
         self._compute_locks: dict[tuple, threading.Lock] = {}
-        self._bt_theta: dict[str, np.ndarray] = {}  # the last BT fit per board: the next fit's warm start
+        self._bt_theta: dict[tuple[str, str], np.ndarray] = {}  # last BT fit per (board, category): next warm start
         self._checkpoint_seq = 0
         self._checkpoint_time = time.monotonic()
 
@@ -190,6 +268,10 @@ class RatingsService:
         )
         self._applier = threading.Thread(target=self._apply_loop, name="applier", daemon=True)
         self._applier.start()
+        self._scheduler = None
+        if self.config.snapshot_every_seconds > 0:
+            self._scheduler = threading.Thread(target=self._snapshot_schedule, name="snapshots", daemon=True)
+            self._scheduler.start()
 
     # ----------------------------------------------------------------- start-up
 
@@ -204,11 +286,10 @@ class RatingsService:
         from_checkpoint: set[str] = set()
         if restored is not None:
             seq, states = restored
-            for name, state in states.items():
+            for name, (version, views) in _unflatten(states).items():
                 # A board replaced by a replay after this checkpoint is rebuilt from the log.
-                version = int(state.pop("board_id")[0])
                 if version == self._board_ids.get(name):
-                    self._boards[name] = self._new_board_from(state)
+                    self._boards[name] = self._new_views_from(views)
                     self._live_versions[name] = version
                     from_checkpoint.add(name)
             self._applied_seq = self._checkpoint_seq = seq
@@ -237,10 +318,10 @@ class RatingsService:
             time.perf_counter() - started,
         )
 
-    def _new_board_from(self, state: dict[str, np.ndarray]) -> Board:
-        board = Board.from_state(state)
-        board.threads = self.config.threads()
-        return board
+    def _new_views_from(self, states: dict[str, dict[str, np.ndarray]]) -> BoardViews:
+        views = BoardViews.from_state(states)
+        views.threads = self.config.threads()
+        return views
 
     # ------------------------------------------------------------------ ingest
 
@@ -304,7 +385,7 @@ class RatingsService:
             self._replays[board] = board_id
             self._board_names[board_id] = board
             with self._engine_lock:
-                self._pending[board_id] = Board(config, threads=self.config.threads())
+                self._pending[board_id] = BoardViews(config, threads=self.config.threads())
         received = first_seq = last_seq = 0
         try:
             for batch in batches:
@@ -433,23 +514,24 @@ class RatingsService:
                 raise
 
     def _apply(self, batch: LoggedBatch) -> None:
-        board = self._pending.get(batch.board_id)
-        if board is None:
+        views = self._pending.get(batch.board_id)
+        if views is None:
             name = self._board_names[batch.board_id]
-            board = self._boards.get(name)
-            if board is None:
-                board = self._boards[name] = Board(self._board_configs[name], threads=self.config.threads())
+            views = self._boards.get(name)
+            if views is None:
+                views = self._boards[name] = BoardViews(self._board_configs[name], threads=self.config.threads())
                 self._live_versions[name] = batch.board_id
-        board.apply(batch.model_a, batch.model_b, batch.outcome, last_seq=batch.last_seq)
+        views.apply(batch.model_a, batch.model_b, batch.outcome, batch.tags, last_seq=batch.last_seq)
         self._applied_seq = max(self._applied_seq, batch.last_seq)
 
     def _finish_replay(self, item: _Swap | _Discard) -> None:
         """Under the engine lock: the new version replaces the live board, or is dropped."""
-        board = self._pending.pop(item.board_id)
+        views = self._pending.pop(item.board_id)
         if isinstance(item, _Swap):
-            self._boards[item.name] = board
+            self._boards[item.name] = views
             self._live_versions[item.name] = item.board_id
-            self._bt_theta.pop(item.name, None)  # slots differ: no warm start from the old version
+            for key in [key for key in self._bt_theta if key[0] == item.name]:
+                del self._bt_theta[key]  # slots differ: no warm start from the old version
         self._swaps.add(item.board_id)
 
     def _maybe_checkpoint(self) -> None:
@@ -462,10 +544,7 @@ class RatingsService:
         """Write the engine state as of the applied seq; returns that seq."""
         with self._engine_lock:
             seq = self._applied_seq
-            states = {
-                name: {**board.state(), "board_id": np.array([self._live_versions[name]])}
-                for name, board in self._boards.items()
-            }
+            states = _flatten({name: (self._live_versions[name], views) for name, views in self._boards.items()})
         path = checkpoint.save(self._checkpoint_dir, seq, states)
         self._checkpoint_seq = seq
         self._checkpoint_time = time.monotonic()
@@ -485,16 +564,16 @@ class RatingsService:
             return self._applied_seq
 
     def leaderboard(self, query: LeaderboardQuery, min_seq: int = 0, timeout: float | None = None) -> BoardStandings:
-        """The board's standings as of (at least) ``min_seq``; computed off the ingest path, then cached."""
+        """The view's standings over every competitor, as of (at least) ``min_seq``; computed off the
+        ingest path, then cached until the view changes."""
         self.wait_applied(min_seq, timeout)
         key = (query.board, *query.cache_key())
         with self._engine_lock:
-            if query.board not in self._boards:
-                raise NotFound(f"board {query.board!r} has no votes")
+            self._view(query.board, query.category)  # NotFound before anything else
             lock = self._compute_locks.setdefault(key, threading.Lock())
         with lock:
             with self._engine_lock:
-                board = self._boards[query.board]
+                board = self._view(query.board, query.category)
                 applied = self._applied_seq
                 cached = self._cache.get(key)
                 stamp = board.last_seq
@@ -507,13 +586,56 @@ class RatingsService:
         result = cached[1]
         return replace(result, standings=replace(result.standings, as_of_seq=applied))
 
+    def _view(self, board: str, category: str) -> Board:
+        """Under the engine lock: the live board or category view, or NotFound."""
+        views = self._boards.get(board)
+        if views is None:
+            raise NotFound(f"board {board!r} has no votes")
+        view = views.view(category)
+        if view is None:
+            raise NotFound(f"board {board!r} has no votes tagged {category!r}")
+        return view
+
     def _compute(self, query: LeaderboardQuery, inputs: tuple) -> BoardStandings:
+        warm = (query.board, query.category)
         result, theta = compute_standings(
-            query, inputs, self._interner, self.config.bt, self.config.threads(), self._bt_theta.get(query.board)
+            query, inputs, self._interner, self.config.bt, self.config.threads(), self._bt_theta.get(warm)
         )
         if theta is not None:
-            self._bt_theta[query.board] = theta
+            self._bt_theta[warm] = theta
         return result
+
+    def listing(self, request: ListingQuery, min_seq: int = 0, timeout: float | None = None) -> Listing:
+        """The leaderboard as published: listed rows ranked among themselves, flags, deltas, summary."""
+        query = request.query
+        as_of = None
+        if request.as_of is not None:
+            as_of = self._find_snapshot(query.board, request.as_of)
+            result = self._snapshot_standings(as_of, query)
+        else:
+            result = self.leaderboard(query, min_seq, timeout)
+        present = self._presenter(request)
+        shown = replace(present(result), as_of=as_of)
+        if request.compare_to is None:
+            return shown
+        then = self._find_snapshot(query.board, request.compare_to)
+        return listing.compare(shown, present(self._snapshot_standings(then, query)), then)
+
+    def _presenter(self, request: ListingQuery) -> Callable[[BoardStandings], Listing]:
+        metadata = self._metadata  # one version for both sides of a comparison
+        thresholds = self.config.thresholds(request.query.board)
+
+        def present(result: BoardStandings) -> Listing:
+            return listing.present(
+                result, metadata, request.filters, thresholds, request.query.category, request.gap_ranks
+            )
+
+        return present
+
+    def view_stamp(self, board: str, category: str = "") -> int:
+        """The seq of the last vote applied to a view (changes exactly when its standings can)."""
+        with self._engine_lock:
+            return self._view(board, category).last_seq
 
     def head_to_head(
         self, board: str, model_a: str, model_b: str, min_seq: int = 0, timeout: float | None = None
@@ -521,7 +643,7 @@ class RatingsService:
         fitted = self.leaderboard(LeaderboardQuery(board, "bt", "none"), min_seq, timeout)
         rating = dict(zip(fitted.models, fitted.standings.rating.tolist()))
         with self._engine_lock:
-            engine_board = self._boards[board]
+            engine_board = self._view(board, "")
             slots = []
             for field, name in (("model_a", model_a), ("model_b", model_b)):
                 competitor = self._interner.id_of(name)
@@ -533,14 +655,192 @@ class RatingsService:
                 raise InvalidArgument("model_b", "equals model_a")
             counts = engine_board.cells.pair(*slots)
             config = engine_board.config
-        # ratings are theta * scale / ln(base) + c, so base ** (gap / scale) = exp(theta gap)
-        gap = rating[model_b] - rating[model_a]
-        predicted = 1.0 / (1.0 + config.base ** (gap / config.scale))
+        predicted = win_probability(rating[model_a], rating[model_b], config)
         return HeadToHead(board, model_a, model_b, tuple(int(c) for c in counts), predicted, fitted.standings.as_of_seq)
 
-    def boards(self) -> list[str]:
+    def head_to_head_matrix(
+        self, request: ListingQuery, top_k: int, min_seq: int = 0, timeout: float | None = None
+    ) -> HeadToHeadMatrix:
+        """Battle counts, empirical and predicted win rates among the top ``top_k`` listed models."""
+        shown = self.listing(request, min_seq, timeout)
+        models = shown.result.models[:top_k]
+        rating = shown.result.standings.rating[:top_k]
+        query = request.query
+        if request.as_of is not None:
+            views = self._views_of_snapshot(shown.as_of)
+            source = views.view(query.category)
+        else:
+            source = None
+        k = len(models)
+        counts = np.zeros((k, k, 4), dtype=np.int64)
         with self._engine_lock:
-            return sorted(self._boards)
+            board = source if source is not None else self._view(query.board, query.category)
+            slots = [board.slot_of(self._interner.id_of(name)) for name in models]
+            for i in range(k):
+                for j in range(i + 1, k):
+                    counts[i, j] = board.cells.pair(slots[i], slots[j])
+            config = board.config
+        # pair() is from the first slot's side: (wins of i, wins of j, ties, both-bad ties)
+        wins = counts[:, :, 0] + counts[:, :, 1].T
+        ties = counts[:, :, 2] + counts[:, :, 3]
+        ties = ties + ties.T
+        battles = wins + wins.T + ties
+        with np.errstate(invalid="ignore", divide="ignore"):
+            empirical = np.where(battles > 0, (wins + 0.5 * ties) / battles, np.nan)
+        predicted = win_probability(rating[:, None], rating[None, :], config)
+        np.fill_diagonal(predicted, 0.5)
+        return HeadToHeadMatrix(
+            query.board, query.category, list(models), battles, empirical, predicted, shown.result.standings.as_of_seq
+        )
+
+    def boards(self) -> list[BoardInfo]:
+        """Every live board with its category views and vote counts, by name."""
+        with self._engine_lock:
+            live = {name: views for name, views in self._boards.items()}
+            counts = {
+                name: (
+                    views.overall.n_votes,
+                    views.overall.n_competitors,
+                    views.overall.last_seq,
+                    [CategoryInfo(tag, b.n_votes, b.n_competitors) for tag, b in sorted(views.categories.items())],
+                )
+                for name, views in live.items()
+            }
+        snapshot_counts: dict[str, int] = {}
+        for snapshot in self._snapshots:
+            snapshot_counts[snapshot.board] = snapshot_counts.get(snapshot.board, 0) + 1
+        return [
+            BoardInfo(name, *counts[name], snapshot_counts.get(name, 0), self.config.thresholds(name))
+            for name in sorted(counts)
+        ]
+
+    # ------------------------------------------------------ ballots, metadata
+
+    def submit_ranking(self, ballot: RankingBallot) -> Ack:
+        """Store a multi-way ranking as its pairwise votes (server.ballots); a retry adds nothing."""
+        return self.submit(ballot_votes(ballot, self.config.limits))
+
+    def upsert_competitors(self, updates: list[CompetitorUpdate]) -> tuple[int, int]:
+        """Set competitors' metadata durably; returns (created, updated)."""
+        validate_updates(updates, self.config.limits)
+        with self._write_lock:
+            self._check_open()
+            current = self._metadata
+            changed = {u.name: u.applied_to(current.get(u.name)) for u in updates}
+            try:
+                self._store.upsert_competitor_metadata({name: info.as_json() for name, info in changed.items()})
+            except sqlite3.Error as exc:
+                raise Unavailable(f"storage failed, nothing was stored: {exc}") from exc
+            self._metadata = {**current, **changed}
+        created = sum(1 for name in changed if name not in current)
+        return created, len(changed) - created
+
+    def competitors(self) -> dict[str, CompetitorInfo]:
+        return self._metadata
+
+    # -------------------------------------------------------------- snapshots
+
+    def create_snapshot(
+        self, board: str, name: str, scheduled: bool = False, timeout: float | None = None
+    ) -> SnapshotInfo:
+        """Freeze ``board`` (every view) as it is once every vote acknowledged so far is applied."""
+        snapshots.check_name(name)
+        self.wait_applied(self._last_seq, timeout)
+        with self._snapshot_lock:
+            if any(s.board == board and s.name == name for s in self._snapshots):
+                raise AlreadyExists(f"board {board!r} already has a snapshot {name!r}")
+            with self._engine_lock:
+                views = self._boards.get(board)
+                if views is None:
+                    raise NotFound(f"board {board!r} has no votes")
+                states = views.state()
+                seq, votes = views.overall.last_seq, views.overall.n_votes
+                version = self._live_versions[board]
+            snapshot_id = max((s.id for s in self._snapshots), default=0) + 1
+            info = SnapshotInfo(snapshot_id, board, name, version, seq, time.time(), votes, scheduled)
+            # The file first: a row never points at a missing file, and a crash in
+            # between leaves only an orphan file, overwritten by the next snapshot.
+            snapshots.save(self._snapshot_dir, info, states)
+            with self._write_lock:
+                self._check_open()
+                try:
+                    self._store.add_snapshot(info.row())
+                except sqlite3.Error as exc:
+                    raise Unavailable(f"storage failed, the snapshot was not taken: {exc}") from exc
+            self._snapshots = [*self._snapshots, info]
+        log.info("snapshot %r of %r at seq %d (%d votes)", name, board, seq, votes)
+        return info
+
+    def snapshots(self, board: str) -> list[SnapshotInfo]:
+        return [s for s in self._snapshots if s.board == board]
+
+    def _find_snapshot(self, board: str, ref: SnapshotRef) -> SnapshotInfo:
+        return snapshots.find(self._snapshots, board, ref.name, ref.time)
+
+    def _snapshot_standings(self, snapshot: SnapshotInfo, query: LeaderboardQuery) -> BoardStandings:
+        """``query`` computed on the snapshot's frozen views (cached: a snapshot never changes)."""
+        key = ("snapshot", snapshot.id, *query.cache_key())
+        with self._engine_lock:
+            lock = self._compute_locks.setdefault(key, threading.Lock())
+        with lock:
+            cached = self._cache.get(key)
+            if cached is None:
+                board = self._views_of_snapshot(snapshot).view(query.category)
+                if board is None:
+                    raise NotFound(
+                        f"snapshot {snapshot.name!r} of {snapshot.board!r} has no votes tagged {query.category!r}"
+                    )
+                inputs = copy_inputs(board, query, self._interner)
+                result, _ = compute_standings(query, inputs, self._interner, self.config.bt, self.config.threads())
+                cached = self._cache[key] = (snapshot.seq, result)
+        result = cached[1]
+        return replace(result, standings=replace(result.standings, as_of_seq=snapshot.seq))
+
+    def _views_of_snapshot(self, snapshot: SnapshotInfo) -> BoardViews:
+        views = self._snapshot_views.get(snapshot.id)
+        if views is None:
+            views = snapshots.load(self._snapshot_dir, snapshot) or self._rebuild(snapshot)
+            views.threads = self.config.threads()
+            if len(self._snapshot_views) >= _SNAPSHOT_CACHE:
+                self._snapshot_views.pop(next(iter(self._snapshot_views)))
+            self._snapshot_views[snapshot.id] = views
+        return views
+
+    def _rebuild(self, snapshot: SnapshotInfo) -> BoardViews:
+        """The snapshot's views from the vote log (its file is missing or damaged)."""
+        views = BoardViews(EloConfig(**self._store_config(snapshot.board_id)), threads=self.config.threads())
+        for batch in self._store.board_batches(snapshot.board_id, snapshot.seq):
+            views.apply(batch.model_a, batch.model_b, batch.outcome, batch.tags, last_seq=batch.last_seq)
+        return views
+
+    def _store_config(self, board_id: int) -> dict:
+        with self._write_lock:
+            return next(config for i, _, config, _ in self._store.boards() if i == board_id)
+
+    def _snapshot_schedule(self) -> None:
+        every = self.config.snapshot_every_seconds
+        while True:
+            due = snapshots.next_due(time.time(), every)
+            if self._stopping.wait(max(0.0, due - time.time())):
+                return
+            for name in self.boards_needing_snapshot():
+                try:
+                    self.create_snapshot(name, snapshots.scheduled_name(due), scheduled=True)
+                except Exception:  # noqa: BLE001 - the schedule goes on; the next run retries
+                    log.exception("scheduled snapshot of %r failed", name)
+
+    def boards_needing_snapshot(self) -> list[str]:
+        """Boards with votes since their newest snapshot."""
+        newest: dict[str, int] = {}
+        for s in self._snapshots:
+            newest[s.board] = max(newest.get(s.board, 0), s.seq)
+        with self._engine_lock:
+            return [name for name, views in self._boards.items() if views.overall.last_seq > newest.get(name, 0)]
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when the service begins to close (long-lived streams end)."""
+        return self._stopping
 
     @property
     def last_seq(self) -> int:
@@ -548,12 +848,19 @@ class RatingsService:
 
     # ---------------------------------------------------------------- shutdown
 
+    def begin_shutdown(self) -> None:
+        """End long-lived streams (watches) and the snapshot schedule; writes still work until close()."""
+        self._stopping.set()
+
     def close(self) -> None:
         """Refuse new writes, apply everything committed, checkpoint, close the store."""
+        self.begin_shutdown()
         with self._write_lock:
             if self._closed:
                 return
             self._closed = True
+        if self._scheduler is not None:
+            self._scheduler.join()
         self._queue.put(None)
         self._applier.join()
         if self._applied_seq > self._checkpoint_seq:
@@ -624,5 +931,31 @@ def compute_standings(
     return result, fit.theta
 
 
+def win_probability(rating_a, rating_b, config: EloConfig):
+    """P(a beats b) on the rating scale: ratings are theta * scale / ln(base) + c, so this is the BT model's."""
+    return 1.0 / (1.0 + config.base ** ((rating_b - rating_a) / config.scale))
+
+
 def _names(interner: Interner, standings: Standings) -> list[str]:
     return [interner.name(int(i)) for i in standings.competitor_ids]
+
+
+def _flatten(boards: Mapping[str, tuple[int, BoardViews]]) -> dict[str, dict[str, np.ndarray]]:
+    """Checkpoint form: one entry per view, "board" or "board/category", each stamped with its version id."""
+    flat = {}
+    for name, (version, views) in boards.items():
+        for category, state in views.state().items():
+            key = f"{name}{SEPARATOR}{category}" if category else name
+            flat[key] = {**state, "board_id": np.array([version])}
+    return flat
+
+
+def _unflatten(flat: Mapping[str, dict[str, np.ndarray]]) -> dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]]:
+    """The inverse of _flatten: board -> (version id, {category: state})."""
+    boards: dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]] = {}
+    for key, state in flat.items():
+        name, _, category = key.partition(SEPARATOR)
+        state = dict(state)
+        version = int(state.pop("board_id")[0])
+        boards.setdefault(name, (version, {}))[1][category] = state
+    return boards

@@ -10,6 +10,10 @@ from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 from server.service import RatingsService
 from server.votes import resolve_board
+from server.watch import watch
+
+DEFAULT_MATRIX_K = 10
+MAX_MATRIX_K = 100
 
 
 class RatingsServicer(pb_grpc.RatingsServicer):
@@ -26,10 +30,47 @@ class RatingsServicer(pb_grpc.RatingsServicer):
             yield convert.ack_to_pb(ack, request.batch_id)
 
     def GetLeaderboard(self, request: pb.LeaderboardRequest, context) -> pb.Leaderboard:
-        result = self._service.leaderboard(
-            convert.query_from_pb(request), min_seq=request.min_seq, timeout=context.time_remaining()
+        shown = self._service.listing(
+            convert.listing_query_from_pb(request), min_seq=request.min_seq, timeout=context.time_remaining()
         )
-        return convert.leaderboard_to_pb(result)
+        return convert.leaderboard_to_pb(shown)
+
+    def WatchLeaderboard(self, request: pb.WatchRequest, context):
+        query = convert.listing_query_from_pb(request.leaderboard)
+        updates = watch(self._service, query, request.top_k, request.min_interval_seconds, context.is_active)
+        for shown in updates:
+            yield convert.leaderboard_to_pb(shown)
+
+    def GetHeadToHeadMatrix(self, request: pb.HeadToHeadMatrixRequest, context) -> pb.HeadToHeadMatrix:
+        if request.top_k > MAX_MATRIX_K:
+            raise InvalidArgument("top_k", f"{request.top_k}, the limit is {MAX_MATRIX_K}")
+        result = self._service.head_to_head_matrix(
+            convert.listing_query_from_pb(request.leaderboard),
+            request.top_k or DEFAULT_MATRIX_K,
+            min_seq=request.leaderboard.min_seq,
+            timeout=context.time_remaining(),
+        )
+        return convert.matrix_to_pb(result)
+
+    def SubmitRanking(self, request: pb.RankingBallot, context) -> pb.VoteAck:
+        return convert.ack_to_pb(self._service.submit_ranking(convert.ballot_from_pb(request)))
+
+    def UpsertCompetitors(self, request: pb.UpsertCompetitorsRequest, context) -> pb.UpsertCompetitorsResponse:
+        created, updated = self._service.upsert_competitors(convert.updates_from_pb(request))
+        return pb.UpsertCompetitorsResponse(created=created, updated=updated)
+
+    def ListBoards(self, request: pb.ListBoardsRequest, context) -> pb.BoardList:
+        return pb.BoardList(boards=[convert.board_info_to_pb(info) for info in self._service.boards()])
+
+    def CreateSnapshot(self, request: pb.CreateSnapshotRequest, context) -> pb.Snapshot:
+        info = self._service.create_snapshot(
+            resolve_board(request.board), request.name, timeout=context.time_remaining()
+        )
+        return convert.snapshot_to_pb(info)
+
+    def ListSnapshots(self, request: pb.ListSnapshotsRequest, context) -> pb.SnapshotList:
+        found = self._service.snapshots(resolve_board(request.board))
+        return pb.SnapshotList(snapshots=[convert.snapshot_to_pb(info) for info in found])
 
     def GetHeadToHead(self, request: pb.HeadToHeadRequest, context) -> pb.HeadToHead:
         for field in ("model_a", "model_b"):

@@ -14,6 +14,11 @@ Tables:
   competitors(id, name)             interned names; ids are stable forever
   vote_batches(first_seq, last_seq, board_id, model_a, model_b, outcome,
                timestamp, vote_id, voter_id, tags)
+  competitor_meta(name, meta)       UpsertCompetitors' metadata as JSON, by name
+                                    (a name may have metadata before any vote)
+  snapshots(id, board, name, board_id, seq, created, votes, scheduled)
+                                    the board's arrays live in a checksummed
+                                    file named by id (server.snapshots)
 """
 
 from __future__ import annotations
@@ -53,6 +58,21 @@ CREATE TABLE IF NOT EXISTS vote_batches (
     vote_id TEXT NOT NULL,     -- JSON list of n strings
     voter_id TEXT,             -- JSON list of n strings, or NULL when none given
     tags TEXT                  -- JSON list of n lists, or NULL when none given
+);
+CREATE TABLE IF NOT EXISTS competitor_meta (
+    name TEXT PRIMARY KEY,
+    meta TEXT NOT NULL         -- JSON object: display_name, organization, license, open_weights, status, links
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY,
+    board TEXT NOT NULL,
+    name TEXT NOT NULL,
+    board_id INTEGER NOT NULL REFERENCES boards(id),
+    seq INTEGER NOT NULL,
+    created REAL NOT NULL,
+    votes INTEGER NOT NULL,
+    scheduled INTEGER NOT NULL,
+    UNIQUE (board, name)
 );
 """
 
@@ -133,6 +153,30 @@ class Store:
             raise RuntimeError(f"{self.path}: competitor ids are not dense; the database is damaged")
         return [name for _, name in rows]
 
+    def competitor_metadata(self) -> dict[str, dict]:
+        return {name: json.loads(meta) for name, meta in self._db.execute("SELECT name, meta FROM competitor_meta")}
+
+    def upsert_competitor_metadata(self, metadata: dict[str, dict]) -> None:
+        """Set the metadata of these names (whole objects), in one transaction."""
+        rows = [(name, json.dumps(meta, sort_keys=True)) for name, meta in metadata.items()]
+        self._transaction(
+            lambda db: db.executemany(
+                "INSERT INTO competitor_meta (name, meta) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET meta = excluded.meta",
+                rows,
+            )
+        )
+
+    def snapshots(self) -> list[tuple[int, str, str, int, int, float, int, bool]]:
+        """(id, board, name, board_id, seq, created, votes, scheduled) of every snapshot, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, board, name, board_id, seq, created, votes, scheduled FROM snapshots ORDER BY id"
+        ).fetchall()
+        return [(*row[:7], bool(row[7])) for row in rows]
+
+    def add_snapshot(self, row: tuple[int, str, str, int, int, float, int, bool]) -> None:
+        self._transaction(lambda db: db.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row))
+
     def last_seq(self) -> int:
         return self._db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM vote_batches").fetchone()[0]
 
@@ -187,16 +231,33 @@ class Store:
     def batches(self, after_seq: int = 0) -> Iterator[LoggedBatch]:
         """Stored batches whose votes come after ``after_seq``, in seq order."""
         cursor = self._db.execute("SELECT * FROM vote_batches WHERE last_seq > ? ORDER BY first_seq", (after_seq,))
-        for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags in cursor:
-            yield LoggedBatch(
-                first_seq=first,
-                last_seq=last,
-                board_id=board_id,
-                model_a=np.frombuffer(a, dtype="<i4").astype(np.int32),
-                model_b=np.frombuffer(b, dtype="<i4").astype(np.int32),
-                outcome=np.frombuffer(outcome, dtype="<i1").astype(np.int8),
-                timestamp=np.frombuffer(ts, dtype="<f8").astype(np.float64),
-                vote_id=json.loads(vote_id),
-                voter_id=None if voter_id is None else json.loads(voter_id),
-                tags=None if tags is None else json.loads(tags),
+        return _logged(cursor)
+
+    def board_batches(self, board_id: int, up_to_seq: int) -> Iterator[LoggedBatch]:
+        """One board version's batches up to ``up_to_seq``, in seq order, read on a connection of
+        their own (WAL readers never block the writer), so any thread may call this."""
+        db = sqlite3.connect(self.path, check_same_thread=False)
+        try:
+            cursor = db.execute(
+                "SELECT * FROM vote_batches WHERE board_id = ? AND last_seq <= ? ORDER BY first_seq",
+                (board_id, up_to_seq),
             )
+            yield from _logged(cursor)
+        finally:
+            db.close()
+
+
+def _logged(cursor: sqlite3.Cursor) -> Iterator[LoggedBatch]:
+    for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags in cursor:
+        yield LoggedBatch(
+            first_seq=first,
+            last_seq=last,
+            board_id=board_id,
+            model_a=np.frombuffer(a, dtype="<i4").astype(np.int32),
+            model_b=np.frombuffer(b, dtype="<i4").astype(np.int32),
+            outcome=np.frombuffer(outcome, dtype="<i1").astype(np.int8),
+            timestamp=np.frombuffer(ts, dtype="<f8").astype(np.float64),
+            vote_id=json.loads(vote_id),
+            voter_id=None if voter_id is None else json.loads(voter_id),
+            tags=None if tags is None else json.loads(tags),
+        )

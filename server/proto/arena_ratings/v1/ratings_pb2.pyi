@@ -27,6 +27,13 @@ class CIMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BOOTSTRAP: _ClassVar[CIMethod]
     SANDWICH: _ClassVar[CIMethod]
     CI_NONE: _ClassVar[CIMethod]
+
+class CompetitorStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATUS_UNSPECIFIED: _ClassVar[CompetitorStatus]
+    ACTIVE: _ClassVar[CompetitorStatus]
+    DEPRECATED: _ClassVar[CompetitorStatus]
+    UNAVAILABLE: _ClassVar[CompetitorStatus]
 OUTCOME_UNSPECIFIED: Outcome
 A_WINS: Outcome
 B_WINS: Outcome
@@ -39,6 +46,10 @@ CI_UNSPECIFIED: CIMethod
 BOOTSTRAP: CIMethod
 SANDWICH: CIMethod
 CI_NONE: CIMethod
+STATUS_UNSPECIFIED: CompetitorStatus
+ACTIVE: CompetitorStatus
+DEPRECATED: CompetitorStatus
+UNAVAILABLE: CompetitorStatus
 
 class Anchor(_message.Message):
     __slots__ = ("model", "rating")
@@ -121,23 +132,57 @@ class VoteAck(_message.Message):
     def __init__(self, batch_id: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., duplicate_index: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class LeaderboardRequest(_message.Message):
-    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor")
+    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     MIN_SEQ_FIELD_NUMBER: _ClassVar[int]
     CI_FIELD_NUMBER: _ClassVar[int]
     ROUNDS_FIELD_NUMBER: _ClassVar[int]
     ANCHOR_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    COMPARE_TO_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    GAP_RANKS_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     min_seq: int
     ci: CIMethod
     rounds: int
     anchor: Anchor
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ...) -> None: ...
+    category: str
+    filters: RowFilters
+    compare_to: SnapshotRef
+    as_of: SnapshotRef
+    gap_ranks: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., category: _Optional[str] = ..., filters: _Optional[_Union[RowFilters, _Mapping]] = ..., compare_to: _Optional[_Union[SnapshotRef, _Mapping]] = ..., as_of: _Optional[_Union[SnapshotRef, _Mapping]] = ..., gap_ranks: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class RowFilters(_message.Message):
+    __slots__ = ("statuses", "open_weights_only", "licenses", "organizations", "min_votes", "include_unlisted")
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    OPEN_WEIGHTS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LICENSES_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    MIN_VOTES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_UNLISTED_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedScalarFieldContainer[CompetitorStatus]
+    open_weights_only: bool
+    licenses: _containers.RepeatedScalarFieldContainer[str]
+    organizations: _containers.RepeatedScalarFieldContainer[str]
+    min_votes: int
+    include_unlisted: bool
+    def __init__(self, statuses: _Optional[_Iterable[_Union[CompetitorStatus, str]]] = ..., open_weights_only: _Optional[bool] = ..., licenses: _Optional[_Iterable[str]] = ..., organizations: _Optional[_Iterable[str]] = ..., min_votes: _Optional[int] = ..., include_unlisted: _Optional[bool] = ...) -> None: ...
+
+class SnapshotRef(_message.Message):
+    __slots__ = ("name", "time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    time: float
+    def __init__(self, name: _Optional[str] = ..., time: _Optional[float] = ...) -> None: ...
 
 class LeaderboardRow(_message.Message):
-    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad", "component")
+    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad", "component", "preliminary", "competitor", "rank_delta", "rating_delta")
     RANK_FIELD_NUMBER: _ClassVar[int]
     RANK_UB_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +195,10 @@ class LeaderboardRow(_message.Message):
     TIES_FIELD_NUMBER: _ClassVar[int]
     TIES_BOTH_BAD_FIELD_NUMBER: _ClassVar[int]
     COMPONENT_FIELD_NUMBER: _ClassVar[int]
+    PRELIMINARY_FIELD_NUMBER: _ClassVar[int]
+    COMPETITOR_FIELD_NUMBER: _ClassVar[int]
+    RANK_DELTA_FIELD_NUMBER: _ClassVar[int]
+    RATING_DELTA_FIELD_NUMBER: _ClassVar[int]
     rank: int
     rank_ub: int
     model: str
@@ -162,10 +211,38 @@ class LeaderboardRow(_message.Message):
     ties: int
     ties_both_bad: int
     component: int
-    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., component: _Optional[int] = ...) -> None: ...
+    preliminary: bool
+    competitor: Competitor
+    rank_delta: int
+    rating_delta: float
+    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., component: _Optional[int] = ..., preliminary: _Optional[bool] = ..., competitor: _Optional[_Union[Competitor, _Mapping]] = ..., rank_delta: _Optional[int] = ..., rating_delta: _Optional[float] = ...) -> None: ...
+
+class RatingGap(_message.Message):
+    __slots__ = ("rank", "gap")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    gap: float
+    def __init__(self, rank: _Optional[int] = ..., gap: _Optional[float] = ...) -> None: ...
+
+class LeaderboardSummary(_message.Message):
+    __slots__ = ("models_listed", "models_hidden", "preliminary", "total_votes", "gaps", "tied_with_leader")
+    MODELS_LISTED_FIELD_NUMBER: _ClassVar[int]
+    MODELS_HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    PRELIMINARY_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_VOTES_FIELD_NUMBER: _ClassVar[int]
+    GAPS_FIELD_NUMBER: _ClassVar[int]
+    TIED_WITH_LEADER_FIELD_NUMBER: _ClassVar[int]
+    models_listed: int
+    models_hidden: int
+    preliminary: int
+    total_votes: int
+    gaps: _containers.RepeatedCompositeFieldContainer[RatingGap]
+    tied_with_leader: int
+    def __init__(self, models_listed: _Optional[int] = ..., models_hidden: _Optional[int] = ..., preliminary: _Optional[int] = ..., total_votes: _Optional[int] = ..., gaps: _Optional[_Iterable[_Union[RatingGap, _Mapping]]] = ..., tied_with_leader: _Optional[int] = ...) -> None: ...
 
 class Leaderboard(_message.Message):
-    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood")
+    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +252,10 @@ class Leaderboard(_message.Message):
     CI_FIELD_NUMBER: _ClassVar[int]
     ANCHOR_FIELD_NUMBER: _ClassVar[int]
     LOG_LIKELIHOOD_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    COMPARED_TO_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     as_of_seq: int
@@ -184,7 +265,11 @@ class Leaderboard(_message.Message):
     ci: CIMethod
     anchor: Anchor
     log_likelihood: float
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ...) -> None: ...
+    category: str
+    summary: LeaderboardSummary
+    compared_to: Snapshot
+    as_of: Snapshot
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ...) -> None: ...
 
 class ReplayFilters(_message.Message):
     __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap")
@@ -280,3 +365,178 @@ class HeadToHead(_message.Message):
     predicted_win_probability: float
     as_of_seq: int
     def __init__(self, board: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., votes: _Optional[int] = ..., wins_a: _Optional[int] = ..., wins_b: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., empirical_win_rate: _Optional[float] = ..., predicted_win_probability: _Optional[float] = ..., as_of_seq: _Optional[int] = ...) -> None: ...
+
+class Competitor(_message.Message):
+    __slots__ = ("name", "display_name", "organization", "license", "open_weights", "status", "links")
+    class LinksEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    LICENSE_FIELD_NUMBER: _ClassVar[int]
+    OPEN_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    display_name: str
+    organization: str
+    license: str
+    open_weights: bool
+    status: CompetitorStatus
+    links: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., license: _Optional[str] = ..., open_weights: _Optional[bool] = ..., status: _Optional[_Union[CompetitorStatus, str]] = ..., links: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class UpsertCompetitorsRequest(_message.Message):
+    __slots__ = ("competitors",)
+    COMPETITORS_FIELD_NUMBER: _ClassVar[int]
+    competitors: _containers.RepeatedCompositeFieldContainer[Competitor]
+    def __init__(self, competitors: _Optional[_Iterable[_Union[Competitor, _Mapping]]] = ...) -> None: ...
+
+class UpsertCompetitorsResponse(_message.Message):
+    __slots__ = ("created", "updated")
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    created: int
+    updated: int
+    def __init__(self, created: _Optional[int] = ..., updated: _Optional[int] = ...) -> None: ...
+
+class ListBoardsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CategoryInfo(_message.Message):
+    __slots__ = ("name", "votes", "competitors")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    COMPETITORS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    votes: int
+    competitors: int
+    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ...) -> None: ...
+
+class BoardInfo(_message.Message):
+    __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    COMPETITORS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    PRELIMINARY_VOTES_FIELD_NUMBER: _ClassVar[int]
+    LISTED_MIN_VOTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    votes: int
+    competitors: int
+    last_seq: int
+    categories: _containers.RepeatedCompositeFieldContainer[CategoryInfo]
+    snapshots: int
+    preliminary_votes: int
+    listed_min_votes: int
+    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., last_seq: _Optional[int] = ..., categories: _Optional[_Iterable[_Union[CategoryInfo, _Mapping]]] = ..., snapshots: _Optional[int] = ..., preliminary_votes: _Optional[int] = ..., listed_min_votes: _Optional[int] = ...) -> None: ...
+
+class BoardList(_message.Message):
+    __slots__ = ("boards",)
+    BOARDS_FIELD_NUMBER: _ClassVar[int]
+    boards: _containers.RepeatedCompositeFieldContainer[BoardInfo]
+    def __init__(self, boards: _Optional[_Iterable[_Union[BoardInfo, _Mapping]]] = ...) -> None: ...
+
+class CreateSnapshotRequest(_message.Message):
+    __slots__ = ("board", "name")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    name: str
+    def __init__(self, board: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Snapshot(_message.Message):
+    __slots__ = ("board", "name", "seq", "created", "votes", "scheduled")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    name: str
+    seq: int
+    created: float
+    votes: int
+    scheduled: bool
+    def __init__(self, board: _Optional[str] = ..., name: _Optional[str] = ..., seq: _Optional[int] = ..., created: _Optional[float] = ..., votes: _Optional[int] = ..., scheduled: _Optional[bool] = ...) -> None: ...
+
+class ListSnapshotsRequest(_message.Message):
+    __slots__ = ("board",)
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    def __init__(self, board: _Optional[str] = ...) -> None: ...
+
+class SnapshotList(_message.Message):
+    __slots__ = ("snapshots",)
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    snapshots: _containers.RepeatedCompositeFieldContainer[Snapshot]
+    def __init__(self, snapshots: _Optional[_Iterable[_Union[Snapshot, _Mapping]]] = ...) -> None: ...
+
+class HeadToHeadMatrixRequest(_message.Message):
+    __slots__ = ("leaderboard", "top_k")
+    LEADERBOARD_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    leaderboard: LeaderboardRequest
+    top_k: int
+    def __init__(self, leaderboard: _Optional[_Union[LeaderboardRequest, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class HeadToHeadMatrix(_message.Message):
+    __slots__ = ("board", "category", "models", "battles", "empirical_win_rate", "predicted_win_probability", "as_of_seq")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    BATTLES_FIELD_NUMBER: _ClassVar[int]
+    EMPIRICAL_WIN_RATE_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_WIN_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    category: str
+    models: _containers.RepeatedScalarFieldContainer[str]
+    battles: _containers.RepeatedScalarFieldContainer[int]
+    empirical_win_rate: _containers.RepeatedScalarFieldContainer[float]
+    predicted_win_probability: _containers.RepeatedScalarFieldContainer[float]
+    as_of_seq: int
+    def __init__(self, board: _Optional[str] = ..., category: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., battles: _Optional[_Iterable[int]] = ..., empirical_win_rate: _Optional[_Iterable[float]] = ..., predicted_win_probability: _Optional[_Iterable[float]] = ..., as_of_seq: _Optional[int] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("leaderboard", "top_k", "min_interval_seconds")
+    LEADERBOARD_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    MIN_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    leaderboard: LeaderboardRequest
+    top_k: int
+    min_interval_seconds: float
+    def __init__(self, leaderboard: _Optional[_Union[LeaderboardRequest, _Mapping]] = ..., top_k: _Optional[int] = ..., min_interval_seconds: _Optional[float] = ...) -> None: ...
+
+class RankingBallot(_message.Message):
+    __slots__ = ("board", "ballot_id", "ranking", "timestamp", "voter_id", "tags")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    BALLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    RANKING_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    VOTER_ID_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    ballot_id: str
+    ranking: _containers.RepeatedCompositeFieldContainer[RankedCompetitor]
+    timestamp: float
+    voter_id: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, board: _Optional[str] = ..., ballot_id: _Optional[str] = ..., ranking: _Optional[_Iterable[_Union[RankedCompetitor, _Mapping]]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RankedCompetitor(_message.Message):
+    __slots__ = ("model", "place")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    place: int
+    def __init__(self, model: _Optional[str] = ..., place: _Optional[int] = ...) -> None: ...

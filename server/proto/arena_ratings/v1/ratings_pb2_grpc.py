@@ -59,6 +59,41 @@ class RatingsStub:
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplayChunk.SerializeToString,
                 response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplaySummary.FromString,
                 _registered_method=True)
+        self.SubmitRanking = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/SubmitRanking',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.RankingBallot.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.VoteAck.FromString,
+                _registered_method=True)
+        self.UpsertCompetitors = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/UpsertCompetitors',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsResponse.FromString,
+                _registered_method=True)
+        self.ListBoards = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/ListBoards',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ListBoardsRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.BoardList.FromString,
+                _registered_method=True)
+        self.CreateSnapshot = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/CreateSnapshot',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.CreateSnapshotRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.Snapshot.FromString,
+                _registered_method=True)
+        self.ListSnapshots = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/ListSnapshots',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ListSnapshotsRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.SnapshotList.FromString,
+                _registered_method=True)
+        self.GetHeadToHeadMatrix = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/GetHeadToHeadMatrix',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadMatrixRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadMatrix.FromString,
+                _registered_method=True)
+        self.WatchLeaderboard = channel.unary_stream(
+                '/arena_ratings.v1.Ratings/WatchLeaderboard',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.WatchRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.FromString,
+                _registered_method=True)
 
 
 class RatingsServicer:
@@ -100,6 +135,50 @@ class RatingsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitRanking(self, request, context):
+        """A multi-way ranking, stored as one pairwise vote per pair (README, "Rankings").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertCompetitors(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBoards(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSnapshot(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSnapshots(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHeadToHeadMatrix(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchLeaderboard(self, request, context):
+        """The current leaderboard, then one whenever the watched ranks change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RatingsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +206,41 @@ def add_RatingsServicer_to_server(servicer, server):
                     servicer.ReplayVotes,
                     request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplayChunk.FromString,
                     response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ReplaySummary.SerializeToString,
+            ),
+            'SubmitRanking': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitRanking,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.RankingBallot.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.VoteAck.SerializeToString,
+            ),
+            'UpsertCompetitors': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertCompetitors,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsResponse.SerializeToString,
+            ),
+            'ListBoards': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBoards,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ListBoardsRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.BoardList.SerializeToString,
+            ),
+            'CreateSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSnapshot,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.CreateSnapshotRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.Snapshot.SerializeToString,
+            ),
+            'ListSnapshots': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSnapshots,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ListSnapshotsRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.SnapshotList.SerializeToString,
+            ),
+            'GetHeadToHeadMatrix': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHeadToHeadMatrix,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadMatrixRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadMatrix.SerializeToString,
+            ),
+            'WatchLeaderboard': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLeaderboard,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.WatchRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +378,195 @@ class Ratings:
             '/arena_ratings.v1.Ratings/ReplayVotes',
             arena__ratings_dot_v1_dot_ratings__pb2.ReplayChunk.SerializeToString,
             arena__ratings_dot_v1_dot_ratings__pb2.ReplaySummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitRanking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/SubmitRanking',
+            arena__ratings_dot_v1_dot_ratings__pb2.RankingBallot.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.VoteAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertCompetitors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/UpsertCompetitors',
+            arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBoards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/ListBoards',
+            arena__ratings_dot_v1_dot_ratings__pb2.ListBoardsRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.BoardList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/CreateSnapshot',
+            arena__ratings_dot_v1_dot_ratings__pb2.CreateSnapshotRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.Snapshot.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSnapshots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/ListSnapshots',
+            arena__ratings_dot_v1_dot_ratings__pb2.ListSnapshotsRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.SnapshotList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHeadToHeadMatrix(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/GetHeadToHeadMatrix',
+            arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadMatrixRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadMatrix.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLeaderboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/WatchLeaderboard',
+            arena__ratings_dot_v1_dot_ratings__pb2.WatchRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.FromString,
             options,
             channel_credentials,
             insecure,
