@@ -18,6 +18,7 @@ from engine import EloConfig
 from engine.bt import BTConfig
 from server.filters import VoteFilters
 from server.limits import DEFAULT_BOARD
+from server.listing import ListingConfig
 from server.service import LeaderboardQuery
 from server.votefile import ReadOptions, ReadReport, iter_votes, read_votes
 
@@ -69,7 +70,53 @@ def _add_query_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1000, help="BT bootstrap rounds (default %(default)s)")
     parser.add_argument("--anchor", metavar="MODEL=RATING", help="fix one model's BT rating (default: mean 1000)")
+    parser.add_argument("--category", default="", metavar="TAG", help="the category view: votes tagged TAG only")
     _add_output_options(parser)
+
+
+def _add_listing_options(parser: argparse.ArgumentParser) -> None:
+    """What a server's leaderboard lists, and what it is compared with."""
+    group = parser.add_argument_group("rows listed (ranks count the listed rows only)")
+    group.add_argument(
+        "--status", action="append", default=[], choices=["active", "deprecated", "unavailable"],
+        help="list competitors with this status (repeatable; default: active only)",
+    )  # fmt: skip
+    group.add_argument("--open-weights", action="store_true", help="open-weights models only")
+    group.add_argument("--license", action="append", default=[], help="only this license (repeatable)")
+    group.add_argument("--organization", action="append", default=[], help="only this organization (repeatable)")
+    group.add_argument("--min-votes", type=int, default=0, metavar="N", help="only models with at least N votes")
+    group.add_argument(
+        "--include-unlisted", action="store_true", help="also models under the board's listing threshold"
+    )
+    group = parser.add_argument_group("snapshots")
+    group.add_argument(
+        "--compare-to", metavar="SNAPSHOT", help="show rank and rating change since this snapshot (a name, or @TIME: "
+        "the newest snapshot at or before TIME, Unix seconds or ISO date)",
+    )  # fmt: skip
+    group.add_argument("--as-of", metavar="SNAPSHOT", help="the board as it was at this snapshot (a name or @TIME)")
+
+
+def _listing_options(args: argparse.Namespace) -> dict:
+    from server.convert import STATUS_CODES
+    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+    if args.min_votes < 0:
+        raise SystemExit("--min-votes must be at least 0")
+    filters = pb.RowFilters(
+        statuses=[STATUS_CODES[s] for s in args.status],
+        open_weights_only=args.open_weights,
+        licenses=args.license,
+        organizations=args.organization,
+        min_votes=args.min_votes,
+        include_unlisted=args.include_unlisted,
+    )
+    return {"filters": filters, "compare_to": _snapshot_ref(args.compare_to), "as_of": _snapshot_ref(args.as_of)}
+
+
+def _snapshot_ref(text: str | None) -> str | float | None:
+    if text is None or not text.startswith("@"):
+        return text
+    return _time(text[1:])
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +198,8 @@ def _filters(args: argparse.Namespace) -> VoteFilters:
 def _query(args: argparse.Namespace) -> LeaderboardQuery:
     if args.method == "elo" and (args.ci != "bootstrap" or args.anchor):
         raise SystemExit("--ci and --anchor apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)")
+    if args.category and args.tag:
+        raise SystemExit("--category is the view of one tag; give it or --tag, not both")
     anchor = _anchor(args.anchor)
     return LeaderboardQuery(
         args.board,
@@ -159,6 +208,7 @@ def _query(args: argparse.Namespace) -> LeaderboardQuery:
         rounds=args.rounds,
         anchor_model=anchor[0] if anchor else None,
         anchor_rating=anchor[1] if anchor else 1000.0,
+        category=args.category,
     )
 
 
@@ -221,6 +271,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=50051, help="default %(default)s")
     serve.add_argument("--board-config", metavar="FILE", help='JSON: {"board": {"k": 32, "bootstrap_rounds": 200}}')
     serve.add_argument("--checkpoint-every", type=int, default=1_000_000, metavar="VOTES", help="default %(default)s")
+    listing = ListingConfig()
+    serve.add_argument(
+        "--preliminary-votes", type=int, default=listing.preliminary_votes, metavar="N",
+        help="flag rows with fewer votes as preliminary (default %(default)s)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--listed-min-votes", type=int, default=listing.listed_min_votes, metavar="N",
+        help="leave rows with fewer votes off leaderboards unless asked (default %(default)s: list all)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--board-thresholds", action="append", default=[], metavar="BOARD=PRELIM,LISTED",
+        help="one board's two thresholds, e.g. webdev=500,50 (repeatable)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--snapshot-every", type=float, default=86_400.0, metavar="SECONDS",
+        help="scheduled snapshots at multiples of this since the epoch (default daily, 00:00 UTC); 0: off",
+    )  # fmt: skip
     serve.add_argument(
         "--engine-threads",
         type=int,
@@ -243,12 +310,50 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
     board.add_argument("--min-seq", type=int, default=0, help="wait until the board covers this seq")
     _add_query_options(board)
+    _add_listing_options(board)
 
-    h2h = commands.add_parser("head-to-head", help="two models' record and predicted win probability")
-    h2h.add_argument("model_a")
-    h2h.add_argument("model_b")
+    h2h = commands.add_parser(
+        "head-to-head", help="two models' record and predicted win probability; without models, the top-k matrix"
+    )
+    h2h.add_argument("model_a", nargs="?")
+    h2h.add_argument("model_b", nargs="?")
     h2h.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
     h2h.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    h2h.add_argument("--top-k", type=int, default=10, help="the matrix's size (default %(default)s)")
+    h2h.add_argument("--category", default="", metavar="TAG", help="matrix of this category view")
+    h2h.add_argument("--format", choices=["table", "json"], default="table", help="the matrix's (default %(default)s)")
+
+    watch = commands.add_parser("watch", help="print the leaderboard, then again whenever its ranks change")
+    watch.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    watch.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    watch.add_argument("--top-k", type=int, default=0, help="watch the top K rows only (default: all)")
+    watch.add_argument("--interval", type=float, default=1.0, help="at most one update per this many seconds")
+    watch.add_argument("--count", type=int, default=0, help="stop after this many updates (default: run until ^C)")
+    _add_query_options(watch)
+    _add_listing_options(watch)
+
+    boards = commands.add_parser("boards", help="list a server's boards, categories, vote counts, thresholds")
+    boards.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+
+    competitors = commands.add_parser("competitors", help="competitor metadata")
+    competitors_commands = competitors.add_subparsers(dest="action", required=True)
+    upsert = competitors_commands.add_parser("upsert", help="set metadata from a CSV, JSON or JSONL file")
+    upsert.add_argument("file")
+    upsert.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+
+    snapshot = commands.add_parser("snapshot", help="take or list a board's snapshots")
+    snapshot_commands = snapshot.add_subparsers(dest="action", required=True)
+    create = snapshot_commands.add_parser("create", help="freeze the board as it is now")
+    create.add_argument("name")
+    listed = snapshot_commands.add_parser("list", help="the board's snapshots, oldest first")
+    for sub in (create, listed):
+        sub.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+        sub.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+
+    rankings = commands.add_parser("submit-rankings", help="send multi-way ballots (JSON or JSONL) to a server")
+    rankings.add_argument("file")
+    rankings.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    rankings.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
 
     replay = commands.add_parser(
         "replay", help="compute a leaderboard from vote files offline, or replace a server's board (--target)"
@@ -269,7 +374,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write a leaderboard in several formats at once")
     source = export.add_mutually_exclusive_group(required=True)
     source.add_argument("--file", nargs="+", help="vote files (replayed offline)")
-    source.add_argument("--target", metavar="HOST:PORT", help="a running server")
+    source.add_argument("--target", metavar="HOST:PORT", help="a running server (--status and the like apply)")
     export.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
     export.add_argument("--outdir", default=".", help="default %(default)s")
     export.add_argument(
@@ -282,6 +387,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_read_options(export)
     _add_filter_options(export)
     _add_query_options(export)
+    _add_listing_options(export)
     _add_elo_options(export)
     _add_bt_options(export)
     return parser
@@ -298,10 +404,27 @@ def _serve(args: argparse.Namespace) -> int:
         checkpoint_every_votes=args.checkpoint_every,
         engine_threads=args.engine_threads,
         bt=_bt_config(args),
+        listing=ListingConfig(args.preliminary_votes, args.listed_min_votes),
+        board_listing=_board_thresholds(args.board_thresholds),
+        snapshot_every_seconds=args.snapshot_every,
     )
     running = app.start(Path(args.data_dir), args.host, args.port, config)
     app.serve_forever(running)
     return 0
+
+
+def _board_thresholds(specs: list[str]) -> dict[str, ListingConfig]:
+    thresholds = {}
+    for spec in specs:
+        board, _, values = spec.partition("=")
+        try:
+            preliminary, listed = (int(v) for v in values.split(","))
+        except ValueError:
+            raise SystemExit(
+                f"--board-thresholds wants BOARD=PRELIM,LISTED, e.g. webdev=500,50; got {spec!r}"
+            ) from None
+        thresholds[board] = ListingConfig(preliminary, listed)
+    return thresholds
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -336,25 +459,159 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 def _fetch_leaderboard(args: argparse.Namespace):
     from server.client import RatingsClient
-    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
     with RatingsClient(args.target) as client:
-        return client.leaderboard(
-            args.board,
-            method=pb.BT if args.method == "bt" else pb.ELO,
-            min_seq=getattr(args, "min_seq", 0),
-            ci={"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[args.ci],
-            rounds=args.rounds if args.method == "bt" else 0,
-            anchor=_anchor(args.anchor),
-        )
+        return client.leaderboard(args.board, min_seq=getattr(args, "min_seq", 0), **_request_options(args))
+
+
+def _request_options(args: argparse.Namespace) -> dict:
+    """The leaderboard request a remote command's options describe (client.leaderboard_request's keywords)."""
+    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+    return {
+        "method": pb.BT if args.method == "bt" else pb.ELO,
+        "ci": {"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[args.ci],
+        "rounds": args.rounds if args.method == "bt" else 0,
+        "anchor": _anchor(args.anchor),
+        "category": args.category,
+        **_listing_options(args),
+    }
 
 
 def _head_to_head(args: argparse.Namespace) -> int:
     from server.client import RatingsClient
 
+    if (args.model_a is None) != (args.model_b is None):
+        raise SystemExit("give two models, or none for the top-k matrix")
     with RatingsClient(args.target) as client:
+        if args.model_a is None:
+            matrix = client.head_to_head_matrix(args.board, args.top_k, category=args.category)
+            print(_matrix_text(matrix) if args.format == "table" else _message_json(matrix))
+            return 0
         result = client.head_to_head(args.model_a, args.model_b, args.board)
-    print(json.dumps({field.name: getattr(result, field.name) for field in result.DESCRIPTOR.fields}, indent=2))
+    print(_message_json(result))
+    return 0
+
+
+def _message_json(message) -> str:
+    from google.protobuf.json_format import MessageToDict
+
+    return json.dumps(
+        MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True), indent=2
+    )
+
+
+def _matrix_text(matrix) -> str:
+    """Each row model against each column model: win rate (battles) and the BT prediction."""
+    k = len(matrix.models)
+    width = max([len(m) for m in matrix.models] + [5])
+    lines = [f"board {matrix.board}{'/' + matrix.category if matrix.category else ''} · top {k} · "
+             "cell: empirical win rate (battles) / predicted"]  # fmt: skip
+    lines.append(" " * (width + 4) + "  ".join(f"{j + 1:>19}" for j in range(k)))
+    for i, model in enumerate(matrix.models):
+        cells = []
+        for j in range(k):
+            c = i * k + j
+            if i == j:
+                cells.append(f"{'-':>19}")
+                continue
+            empirical = matrix.empirical_win_rate[c]
+            seen = "  --  " if math.isnan(empirical) else f"{empirical:.2f}"
+            cells.append(f"{seen} ({matrix.battles[c]:>5}) / {matrix.predicted_win_probability[c]:.2f}".rjust(19))
+        lines.append(f"{i + 1:>2}. {model:<{width}}" + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from server import export
+    from server.client import RatingsClient
+
+    fmt = args.format or "table"
+    if fmt not in ("table", "json"):
+        raise SystemExit("watch prints table or json (one JSON document per line)")
+    with RatingsClient(args.target) as client:
+        updates = client.watch(args.board, args.top_k, args.interval, **_request_options(args))
+        try:
+            for n, board in enumerate(updates, start=1):
+                if fmt == "json":
+                    print(json.dumps(export.feed(board)), flush=True)
+                else:
+                    print(
+                        f"--- update {n} at {datetime.now(UTC):%H:%M:%S} UTC\n{export.text(board, 'table')}", flush=True
+                    )
+                if n == args.count:
+                    break
+        finally:
+            updates.cancel()
+    return 0
+
+
+def _boards(args: argparse.Namespace) -> int:
+    from server.client import RatingsClient
+
+    with RatingsClient(args.target) as client:
+        boards = client.boards()
+    for board in boards:
+        print(
+            f"{board.name}: {board.votes} votes, {board.competitors} competitors, last seq {board.last_seq}, "
+            f"{board.snapshots} snapshots, preliminary under {board.preliminary_votes} votes, "
+            f"listed from {board.listed_min_votes}"
+        )
+        for category in board.categories:
+            print(f"  {board.name}/{category.name}: {category.votes} votes, {category.competitors} competitors")
+    return 0
+
+
+def _competitors(args: argparse.Namespace) -> int:
+    from server import convert
+    from server.admin_files import read_competitors
+    from server.client import RatingsClient
+
+    updates = read_competitors(Path(args.file))
+    with RatingsClient(args.target) as client:
+        result = client.upsert_competitors(convert.update_to_pb(u) for u in updates)
+    print(json.dumps({"created": result.created, "updated": result.updated}))
+    return 0
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    from server.client import RatingsClient
+
+    with RatingsClient(args.target) as client:
+        found = (
+            [client.create_snapshot(args.board, args.name)] if args.action == "create" else client.snapshots(args.board)
+        )
+    for snapshot in found:
+        created = datetime.fromtimestamp(snapshot.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        scheduled = " (scheduled)" if snapshot.scheduled else ""
+        print(
+            f"{snapshot.board} {snapshot.name}: seq {snapshot.seq}, {snapshot.votes} votes, taken {created}{scheduled}"
+        )
+    return 0
+
+
+def _submit_rankings(args: argparse.Namespace) -> int:
+    from server.admin_files import read_ballots
+    from server.client import RatingsClient
+    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+    ballots = read_ballots(Path(args.file), args.board)
+    accepted = duplicates = 0
+    with RatingsClient(args.target) as client:
+        for ballot in ballots:
+            message = pb.RankingBallot(
+                board=ballot.board,
+                ballot_id=ballot.ballot_id,
+                ranking=[pb.RankedCompetitor(model=m, place=p) for m, p in ballot.ranking],
+                voter_id=ballot.voter_id,
+                tags=ballot.tags,
+            )
+            if not math.isnan(ballot.timestamp):
+                message.timestamp = ballot.timestamp
+            ack = client.submit_ranking(message)
+            accepted += ack.accepted
+            duplicates += ack.duplicates
+    print(json.dumps({"ballots": len(ballots), "accepted_votes": accepted, "duplicate_votes": duplicates}))
     return 0
 
 
@@ -391,6 +648,10 @@ def _offline_board(args: argparse.Namespace):
 def _remote_replay(args: argparse.Namespace) -> int:
     from server.client import RatingsClient
 
+    if args.category:
+        raise SystemExit(
+            "--category computes a view offline; a replay into a server keeps every tag, so its views follow"
+        )
     filters = _filters(args)
     report = ReadReport()
     chunks = iter_votes(args.file, args.board, _read_options(args, vote_ids=True), report)
@@ -415,6 +676,9 @@ def _export(args: argparse.Namespace) -> int:
     unknown = [f for f in formats if f not in OUTPUT_FORMATS]
     if unknown:
         raise SystemExit(f"--formats: unknown {', '.join(unknown)} (known: {', '.join(OUTPUT_FORMATS)})")
+    if not args.target and (args.status or args.open_weights or args.license or args.organization or args.min_votes
+                            or args.include_unlisted or args.compare_to or args.as_of):  # fmt: skip
+        raise SystemExit("--status, --compare-to and the other listing options need --target (a server)")
     board = _fetch_leaderboard(args) if args.target else _offline_board(args)[0]
     for path in export.export_set(board, Path(args.outdir), args.stem, formats):
         print(path)
@@ -435,6 +699,11 @@ def main(argv: list[str] | None = None) -> int:
             "head-to-head": _head_to_head,
             "replay": _replay,
             "export": _export,
+            "watch": _watch,
+            "boards": _boards,
+            "competitors": _competitors,
+            "snapshot": _snapshot,
+            "submit-rankings": _submit_rankings,
         }[args.command](args)
     except (VoteFileError, NotFound) as exc:
         print(f"arena-ratings: {exc}", file=sys.stderr)

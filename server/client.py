@@ -78,20 +78,46 @@ class RatingsClient:
         messages = (convert.batch_to_pb(b, i) if isinstance(b, VoteBatch) else b for i, b in enumerate(batches))
         return self.stub.StreamVotes(messages)
 
-    def leaderboard(
-        self,
-        board: str = DEFAULT_BOARD,
-        method: int = pb.METHOD_UNSPECIFIED,
-        min_seq: int = 0,
-        ci: int = pb.CI_UNSPECIFIED,
-        rounds: int = 0,
-        anchor: tuple[str, float] | None = None,
-    ) -> pb.Leaderboard:
-        """The board's leaderboard (BT with bootstrap CIs unless asked otherwise)."""
-        request = pb.LeaderboardRequest(board=board, method=method, min_seq=min_seq, ci=ci, rounds=rounds)
-        if anchor is not None:
-            request.anchor.model, request.anchor.rating = anchor
-        return self.stub.GetLeaderboard(request, timeout=self.timeout)
+    def leaderboard(self, board: str = DEFAULT_BOARD, **options) -> pb.Leaderboard:
+        """The board's leaderboard (BT with bootstrap CIs unless asked otherwise); options: leaderboard_request's."""
+        return self.stub.GetLeaderboard(leaderboard_request(board, **options), timeout=self.timeout)
+
+    def watch(
+        self, board: str = DEFAULT_BOARD, top_k: int = 0, interval: float = 0.0, timeout: float | None = None, **options
+    ) -> Iterator[pb.Leaderboard]:
+        """WatchLeaderboard: the leaderboard now, then whenever its ranks change. Cancel the iterator to stop."""
+        request = pb.WatchRequest(
+            leaderboard=leaderboard_request(board, **options), top_k=top_k, min_interval_seconds=interval
+        )
+        return self.stub.WatchLeaderboard(request, timeout=timeout)
+
+    def head_to_head_matrix(self, board: str = DEFAULT_BOARD, top_k: int = 10, **options) -> pb.HeadToHeadMatrix:
+        request = pb.HeadToHeadMatrixRequest(leaderboard=leaderboard_request(board, **options), top_k=top_k)
+        return self.stub.GetHeadToHeadMatrix(request, timeout=self.timeout)
+
+    def submit_ranking(self, ballot: pb.RankingBallot) -> pb.VoteAck:
+        """A multi-way ranking; safe to retry (its votes' ids derive from ballot_id)."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self.stub.SubmitRanking(ballot, timeout=self.timeout)
+            except grpc.RpcError as exc:
+                if exc.code() not in _RETRYABLE or attempt == self.retries:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def upsert_competitors(self, competitors: Iterable[pb.Competitor]) -> pb.UpsertCompetitorsResponse:
+        request = pb.UpsertCompetitorsRequest(competitors=list(competitors))
+        return self.stub.UpsertCompetitors(request, timeout=self.timeout)
+
+    def boards(self) -> list[pb.BoardInfo]:
+        return list(self.stub.ListBoards(pb.ListBoardsRequest(), timeout=self.timeout).boards)
+
+    def create_snapshot(self, board: str, name: str) -> pb.Snapshot:
+        return self.stub.CreateSnapshot(pb.CreateSnapshotRequest(board=board, name=name), timeout=self.timeout)
+
+    def snapshots(self, board: str = DEFAULT_BOARD) -> list[pb.Snapshot]:
+        return list(self.stub.ListSnapshots(pb.ListSnapshotsRequest(board=board), timeout=self.timeout).snapshots)
 
     def replay(
         self,
@@ -130,3 +156,32 @@ class RatingsClient:
     def head_to_head(self, model_a: str, model_b: str, board: str = DEFAULT_BOARD, min_seq: int = 0) -> pb.HeadToHead:
         request = pb.HeadToHeadRequest(board=board, model_a=model_a, model_b=model_b, min_seq=min_seq)
         return self.stub.GetHeadToHead(request, timeout=self.timeout)
+
+
+def leaderboard_request(
+    board: str = DEFAULT_BOARD,
+    method: int = pb.METHOD_UNSPECIFIED,
+    min_seq: int = 0,
+    ci: int = pb.CI_UNSPECIFIED,
+    rounds: int = 0,
+    anchor: tuple[str, float] | None = None,
+    category: str = "",
+    filters: pb.RowFilters | None = None,
+    compare_to: str | float | None = None,
+    as_of: str | float | None = None,
+    gap_ranks: Iterable[int] = (),
+) -> pb.LeaderboardRequest:
+    """A LeaderboardRequest; a snapshot is named by a str, or by a time (Unix seconds) as a float."""
+    request = pb.LeaderboardRequest(
+        board=board, method=method, min_seq=min_seq, ci=ci, rounds=rounds, category=category, gap_ranks=gap_ranks
+    )
+    if anchor is not None:
+        request.anchor.model, request.anchor.rating = anchor
+    if filters is not None:
+        request.filters.CopyFrom(filters)
+    for field, ref in (("compare_to", compare_to), ("as_of", as_of)):
+        if isinstance(ref, str):
+            getattr(request, field).name = ref
+        elif ref is not None:
+            getattr(request, field).time = float(ref)
+    return request

@@ -77,6 +77,14 @@ _ROW_SCHEMA = {
     "ties": pl.UInt64,
     "ties_both_bad": pl.UInt64,
     "component": pl.UInt32,
+    "preliminary": pl.Boolean,
+    "rank_delta": pl.Int32,
+    "rating_delta": pl.Float64,
+    "display_name": pl.String,
+    "organization": pl.String,
+    "license": pl.String,
+    "open_weights": pl.Boolean,
+    "status": pl.String,
 }
 
 PathOrBuffer = str | os.PathLike[str] | BinaryIO
