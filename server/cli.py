@@ -494,11 +494,19 @@ def _head_to_head(args: argparse.Namespace) -> int:
 
 
 def _message_json(message) -> str:
-    from google.protobuf.json_format import MessageToDict
+    """A flat response message as JSON: numbers stay numbers (protobuf's JSON mapping quotes 64-bit
+    ints), NaN becomes null."""
 
-    return json.dumps(
-        MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True), indent=2
-    )
+    def plain(value):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
+
+    fields = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        fields[field.name] = [plain(v) for v in value] if field.is_repeated else plain(value)
+    return json.dumps(fields, indent=2)
 
 
 def _matrix_text(matrix) -> str:
