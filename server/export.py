@@ -116,7 +116,16 @@ def feed(board: pb.Leaderboard, as_of: datetime | None = None) -> dict:
       model's upper bound), ``model``, ``rating``, ``rating_lower`` and ``rating_upper`` (the 95%
       interval), ``votes``, ``wins``, ``losses``, ``ties`` (both kinds), ``ties_both_bad`` (of which
       "both bad") and ``component`` (connected group of the comparison graph, 0 = the largest;
-      ratings in different components are not comparable).
+      ratings in different components are not comparable), ``preliminary`` (fewer votes than the
+      board's threshold), ``rank_delta`` (previous rank - rank) and ``rating_delta`` against
+      ``compared_to`` (``null`` without a comparison or for a model new since), and the
+      competitor's ``display_name``, ``organization``, ``license`` (empty when not set),
+      ``open_weights`` (``null`` when not known) and ``status``.
+
+    Added within v1: ``category`` (the view; empty for the whole board), ``summary``
+    (``models_listed``, ``models_hidden``, ``preliminary``, ``total_votes``, ``gaps`` as
+    ``{"10": gap}``, ``tied_with_leader``), ``compared_to`` and ``as_of_snapshot``
+    (``{"name", "seq", "created", "votes"}`` or ``null``).
     """
     return {"schema": FEED_SCHEMA, "as_of": _iso_utc(as_of), **render.as_dict(board)}
 

@@ -243,7 +243,8 @@ class RatingsService:
         }
         self._snapshots: list[SnapshotInfo] = [SnapshotInfo(*row) for row in self._store.snapshots()]
         self._snapshot_lock = threading.Lock()  # one snapshot taken at a time
-        self._snapshot_views: dict[int, BoardViews] = {}  # loaded snapshots, by id (bounded)
+        self._snapshot_views: dict[int, BoardViews] = {}  # loaded snapshots, by id (bounded) ...
+        self._snapshot_views_lock = threading.Lock()  # ... loaded by one thread at a time
         self._stopping = threading.Event()  # set by close(): watches and the snapshot schedule end
 
         # Engine state, guarded by _engine_lock; _applied signals progress.
@@ -797,14 +798,15 @@ class RatingsService:
         return replace(result, standings=replace(result.standings, as_of_seq=snapshot.seq))
 
     def _views_of_snapshot(self, snapshot: SnapshotInfo) -> BoardViews:
-        views = self._snapshot_views.get(snapshot.id)
-        if views is None:
-            views = snapshots.load(self._snapshot_dir, snapshot) or self._rebuild(snapshot)
-            views.threads = self.config.threads()
-            if len(self._snapshot_views) >= _SNAPSHOT_CACHE:
-                self._snapshot_views.pop(next(iter(self._snapshot_views)))
-            self._snapshot_views[snapshot.id] = views
-        return views
+        with self._snapshot_views_lock:
+            views = self._snapshot_views.get(snapshot.id)
+            if views is None:
+                views = snapshots.load(self._snapshot_dir, snapshot) or self._rebuild(snapshot)
+                views.threads = self.config.threads()
+                if len(self._snapshot_views) >= _SNAPSHOT_CACHE:
+                    self._snapshot_views.pop(next(iter(self._snapshot_views)))  # the oldest loaded
+                self._snapshot_views[snapshot.id] = views
+            return views
 
     def _rebuild(self, snapshot: SnapshotInfo) -> BoardViews:
         """The snapshot's views from the vote log (its file is missing or damaged)."""
