@@ -16,9 +16,12 @@ import hashlib
 import io
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from engine.views import SEPARATOR, BoardViews
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +94,26 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def flatten_views(boards: Mapping[str, tuple[int, BoardViews]]) -> dict[str, dict[str, np.ndarray]]:
+    """Checkpoint form: one entry per view, "board" or "board/category", each stamped with its version id."""
+    flat = {}
+    for name, (version, views) in boards.items():
+        for category, state in views.state().items():
+            key = f"{name}{SEPARATOR}{category}" if category else name
+            flat[key] = {**state, "board_id": np.array([version])}
+    return flat
+
+
+def unflatten_views(
+    flat: Mapping[str, dict[str, np.ndarray]],
+) -> dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]]:
+    """The inverse of flatten_views: board -> (version id, {category: state})."""
+    boards: dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]] = {}
+    for key, state in flat.items():
+        name, _, category = key.partition(SEPARATOR)
+        state = dict(state)
+        version = int(state.pop("board_id")[0])
+        boards.setdefault(name, (version, {}))[1][category] = state
+    return boards

@@ -19,7 +19,7 @@ from engine.bt import BTConfig
 from server.filters import VoteFilters
 from server.limits import DEFAULT_BOARD
 from server.listing import ListingConfig
-from server.service import LeaderboardQuery
+from server.queries import LeaderboardQuery
 from server.votefile import ReadOptions, ReadReport, iter_votes, read_votes
 
 log = logging.getLogger("arena_ratings")

@@ -63,13 +63,17 @@ class RatingsClient:
     def submit(self, batch: VoteBatch | pb.VoteBatch, batch_id: int = 0) -> pb.VoteAck:
         """Send one batch; retries UNAVAILABLE with back-off (duplicates are dropped server-side)."""
         message = convert.batch_to_pb(batch, batch_id) if isinstance(batch, VoteBatch) else batch
+        return self._retrying(self.stub.SubmitVotes, message)
+
+    def _retrying(self, rpc, message):
+        """Call a write RPC, retrying UNAVAILABLE and RESOURCE_EXHAUSTED with back-off (writes are idempotent)."""
         for attempt in range(self.retries + 1):
             try:
-                return self.stub.SubmitVotes(message, timeout=self.timeout)
+                return rpc(message, timeout=self.timeout)
             except grpc.RpcError as exc:
                 if exc.code() not in _RETRYABLE or attempt == self.retries:
                     raise
-                log.warning("SubmitVotes: %s, retrying", exc.code().name)
+                log.warning("%s, retrying", exc.code().name)
                 time.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")
 
@@ -97,14 +101,7 @@ class RatingsClient:
 
     def submit_ranking(self, ballot: pb.RankingBallot) -> pb.VoteAck:
         """A multi-way ranking; safe to retry (its votes' ids derive from ballot_id)."""
-        for attempt in range(self.retries + 1):
-            try:
-                return self.stub.SubmitRanking(ballot, timeout=self.timeout)
-            except grpc.RpcError as exc:
-                if exc.code() not in _RETRYABLE or attempt == self.retries:
-                    raise
-                time.sleep(0.1 * 2**attempt)
-        raise AssertionError("unreachable")
+        return self._retrying(self.stub.SubmitRanking, ballot)
 
     def upsert_competitors(self, competitors: Iterable[pb.Competitor]) -> pb.UpsertCompetitorsResponse:
         request = pb.UpsertCompetitorsRequest(competitors=list(competitors))

@@ -14,16 +14,8 @@ from server.errors import InvalidArgument
 from server.filters import VoteFilters
 from server.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import (
-    Ack,
-    BoardInfo,
-    HeadToHead,
-    HeadToHeadMatrix,
-    LeaderboardQuery,
-    ListingQuery,
-    ReplayResult,
-    SnapshotRef,
-)
+from server.queries import LeaderboardQuery, ListingQuery, SnapshotRef
+from server.results import Ack, BoardInfo, HeadToHead, HeadToHeadMatrix, ReplayResult
 from server.snapshots import SnapshotInfo
 from server.votes import VoteBatch, resolve_board
 

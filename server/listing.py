@@ -1,7 +1,7 @@
 """What a published leaderboard shows: which rows, ranked among themselves,
 flagged, compared with a snapshot, and summarised.
 
-The fit (server.service) covers every competitor on the view; this module
+The fit (server.compute) covers every competitor on the view; this module
 only decides what is listed. Hidden competitors' votes stay in the fit, as
 on LMArena, but ranks count the listed rows only: hiding a deprecated
 model above you moves you up.
@@ -20,7 +20,7 @@ from server.competitors import STATUSES, CompetitorInfo
 from server.snapshots import SnapshotInfo
 
 if TYPE_CHECKING:
-    from server.service import BoardStandings
+    from server.results import BoardStandings
 
 DEFAULT_GAP_RANKS = (10, 20)
 

@@ -21,10 +21,11 @@ from tqdm import tqdm
 from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
 from server import convert
+from server.compute import compute_standings, copy_inputs
 from server.filters import FilterRun, VoteFilters
 from server.listing import ListingConfig, RowFilters, present
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import DEFAULT_BT_ROUNDS, LeaderboardQuery, compute_standings, copy_inputs
+from server.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery
 from server.votes import VoteBatch
 
 _SLICE = 50_000  # votes per engine call: small enough for a lively progress bar

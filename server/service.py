@@ -34,17 +34,19 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import Board, EloConfig, Interner, Standings, bt
-from engine.bt import BTConfig, BTQuery
-from engine.scale import RatingScale
-from engine.views import SEPARATOR, BoardViews
+from engine import Board, EloConfig, Interner
+from engine.bt import BTConfig
+from engine.views import BoardViews
 from server import checkpoint, listing, snapshots
 from server.ballots import RankingBallot, ballot_votes
 from server.competitors import CompetitorInfo, CompetitorUpdate, validate_updates
+from server.compute import compute_standings, copy_inputs, win_probability
 from server.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from server.filters import FilterRun, VoteFilters
 from server.limits import Limits
-from server.listing import DEFAULT_GAP_RANKS, Listing, ListingConfig, RowFilters
+from server.listing import Listing, ListingConfig
+from server.queries import LeaderboardQuery, ListingQuery, SnapshotRef
+from server.results import Ack, BoardInfo, BoardStandings, CategoryInfo, HeadToHead, HeadToHeadMatrix, ReplayResult
 from server.snapshots import SnapshotInfo
 from server.store import LoggedBatch, Store
 from server.votes import VoteBatch, validate
@@ -55,112 +57,6 @@ DATABASE_NAME = "votes.sqlite3"
 CHECKPOINT_DIR = "checkpoints"
 SNAPSHOT_DIR = "snapshots"
 _SNAPSHOT_CACHE = 8  # snapshots whose arrays stay loaded (each: a board's views)
-
-
-@dataclass(frozen=True)
-class Ack:
-    accepted: int
-    duplicates: int
-    first_seq: int  # 0 when nothing was accepted
-    last_seq: int
-    duplicate_index: list[int]
-
-
-@dataclass(frozen=True)
-class LeaderboardQuery:
-    board: str
-    method: str = "bt"  # "bt" or "elo"
-    ci: str = "bootstrap"  # "bootstrap", "sandwich" or "none" (the last two: BT only)
-    rounds: int = 0  # BT bootstrap rounds; 0: DEFAULT_BT_ROUNDS
-    anchor_model: str | None = None  # BT only
-    anchor_rating: float = 1000.0
-    category: str = ""  # a category view of the board; "": every vote
-
-    def cache_key(self) -> tuple:
-        return (self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating)
-
-
-@dataclass(frozen=True)
-class SnapshotRef:
-    """A snapshot by name, or the board's newest one created at or before ``time``."""
-
-    name: str | None = None
-    time: float | None = None
-
-
-@dataclass(frozen=True)
-class ListingQuery:
-    """A leaderboard as published: the standings of ``query``, listed through ``filters``."""
-
-    query: LeaderboardQuery
-    filters: RowFilters = RowFilters()
-    compare_to: SnapshotRef | None = None
-    as_of: SnapshotRef | None = None
-    gap_ranks: tuple[int, ...] = DEFAULT_GAP_RANKS
-
-
-@dataclass(frozen=True)
-class HeadToHeadMatrix:
-    board: str
-    category: str
-    models: list[str]  # best first
-    battles: np.ndarray  # int64[k, k]
-    empirical_win_rate: np.ndarray  # float64[k, k]; NaN where two models never met
-    predicted_win_probability: np.ndarray  # float64[k, k]
-    as_of_seq: int
-
-
-@dataclass(frozen=True)
-class CategoryInfo:
-    name: str
-    votes: int
-    competitors: int
-
-
-@dataclass(frozen=True)
-class BoardInfo:
-    name: str
-    votes: int
-    competitors: int
-    last_seq: int
-    categories: list[CategoryInfo]
-    snapshots: int
-    thresholds: ListingConfig
-
-
-@dataclass(frozen=True)
-class BoardStandings:
-    board: str
-    standings: Standings
-    models: list[str]  # row-aligned with standings
-    method: str = "elo"
-    ci: str = "bootstrap"
-    anchor: tuple[str, float] | None = None
-    log_likelihood: float = 0.0
-
-
-@dataclass(frozen=True)
-class HeadToHead:
-    board: str
-    model_a: str
-    model_b: str
-    counts: tuple[int, int, int, int]  # wins of a, wins of b, ties, both-bad ties
-    predicted_win_probability: float
-    as_of_seq: int
-
-
-DEFAULT_BT_ROUNDS = 1000
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    board: str
-    received: int
-    applied: int
-    removed: dict[str, int]  # by filter
-    first_seq: int
-    last_seq: int
-    as_of_seq: int  # queries from this seq on see the new version
 
 
 @dataclass(frozen=True)
@@ -287,7 +183,7 @@ class RatingsService:
         from_checkpoint: set[str] = set()
         if restored is not None:
             seq, states = restored
-            for name, (version, views) in _unflatten(states).items():
+            for name, (version, views) in checkpoint.unflatten_views(states).items():
                 # A board replaced by a replay after this checkpoint is rebuilt from the log.
                 if version == self._board_ids.get(name):
                     self._boards[name] = self._new_views_from(views)
@@ -545,7 +441,9 @@ class RatingsService:
         """Write the engine state as of the applied seq; returns that seq."""
         with self._engine_lock:
             seq = self._applied_seq
-            states = _flatten({name: (self._live_versions[name], views) for name, views in self._boards.items()})
+            states = checkpoint.flatten_views(
+                {name: (self._live_versions[name], views) for name, views in self._boards.items()}
+            )
         path = checkpoint.save(self._checkpoint_dir, seq, states)
         self._checkpoint_seq = seq
         self._checkpoint_time = time.monotonic()
@@ -868,96 +766,3 @@ class RatingsService:
         if self._applied_seq > self._checkpoint_seq:
             self.checkpoint()
         self._store.close()
-
-
-def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> tuple:
-    """What computing ``query`` reads, copied (under the engine lock in the service): O(cells) for BT."""
-    if query.method == "elo":
-        return (board.snapshot(),)
-    anchor_slot = None
-    if query.anchor_model is not None:
-        anchor_id = interner.id_of(query.anchor_model)
-        anchor_slot = None if anchor_id is None else board.slot_of(anchor_id)
-        if anchor_slot is None:
-            raise NotFound(f"anchor.model: {query.anchor_model!r} has no votes on board {query.board!r}")
-    return (
-        board.cell_table(),
-        board.counts.copy(),
-        board.competitor_ids.copy(),
-        board.config,
-        anchor_slot,
-        board.n_votes,
-    )
-
-
-def compute_standings(
-    query: LeaderboardQuery,
-    inputs: tuple,
-    interner: Interner,
-    bt_config: BTConfig,
-    threads: int,
-    theta0: np.ndarray | None = None,
-    progress=None,
-) -> tuple[BoardStandings, np.ndarray | None]:
-    """The standings for ``query`` from copy_inputs(); also the BT fit's theta (the next warm start).
-
-    ``progress(n)`` reports BT bootstrap rounds as they finish.
-    """
-    if query.method == "elo":
-        standings = inputs[0].elo_standings()
-        return BoardStandings(query.board, standings, _names(interner, standings), "elo", "bootstrap"), None
-    table, counts, ids, elo_config, anchor_slot, n_votes = inputs
-    bt_query = BTQuery(
-        ci=query.ci,
-        rounds=query.rounds or DEFAULT_BT_ROUNDS,
-        seed=elo_config.seed,
-        anchor_slot=anchor_slot,
-        anchor_rating=query.anchor_rating,
-    )
-    standings, fit = bt.standings(
-        table,
-        counts,
-        ids,
-        bt_config,
-        bt_query,
-        scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
-        threads=threads,
-        total_votes=n_votes,
-        theta0=theta0,
-        progress=progress,
-    )
-    anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
-    result = BoardStandings(
-        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood
-    )
-    return result, fit.theta
-
-
-def win_probability(rating_a, rating_b, config: EloConfig):
-    """P(a beats b) on the rating scale: ratings are theta * scale / ln(base) + c, so this is the BT model's."""
-    return 1.0 / (1.0 + config.base ** ((rating_b - rating_a) / config.scale))
-
-
-def _names(interner: Interner, standings: Standings) -> list[str]:
-    return [interner.name(int(i)) for i in standings.competitor_ids]
-
-
-def _flatten(boards: Mapping[str, tuple[int, BoardViews]]) -> dict[str, dict[str, np.ndarray]]:
-    """Checkpoint form: one entry per view, "board" or "board/category", each stamped with its version id."""
-    flat = {}
-    for name, (version, views) in boards.items():
-        for category, state in views.state().items():
-            key = f"{name}{SEPARATOR}{category}" if category else name
-            flat[key] = {**state, "board_id": np.array([version])}
-    return flat
-
-
-def _unflatten(flat: Mapping[str, dict[str, np.ndarray]]) -> dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]]:
-    """The inverse of _flatten: board -> (version id, {category: state})."""
-    boards: dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]] = {}
-    for key, state in flat.items():
-        name, _, category = key.partition(SEPARATOR)
-        state = dict(state)
-        version = int(state.pop("board_id")[0])
-        boards.setdefault(name, (version, {}))[1][category] = state
-    return boards

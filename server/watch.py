@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator
 
 from server.errors import InvalidArgument, Unavailable
 from server.listing import Listing
-from server.service import ListingQuery, RatingsService
+from server.queries import ListingQuery
+from server.service import RatingsService
 
 DEFAULT_INTERVAL = 1.0  # seconds
 MIN_INTERVAL = 0.05

@@ -16,7 +16,7 @@ from server.limits import Limits
 from server.listing import ListingConfig
 from server.offline import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import LeaderboardQuery
+from server.queries import LeaderboardQuery
 from server.votefile import concat
 from server.votes import VoteBatch
 from tests.conftest import make_batch, synthetic_batch

@@ -8,11 +8,11 @@ import grpc
 import pytest
 
 from engine import EloConfig
-from server import service as service_module
+from server import compute as compute_module
 from server.client import RatingsClient
 from server.offline import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import LeaderboardQuery
+from server.queries import LeaderboardQuery
 from tests.conftest import make_batch, synthetic_batch
 
 ELO = EloConfig(bootstrap_rounds=200)
@@ -54,13 +54,13 @@ def test_bt_is_the_default_and_equals_offline_replay(start_server):
 
 def test_fit_follows_new_votes_and_is_cached_in_between(start_server, monkeypatch):
     calls = []
-    real = service_module.bt.standings
+    real = compute_module.bt.standings
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service_module.bt, "standings", counting)
+    monkeypatch.setattr(compute_module.bt, "standings", counting)
     server = start_server()
     votes = synthetic_batch(3000, 10, seed=22)
     with client_for(server) as client:
@@ -86,14 +86,14 @@ def test_fit_follows_new_votes_and_is_cached_in_between(start_server, monkeypatc
 def test_concurrent_first_queries_compute_once(start_server, monkeypatch):
     gate = threading.Event()
     calls = []
-    real = service_module.bt.standings
+    real = compute_module.bt.standings
 
     def slow(*args, **kwargs):
         calls.append(1)
         gate.wait(5)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service_module.bt, "standings", slow)
+    monkeypatch.setattr(compute_module.bt, "standings", slow)
     server = start_server()
     with client_for(server) as client:
         last = client.submit(synthetic_batch(1000, 8, seed=23)).last_seq

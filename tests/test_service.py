@@ -13,7 +13,7 @@ from server import convert
 from server.client import RatingsClient
 from server.offline import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import LeaderboardQuery
+from server.queries import LeaderboardQuery
 from tests.conftest import make_batch, synthetic_batch
 
 

@@ -223,7 +223,7 @@ def test_filters_need_their_columns():
 def test_lmarena_json_equals_the_parquet_of_the_same_votes():
     from engine import EloConfig
     from server.offline import replay_chunks
-    from server.service import LeaderboardQuery
+    from server.queries import LeaderboardQuery
 
     folder = shared_file("lmarena_format")
     jsons = sorted(folder.glob("clean_battle_*.json"))
