@@ -10,7 +10,7 @@ from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 from server.service import RatingsService
 from server.votes import resolve_board
-from server.watch import watch
+from server.watch import WatchHub, watch
 
 DEFAULT_MATRIX_K = 10
 MAX_MATRIX_K = 100
@@ -19,6 +19,7 @@ MAX_MATRIX_K = 100
 class RatingsServicer(pb_grpc.RatingsServicer):
     def __init__(self, service: RatingsService) -> None:
         self._service = service
+        self._watches = WatchHub(service)
 
     def SubmitVotes(self, request: pb.VoteBatch, context) -> pb.VoteAck:
         ack = self._service.submit(convert.batch_from_pb(request))
@@ -37,7 +38,9 @@ class RatingsServicer(pb_grpc.RatingsServicer):
 
     def WatchLeaderboard(self, request: pb.WatchRequest, context):
         query = convert.listing_query_from_pb(request.leaderboard)
-        updates = watch(self._service, query, request.top_k, request.min_interval_seconds, context.is_active)
+        updates = watch(
+            self._watches, self._service, query, request.top_k, request.min_interval_seconds, context.is_active
+        )
         for shown in updates:
             yield convert.leaderboard_to_pb(shown)
 

@@ -108,3 +108,33 @@ def test_watches_end_with_unavailable_when_the_server_stops_and_reject_bad_reque
             assert received.get(timeout=5) == grpc.StatusCode.UNAVAILABLE
         stopper.join(timeout=15)
         assert not stopper.is_alive()
+
+
+def test_fifty_watchers_share_one_publisher_and_all_hear_the_change(start_server):
+    from server.queries import LeaderboardQuery, ListingQuery
+    from server.watch import WatchHub, watch
+
+    server = start_server()
+    service = server.service
+    hub = WatchHub(service)
+    request = ListingQuery(LeaderboardQuery("default", "bt", "none"))
+    with client_for(server) as client:
+        client.submit(make_batch(["a", "b"] * 30, ["b", "c"] * 30, [1, 1] * 30))
+        stop = threading.Event()
+        heard: queue.Queue = queue.Queue()
+
+        def watcher() -> None:
+            for shown in watch(hub, service, request, interval=INTERVAL, is_active=lambda: not stop.is_set()):
+                heard.put(shown.result.models[0])
+
+        threads = [threading.Thread(target=watcher, daemon=True) for _ in range(50)]
+        for t in threads:
+            t.start()
+        assert [heard.get(timeout=10) for _ in range(50)] == ["a"] * 50
+        assert len(hub) == 1  # one recomputation per change, whatever the number of watchers
+        client.submit(make_batch(["c"] * 200, ["a"] * 200, [1] * 200, vote_ids=[f"u{i}" for i in range(200)]))
+        assert [heard.get(timeout=10) for _ in range(50)] == ["c"] * 50
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        assert not any(t.is_alive() for t in threads) and len(hub) == 0
