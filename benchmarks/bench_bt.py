@@ -58,6 +58,7 @@ for _path in (ROOT, HERE):
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.common import json_default  # noqa: E402
 from engine import Board, EloConfig, bt  # noqa: E402
 from engine.cells import CellTable  # noqa: E402
 from engine.scale import RatingScale  # noqa: E402
@@ -996,18 +997,10 @@ def main(argv: list[str] | None = None) -> int:
             "targets": [{"target": w, "median_s": s, "target_s": t, "met": met} for w, s, t, met in targets],
         }
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2, default=_json_default)
+            json.dump(result, f, indent=2, default=json_default)
             f.write("\n")
         print(f"wrote {args.json}")
     return 1 if mle_check is not None and not mle_check["ok"] else 0
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 if __name__ == "__main__":

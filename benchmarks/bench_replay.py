@@ -81,6 +81,7 @@ for _path in (ROOT, HERE):
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.common import json_default  # noqa: E402
 from engine import Board, EloConfig  # noqa: E402
 
 TARGET_BT = 10.0  # s, whole command: BT + 1000-round bootstrap CIs, --bootstrap 0
@@ -553,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"command": command, "machine": machine, "cli": cli, "peak_rss_by": rss_how, "total_s": total,
                    "params": {k: v for k, v in vars(args).items() if k != "json"}, **result}  # fmt: skip
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2, default=_json_default)
+            json.dump(payload, f, indent=2, default=json_default)
             f.write("\n")
         print(f"wrote {args.json}")
     failed = [r for r in result["big"].values() if not r["ok"]]
@@ -801,14 +802,6 @@ def report(args, result, machine, command, cli, rss_how, total, workdir) -> None
     print(f"machine: {machine}")
     print(f"CLI: {cli}")
     print(f"command: {command}")
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 if __name__ == "__main__":

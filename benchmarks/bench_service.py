@@ -27,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import columnar_batch  # noqa: E402
 from engine import Board, EloConfig  # noqa: E402
 from server import convert  # noqa: E402
 from server.client import RatingsClient  # noqa: E402
@@ -35,21 +36,6 @@ from server.limits import Limits  # noqa: E402
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
 from server.store import LoggedBatch, Store  # noqa: E402
 from server.votes import validate  # noqa: E402
-
-
-def columnar_batch(rng: np.random.Generator, n: int, first_id: int, models: int) -> pb.VoteBatch:
-    a = rng.integers(0, models, n)
-    b = (a + rng.integers(1, models, n)) % models
-    return pb.VoteBatch(
-        columns=pb.VoteColumns(
-            names=[f"model-{i:03d}" for i in range(models)],
-            model_a=a.tolist(),
-            model_b=b.tolist(),
-            outcome=rng.integers(1, 5, n).tolist(),
-            timestamp=(1.7e9 + np.arange(n, dtype=np.float64)).tolist(),
-            vote_id=[f"bench-{first_id + i}" for i in range(n)],
-        )
-    )
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

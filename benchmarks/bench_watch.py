@@ -41,6 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import columnar_batch  # noqa: E402
 from server.client import RatingsClient, leaderboard_request  # noqa: E402
 from server.launch import free_loopback_port, spawn_server  # noqa: E402
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
@@ -48,21 +49,6 @@ from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
 BATCH = 1000  # votes per StreamVotes message
 TARGET_RATIO = 0.90
 WATCH_CI = {"bootstrap": pb.CI_UNSPECIFIED, "none": pb.CI_NONE}  # CI_UNSPECIFIED: the service default, bootstrap
-
-
-def columnar_batch(rng: np.random.Generator, n: int, first_id: int, models: int) -> pb.VoteBatch:
-    a = rng.integers(0, models, n)
-    b = (a + rng.integers(1, models, n)) % models
-    return pb.VoteBatch(
-        columns=pb.VoteColumns(
-            names=[f"model-{i:03d}" for i in range(models)],
-            model_a=a.tolist(),
-            model_b=b.tolist(),
-            outcome=rng.integers(1, 5, n).tolist(),
-            timestamp=(1.7e9 + np.arange(n, dtype=np.float64)).tolist(),
-            vote_id=[f"watch-bench-{first_id + i}" for i in range(n)],
-        )
-    )
 
 
 class Deadline:
@@ -222,7 +208,10 @@ def main() -> int:
 
                 def messages(batches: int) -> list[pb.VoteBatch]:
                     nonlocal next_id
-                    out = [columnar_batch(rng, BATCH, next_id + i * BATCH, args.models) for i in range(batches)]
+                    out = [
+                        columnar_batch(rng, BATCH, next_id + i * BATCH, args.models, prefix="watch-bench-")
+                        for i in range(batches)
+                    ]
                     next_id += BATCH * batches
                     return out
 

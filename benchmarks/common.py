@@ -1,0 +1,34 @@
+"""Pieces the benchmark scripts share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+
+def columnar_batch(
+    rng: np.random.Generator, n: int, first_id: int, models: int, prefix: str = "bench-"
+) -> pb.VoteBatch:
+    """n random votes over ``models`` competitors in the columnar wire form, ids prefix+first_id.."""
+    a = rng.integers(0, models, n)
+    b = (a + rng.integers(1, models, n)) % models
+    return pb.VoteBatch(
+        columns=pb.VoteColumns(
+            names=[f"model-{i:03d}" for i in range(models)],
+            model_a=a.tolist(),
+            model_b=b.tolist(),
+            outcome=rng.integers(1, 5, n).tolist(),
+            timestamp=(1.7e9 + np.arange(n, dtype=np.float64)).tolist(),
+            vote_id=[f"{prefix}{first_id + i}" for i in range(n)],
+        )
+    )
+
+
+def json_default(value):
+    """json.dump's ``default`` for numpy scalars and arrays."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
