@@ -18,6 +18,7 @@ from engine.elo import (
 from engine.interning import assign_slots_kernel
 from engine.outcomes import SCORE_A, is_valid_outcome
 from engine.standings import Standings
+from engine.style_rows import StyleRows
 from engine.threads import run_split
 
 # Below this many replica-updates per call, handing work to threads costs
@@ -54,6 +55,7 @@ class Board:
         self._counts = np.zeros((0, 4), dtype=np.int64)
         self._delta = np.empty(self.config.bootstrap_rounds, dtype=np.float64)  # kernel scratch
         self.cells = PairCells()
+        self.style = StyleRows()  # the votes that carry style features, for style-controlled fits
 
     @property
     def n_competitors(self) -> int:
@@ -84,8 +86,11 @@ class Board:
         competitor_b: NDArray[np.int32],
         outcome: NDArray[np.int8],
         last_seq: int | None = None,
+        style_names: list[str] | None = None,
+        style: NDArray[np.float64] | None = None,
     ) -> None:
-        """Apply votes in order. ``last_seq``: the log seq of the last one."""
+        """Apply votes in order. ``last_seq``: the log seq of the last one; ``style``: float64[n, 2F]
+        of the votes' style features (``style_names``), kept for style-controlled fits."""
         competitor_a = np.ascontiguousarray(competitor_a, dtype=np.int32)
         competitor_b = np.ascontiguousarray(competitor_b, dtype=np.int32)
         outcome = np.ascontiguousarray(outcome, dtype=np.int8)
@@ -104,6 +109,8 @@ class Board:
         cfg = self.config
         elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, SCORE_A, cfg.k, log_base_over_scale(cfg))
         self.cells.add(slot_a, slot_b, outcome)
+        if style_names:
+            self.style.append(slot_a, slot_b, outcome, style_names, np.asarray(style, dtype=np.float64))
         if cfg.bootstrap_rounds:
             ordinals = np.arange(self.n_votes, self.n_votes + n, dtype=np.uint64)
             self._apply_bootstrap(slot_a, slot_b, outcome, ordinals)
@@ -184,6 +191,7 @@ class Board:
             "replicas": self.replicas.copy(),
             "counts": self.counts.copy(),
             **self.cells.state(),
+            **self.style.state(),
         }
 
     @classmethod
@@ -201,6 +209,7 @@ class Board:
             board._replicas[: board._n] = state["replicas"]
             board._counts[: board._n] = state["counts"]
         board.cells = PairCells.from_state(state)
+        board.style = StyleRows.from_state(state)
         board.n_votes, board.last_seq = (int(x) for x in state["counters"])
         return board
 

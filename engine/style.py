@@ -373,7 +373,9 @@ def fit(
     return StyleFit(params[:m].copy(), params[m:].copy(), iterations, -nll)
 
 
-def sandwich_covariance(data: StyleData, config: StyleConfig, full: StyleFit, base: float = 10.0) -> NDArray[np.float64]:
+def sandwich_covariance(
+    data: StyleData, config: StyleConfig, full: StyleFit, base: float = 10.0
+) -> NDArray[np.float64]:
     """H^-1 B H^-1 over (theta, beta), H the penalised Hessian, B the centred score outer products.
     The theta block is in the sum-zero gauge."""
     m, f = data.n_competitors, data.n_features

@@ -43,9 +43,12 @@ class BoardViews:
         outcome: NDArray[np.int8],
         tags: list[list[str]] | None = None,
         last_seq: int | None = None,
+        style_names: list[str] | None = None,
+        style: NDArray[np.float64] | None = None,
     ) -> None:
-        """Apply votes in order; ``tags[i]``: vote i's categories (a tag listed twice counts once)."""
-        self.overall.apply(competitor_a, competitor_b, outcome, last_seq=last_seq)
+        """Apply votes in order; ``tags[i]``: vote i's categories (a tag listed twice counts once);
+        ``style``: float64[n, 2F] of style features, or None."""
+        self.overall.apply(competitor_a, competitor_b, outcome, last_seq, style_names, style)
         if not tags:
             return
         members: dict[str, list[int]] = defaultdict(list)
@@ -57,7 +60,8 @@ class BoardViews:
             if view is None:
                 view = self.categories[tag] = Board(self.config, threads=self.overall.threads)
             idx = np.asarray(index, dtype=np.int64)
-            view.apply(competitor_a[idx], competitor_b[idx], outcome[idx], last_seq=last_seq)
+            view_style = None if style is None else style[idx]
+            view.apply(competitor_a[idx], competitor_b[idx], outcome[idx], last_seq, style_names, view_style)
 
     def view(self, category: str | None) -> Board | None:
         """The board for ``category`` (None or "": every vote), or None if no vote carried that tag."""

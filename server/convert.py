@@ -95,7 +95,22 @@ def _columns_from_pb(board: str, columns: pb.VoteColumns) -> VoteBatch:
         tags=list(columns.tags),
         anony=np.array(columns.anony, dtype=bool) if len(columns.anony) else None,
         language=list(columns.language),
+        **_style_columns(columns, n),
     )
+
+
+def _style_columns(columns: pb.VoteColumns, n: int) -> dict:
+    """VoteBatch's style fields from the columns (validate() checks their shapes)."""
+    names = list(columns.style_features)
+    if not names and not len(columns.style_a) and not len(columns.style_b):
+        return {}
+    f = len(names)
+    a = np.array(columns.style_a, dtype=np.float64)
+    b = np.array(columns.style_b, dtype=np.float64)
+    for side, values in (("style_a", a), ("style_b", b)):
+        if not f or values.shape[0] != n * f:
+            raise InvalidArgument(f"columns.{side}", f"has {values.shape[0]} values for {n} votes x {f} features")
+    return {"style_names": names, "style": np.hstack([a.reshape(n, f), b.reshape(n, f)])}
 
 
 def _rows_from_pb(board: str, votes) -> VoteBatch:
@@ -105,6 +120,8 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
     outcome = np.empty(len(votes), dtype=np.int64)
     timestamp = np.full(len(votes), np.nan)
     vote_id, voter_id, tag_count, tags = [], [], [], []
+    style_names = sorted(votes[0].style_a) if len(votes) else []
+    style = np.empty((len(votes), 2 * len(style_names)))
     for i, vote in enumerate(votes):
         model_a[i] = ids.setdefault(vote.model_a, len(ids))
         model_b[i] = ids.setdefault(vote.model_b, len(ids))
@@ -116,6 +133,8 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
         voter_id.append(vote.voter_id)
         tag_count.append(len(vote.tags))
         tags.extend(vote.tags)
+        if style_names or vote.style_a or vote.style_b:
+            style[i] = _row_style(vote, i, style_names)
     return VoteBatch(
         board=board,
         vote_id=vote_id,
@@ -127,7 +146,18 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
         voter_id=voter_id if any(voter_id) else [],
         tag_count=np.array(tag_count, dtype=np.int64) if tags else np.zeros(0, dtype=np.int64),
         tags=tags,
+        style_names=style_names,
+        style=style if style_names else None,
     )
+
+
+def _row_style(vote: pb.Vote, i: int, names: list[str]) -> list[float]:
+    """Vote i's style values (A's then B's) in the order of ``names``: the features of the batch's first vote."""
+    for side in ("style_a", "style_b"):
+        given = sorted(getattr(vote, side))
+        if given != names:
+            raise InvalidArgument(f"votes[{i}].{side}", f"names features {given}; the batch's first vote names {names}")
+    return [vote.style_a[n] for n in names] + [vote.style_b[n] for n in names]
 
 
 def _require_finite(timestamp: np.ndarray, offset: int = 0) -> None:
@@ -151,7 +181,12 @@ def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
         tags=batch.tags,
         anony=[] if batch.anony is None else batch.anony.tolist(),
         language=batch.language,
+        style_features=batch.style_names,
     )
+    if batch.style_names:
+        f = len(batch.style_names)
+        columns.style_a.extend(batch.style[:, :f].ravel().tolist())
+        columns.style_b.extend(batch.style[:, f:].ravel().tolist())
     if not np.isnan(batch.timestamp).all():
         columns.timestamp.extend(batch.timestamp.tolist())
     return pb.VoteBatch(board=batch.board, columns=columns, batch_id=batch_id)

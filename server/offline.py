@@ -75,7 +75,10 @@ def replay_chunks(
             outcome = chunk.outcome.astype(np.int8)
             for start in range(0, len(chunk), _SLICE):
                 stop = min(start + _SLICE, len(chunk))
-                board.apply(model_a[start:stop], model_b[start:stop], outcome[start:stop])
+                style = None if chunk.style is None else chunk.style[start:stop]
+                board.apply(
+                    model_a[start:stop], model_b[start:stop], outcome[start:stop], None, chunk.style_names, style
+                )
                 bar.update(stop - start)
             bar.update(summary.read - bar.n)
     if board.n_votes == 0:

@@ -131,6 +131,7 @@ class RatingsService:
                 self._board_configs[name] = EloConfig(**config)
         self._next_board_id = self._store.max_board_id() + 1
         self._vote_ids: dict[int, set[str]] = {}  # version id -> accepted vote ids (idempotency is per board)
+        self._style_names: dict[int, list[str]] = {}  # version id -> its style features (fixed by the first)
         self._replays: dict[str, int] = {}  # board name -> pending version id being replayed
         self._last_seq = 0
         # Replaced whole on every change (never mutated), so readers need no lock.
@@ -196,6 +197,8 @@ class RatingsService:
             if name is None:  # a retired version
                 continue
             self._vote_ids.setdefault(batch.board_id, set()).update(batch.vote_id)
+            if batch.style_names:
+                self._style_names.setdefault(batch.board_id, batch.style_names)
             if name in from_checkpoint and batch.last_seq <= self._checkpoint_seq:
                 continue
             if name in from_checkpoint and batch.first_seq <= self._checkpoint_seq:
@@ -340,6 +343,11 @@ class RatingsService:
 
     def _append(self, kept: VoteBatch, board_id: int, new_board: tuple[int, str, dict] | None) -> LoggedBatch:
         """Under the writer lock: intern names, assign seqs, commit, then update memory and queue."""
+        declared = self._style_names.get(board_id)
+        if kept.style_names and declared is not None and kept.style_names != declared:
+            raise InvalidArgument(
+                "columns.style_features", f"{kept.style_names} differ from board {kept.board!r}'s features {declared}"
+            )
         # Name ids are provisional until the commit succeeds.
         name_ids = np.empty(len(kept.names), dtype=np.int32)
         new_competitors: list[tuple[int, str]] = []
@@ -364,6 +372,8 @@ class RatingsService:
             vote_id=kept.vote_id,
             voter_id=kept.voter_id or None,
             tags=kept.tags_of() if kept.tags else None,
+            style_names=kept.style_names or None,
+            style=kept.style if kept.style_names else None,
         )
         try:
             self._store.append(logged, new_board, new_competitors)
@@ -380,6 +390,8 @@ class RatingsService:
         for _, name in new_competitors:
             self._interner.intern(name)
         self._vote_ids.setdefault(board_id, set()).update(kept.vote_id)
+        if kept.style_names:
+            self._style_names.setdefault(board_id, kept.style_names)
         self._last_seq = logged.last_seq
         self._queue.put(logged)  # blocks when the applier is far behind: back-pressure
         return logged
@@ -418,7 +430,7 @@ class RatingsService:
             if views is None:
                 views = self._boards[name] = BoardViews(self._board_configs[name], threads=self.config.threads())
                 self._live_versions[name] = batch.board_id
-        views.apply(batch.model_a, batch.model_b, batch.outcome, batch.tags, last_seq=batch.last_seq)
+        _apply_logged(views, batch)
         self._applied_seq = max(self._applied_seq, batch.last_seq)
 
     def _finish_replay(self, item: _Swap | _Discard) -> None:
@@ -710,7 +722,7 @@ class RatingsService:
         """The snapshot's views from the vote log (its file is missing or damaged)."""
         views = BoardViews(EloConfig(**self._store_config(snapshot.board_id)), threads=self.config.threads())
         for batch in self._store.board_batches(snapshot.board_id, snapshot.seq):
-            views.apply(batch.model_a, batch.model_b, batch.outcome, batch.tags, last_seq=batch.last_seq)
+            _apply_logged(views, batch)
         return views
 
     def _store_config(self, board_id: int) -> dict:
@@ -766,3 +778,7 @@ class RatingsService:
         if self._applied_seq > self._checkpoint_seq:
             self.checkpoint()
         self._store.close()
+
+
+def _apply_logged(views: BoardViews, batch: LoggedBatch) -> None:
+    views.apply(batch.model_a, batch.model_b, batch.outcome, batch.tags, batch.last_seq, batch.style_names, batch.style)

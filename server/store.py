@@ -13,7 +13,7 @@ Tables:
                                     One active version per name.
   competitors(id, name)             interned names; ids are stable forever
   vote_batches(first_seq, last_seq, board_id, model_a, model_b, outcome,
-               timestamp, vote_id, voter_id, tags)
+               timestamp, vote_id, voter_id, tags, style_names, style)
   competitor_meta(name, meta)       UpsertCompetitors' metadata as JSON, by name
                                     (a name may have metadata before any vote)
   snapshots(id, board, name, board_id, seq, created, votes, scheduled)
@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS vote_batches (
     timestamp BLOB NOT NULL,   -- float64[n] Unix seconds
     vote_id TEXT NOT NULL,     -- JSON list of n strings
     voter_id TEXT,             -- JSON list of n strings, or NULL when none given
-    tags TEXT                  -- JSON list of n lists, or NULL when none given
+    tags TEXT,                 -- JSON list of n lists, or NULL when none given
+    style_names TEXT,          -- JSON list of F feature names, or NULL when none given
+    style BLOB                 -- float64[n, 2F]: side A's F values, then side B's
 );
 CREATE TABLE IF NOT EXISTS competitor_meta (
     name TEXT PRIMARY KEY,
@@ -91,6 +93,8 @@ class LoggedBatch:
     vote_id: list[str]
     voter_id: list[str] | None
     tags: list[list[str]] | None
+    style_names: list[str] | None = None
+    style: NDArray[np.float64] | None = None  # [n, 2F]
 
 
 class Store:
@@ -106,6 +110,14 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Databases written before style features had no columns for them."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(vote_batches)")}
+        if "style" not in columns:
+            self._db.execute("ALTER TABLE vote_batches ADD COLUMN style_names TEXT")
+            self._db.execute("ALTER TABLE vote_batches ADD COLUMN style BLOB")
 
     def close(self) -> None:
         self._db.close()
@@ -200,7 +212,7 @@ class Store:
             if new_competitors:
                 db.executemany("INSERT INTO competitors (id, name) VALUES (?, ?)", new_competitors)
             db.execute(
-                "INSERT INTO vote_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO vote_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     batch.first_seq,
                     batch.last_seq,
@@ -212,6 +224,8 @@ class Store:
                     json.dumps(batch.vote_id),
                     None if batch.voter_id is None else json.dumps(batch.voter_id),
                     None if batch.tags is None else json.dumps(batch.tags),
+                    None if not batch.style_names else json.dumps(batch.style_names),
+                    None if not batch.style_names else batch.style.astype("<f8").tobytes(),
                 ),
             )
 
@@ -248,7 +262,8 @@ class Store:
 
 
 def _logged(cursor: sqlite3.Cursor) -> Iterator[LoggedBatch]:
-    for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags in cursor:
+    for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags, style_names, style in cursor:
+        names = None if style_names is None else json.loads(style_names)
         yield LoggedBatch(
             first_seq=first,
             last_seq=last,
@@ -260,4 +275,8 @@ def _logged(cursor: sqlite3.Cursor) -> Iterator[LoggedBatch]:
             vote_id=json.loads(vote_id),
             voter_id=None if voter_id is None else json.loads(voter_id),
             tags=None if tags is None else json.loads(tags),
+            style_names=names,
+            style=None
+            if names is None
+            else np.frombuffer(style, dtype="<f8").astype(np.float64).reshape(-1, 2 * len(names)),
         )

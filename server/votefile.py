@@ -6,7 +6,13 @@ objects). Columns: ``model_a``, ``model_b``, ``winner`` (``model_a``,
 ``model_b``, ``tie``, ``tie (bothbad)``, or ``both_bad``), and optional
 ``tstamp`` (Unix seconds), ``vote_id``, ``judge`` (the voter), ``anony``,
 ``language`` and ``tags`` (a list of strings or one comma-separated
-string). ``--col ours=theirs`` maps differently named columns; winner/loser
+string). Style features (server.style): FastChat's ``conv_metadata``
+(``sum_assistant_a_tokens``, ``header_count_a`` as h1..h6 counts,
+``list_count_a`` as ordered/unordered, ``bold_count_a``, and the same for
+b; a struct, or a JSON string in CSV), read as the features tokens,
+headers, lists and bold (nested counts summed); or flat column pairs
+``style_a_<name>``, ``style_b_<name>`` for any named feature.
+``--col ours=theirs`` maps differently named columns; winner/loser
 files (columns ``winner`` and ``loser`` holding names) are read with
 ``winner_loser=True``: side A is the winner.
 
@@ -31,7 +37,15 @@ from engine.outcomes import READ_LABELS
 from server.limits import BOARD_NAME, DEFAULT_BOARD
 from server.votes import VoteBatch
 
-OPTIONAL = ("tstamp", "vote_id", "judge", "anony", "language", "tags")
+OPTIONAL = ("tstamp", "vote_id", "judge", "anony", "language", "tags", "conv_metadata")
+STYLE_PREFIXES = ("style_a_", "style_b_")
+# FastChat's conv_metadata fields (side a; b likewise) behind each style feature
+CONV_METADATA = {
+    "tokens": "sum_assistant_{}_tokens",
+    "headers": "header_count_{}",
+    "lists": "list_count_{}",
+    "bold": "bold_count_{}",
+}
 DEFAULT_CHUNK = 1_000_000
 
 
@@ -113,6 +127,10 @@ def concat(chunks: list[VoteBatch]) -> VoteBatch:
         model_a.append(index[chunk.model_a])
         model_b.append(index[chunk.model_b])
 
+    style_names = chunks[0].style_names
+    if any(c.style_names != style_names for c in chunks):
+        raise VoteFileError("the files carry different style features; replay them separately")
+
     def joined(attr: str) -> list:
         return [x for c in chunks for x in getattr(c, attr)] if all(getattr(c, attr) for c in chunks) else []
 
@@ -125,11 +143,17 @@ def concat(chunks: list[VoteBatch]) -> VoteBatch:
         outcome=np.concatenate([c.outcome for c in chunks]),
         timestamp=np.concatenate([c.timestamp for c in chunks]),
         voter_id=joined("voter_id"),
-        tag_count=np.concatenate([c.tag_count for c in chunks]) if any(c.tags for c in chunks) else np.zeros(0, int),
+        tag_count=np.concatenate([_tag_counts(c) for c in chunks]) if any(c.tags for c in chunks) else np.zeros(0, int),
         tags=[t for c in chunks for t in c.tags],
         anony=np.concatenate([c.anony for c in chunks]) if all(c.anony is not None for c in chunks) else None,
         language=joined("language"),
+        style_names=style_names,
+        style=np.concatenate([c.style for c in chunks]) if style_names else None,
     )
+
+
+def _tag_counts(chunk: VoteBatch) -> np.ndarray:
+    return chunk.tag_count if chunk.tags else np.zeros(len(chunk), dtype=np.int64)
 
 
 # ----------------------------------------------------------------- reading
@@ -166,7 +190,8 @@ def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> lis
                if ours in required and theirs not in present]  # fmt: skip
     if missing:
         raise VoteFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(present)}")
-    return [theirs for theirs in source.values() if theirs in present]
+    style = [c for c in present if c.startswith(STYLE_PREFIXES)]
+    return [theirs for theirs in source.values() if theirs in present] + style
 
 
 def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch:
@@ -188,6 +213,7 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
     if not vote_id and options.vote_ids:
         vote_id = derived_vote_ids(frame, seen)
     tag_count, tags = _tags(path, frame)
+    style_names, style = _style(path, frame, first_row)
     return VoteBatch(
         board=board,
         vote_id=vote_id,
@@ -205,7 +231,53 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
         tags=tags,
         anony=frame["anony"].cast(pl.Boolean).fill_null(False).to_numpy() if "anony" in frame.columns else None,
         language=_strings(frame, "language"),
+        style_names=style_names,
+        style=style,
     )
+
+
+def _style(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[list[str], np.ndarray | None]:
+    """(feature names, float64[N, 2F] of side A's values then side B's), or ([], None)."""
+    if "conv_metadata" in frame.columns:
+        meta = frame["conv_metadata"]
+        if meta.dtype == pl.String:
+            meta = meta.str.json_decode()
+        if not isinstance(meta.dtype, pl.Struct):
+            raise VoteFileError(f"{path}: column conv_metadata must hold objects (FastChat's layout)")
+        fields = [f.name for f in meta.dtype.fields]
+        columns = []
+        for side in ("a", "b"):
+            for key in CONV_METADATA.values():
+                name = key.format(side)
+                if name not in fields:
+                    raise VoteFileError(f"{path}: conv_metadata has no {name} (has {', '.join(fields)})")
+                column = meta.struct.field(name)
+                if isinstance(column.dtype, pl.Struct):  # e.g. header_count_a: {h1: 2, h2: 0, ...}
+                    column = column.struct.unnest().select(pl.sum_horizontal(pl.all())).to_series()
+                columns.append(column)
+        names = list(CONV_METADATA)
+    else:
+        names = [c.removeprefix("style_a_") for c in frame.columns if c.startswith("style_a_")]
+        unpaired = sorted({c[8:] for c in frame.columns if c.startswith(STYLE_PREFIXES)} - set(names))
+        unpaired += [n for n in names if f"style_b_{n}" not in frame.columns]
+        if unpaired:
+            missing = ", ".join(unpaired)
+            raise VoteFileError(f"{path}: style feature(s) {missing} need both style_a_ and style_b_ columns")
+        if not names:
+            return [], None
+        columns = [frame[f"style_{side}_{n}"] for side in ("a", "b") for n in names]
+    try:
+        values = np.column_stack([c.cast(pl.Float64).fill_null(np.nan).to_numpy() for c in columns])
+    except pl.exceptions.PolarsError as exc:
+        raise VoteFileError(f"{path}: style features must be numbers: {exc}") from exc
+    bad = np.argwhere(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        f = len(names)
+        side, name = ("a" if j < f else "b"), names[j % f]
+        raise VoteFileError(f"{path}: row {first_row + i + 1}: style feature {name} of side {side} is "
+                            f"{values[i, j]}, not a number >= 0")  # fmt: skip
+    return names, values
 
 
 def _bad_rows(path: Path, frame: pl.DataFrame, first_row: int, options: ReadOptions) -> pl.Series | None:

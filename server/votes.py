@@ -26,6 +26,8 @@ class VoteBatch:
     ``tag_count[i]`` of the concatenated ``tags`` belong to vote i.
     ``vote_id`` may be empty for an offline replay that never needs ids;
     ``anony`` and ``language`` are read only by the replay filters.
+    ``style[i]`` holds vote i's style features: side A's values for
+    ``style_names``, then side B's (None: the batch carries none).
     """
 
     board: str
@@ -40,6 +42,8 @@ class VoteBatch:
     tags: list[str] = field(default_factory=list)
     anony: NDArray[np.bool_] | None = None  # None, or one per vote
     language: list[str] = field(default_factory=list)  # empty, or one per vote
+    style_names: list[str] = field(default_factory=list)
+    style: NDArray[np.float64] | None = None  # [N, 2F] when style_names is not empty
 
     def __len__(self) -> int:
         return int(self.outcome.shape[0])
@@ -78,6 +82,8 @@ class VoteBatch:
             tags=tags,
             anony=None if self.anony is None else self.anony[idx],
             language=[self.language[i] for i in pick] if self.language else [],
+            style_names=self.style_names,
+            style=None if self.style is None else self.style[idx],
         )
 
     def slice(self, start: int, stop: int) -> VoteBatch:
@@ -101,6 +107,8 @@ class VoteBatch:
             tags=tags,
             anony=None if self.anony is None else self.anony[start:stop],
             language=self.language[start:stop],
+            style_names=self.style_names,
+            style=None if self.style is None else self.style[start:stop],
         )
 
     def stamp(self, now: float) -> None:
@@ -200,6 +208,33 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
         for i, tags in enumerate(batch.tags_of()):
             for j, tag in enumerate(tags):
                 _check_name(tag, f"votes[{i}].tags[{j}]", limits.max_name_length)
+    _validate_style(batch, limits)
+
+
+MAX_STYLE_FEATURES = 16
+
+
+def _validate_style(batch: VoteBatch, limits: Limits) -> None:
+    names = batch.style_names
+    if not names:
+        if batch.style is not None and batch.style.size:
+            raise InvalidArgument("columns.style_features", "style values without feature names")
+        return
+    if len(names) > MAX_STYLE_FEATURES:
+        raise InvalidArgument("columns.style_features", f"{len(names)} features, the limit is {MAX_STYLE_FEATURES}")
+    for k, name in enumerate(names):
+        _check_name(name, f"columns.style_features[{k}]", limits.max_name_length)
+    if len(set(names)) != len(names):
+        raise InvalidArgument("columns.style_features", "a feature is named twice")
+    f, n = len(names), len(batch)
+    if batch.style is None or batch.style.shape != (n, 2 * f):
+        got = 0 if batch.style is None else batch.style.size // 2
+        raise InvalidArgument("columns.style_a", f"has {got} values for {n} votes x {f} features")
+    bad = np.argwhere(~np.isfinite(batch.style) | (batch.style < 0))
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        side, k = ("style_a", j) if j < f else ("style_b", j - f)
+        raise InvalidArgument(f"votes[{i}].{side}[{names[k]!r}]", f"{batch.style[i, j]} is not a finite number >= 0")
 
 
 def _name_problem(name: str, limit: int) -> str | None:

@@ -60,7 +60,21 @@ class Anchor(_message.Message):
     def __init__(self, model: _Optional[str] = ..., rating: _Optional[float] = ...) -> None: ...
 
 class Vote(_message.Message):
-    __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags")
+    __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags", "style_a", "style_b")
+    class StyleAEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class StyleBEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     VOTE_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_A_FIELD_NUMBER: _ClassVar[int]
     MODEL_B_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +82,8 @@ class Vote(_message.Message):
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     VOTER_ID_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    STYLE_A_FIELD_NUMBER: _ClassVar[int]
+    STYLE_B_FIELD_NUMBER: _ClassVar[int]
     vote_id: str
     model_a: str
     model_b: str
@@ -75,10 +91,12 @@ class Vote(_message.Message):
     timestamp: float
     voter_id: str
     tags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+    style_a: _containers.ScalarMap[str, float]
+    style_b: _containers.ScalarMap[str, float]
+    def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Mapping[str, float]] = ..., style_b: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class VoteColumns(_message.Message):
-    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags", "anony", "language")
+    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags", "anony", "language", "style_features", "style_a", "style_b")
     NAMES_FIELD_NUMBER: _ClassVar[int]
     MODEL_A_FIELD_NUMBER: _ClassVar[int]
     MODEL_B_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +108,9 @@ class VoteColumns(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     ANONY_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FEATURES_FIELD_NUMBER: _ClassVar[int]
+    STYLE_A_FIELD_NUMBER: _ClassVar[int]
+    STYLE_B_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
     model_a: _containers.RepeatedScalarFieldContainer[int]
     model_b: _containers.RepeatedScalarFieldContainer[int]
@@ -101,7 +122,10 @@ class VoteColumns(_message.Message):
     tags: _containers.RepeatedScalarFieldContainer[str]
     anony: _containers.RepeatedScalarFieldContainer[bool]
     language: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ..., anony: _Optional[_Iterable[bool]] = ..., language: _Optional[_Iterable[str]] = ...) -> None: ...
+    style_features: _containers.RepeatedScalarFieldContainer[str]
+    style_a: _containers.RepeatedScalarFieldContainer[float]
+    style_b: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ..., anony: _Optional[_Iterable[bool]] = ..., language: _Optional[_Iterable[str]] = ..., style_features: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Iterable[float]] = ..., style_b: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class VoteBatch(_message.Message):
     __slots__ = ("board", "votes", "columns", "batch_id")
@@ -132,7 +156,7 @@ class VoteAck(_message.Message):
     def __init__(self, batch_id: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., duplicate_index: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class LeaderboardRequest(_message.Message):
-    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks")
+    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks", "style_control")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     MIN_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +168,7 @@ class LeaderboardRequest(_message.Message):
     COMPARE_TO_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     GAP_RANKS_FIELD_NUMBER: _ClassVar[int]
+    STYLE_CONTROL_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     min_seq: int
@@ -155,7 +180,8 @@ class LeaderboardRequest(_message.Message):
     compare_to: SnapshotRef
     as_of: SnapshotRef
     gap_ranks: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., category: _Optional[str] = ..., filters: _Optional[_Union[RowFilters, _Mapping]] = ..., compare_to: _Optional[_Union[SnapshotRef, _Mapping]] = ..., as_of: _Optional[_Union[SnapshotRef, _Mapping]] = ..., gap_ranks: _Optional[_Iterable[int]] = ...) -> None: ...
+    style_control: bool
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., category: _Optional[str] = ..., filters: _Optional[_Union[RowFilters, _Mapping]] = ..., compare_to: _Optional[_Union[SnapshotRef, _Mapping]] = ..., as_of: _Optional[_Union[SnapshotRef, _Mapping]] = ..., gap_ranks: _Optional[_Iterable[int]] = ..., style_control: _Optional[bool] = ...) -> None: ...
 
 class RowFilters(_message.Message):
     __slots__ = ("statuses", "open_weights_only", "licenses", "organizations", "min_votes", "include_unlisted")
@@ -182,7 +208,7 @@ class SnapshotRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., time: _Optional[float] = ...) -> None: ...
 
 class LeaderboardRow(_message.Message):
-    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad", "component", "preliminary", "competitor", "rank_delta", "rating_delta")
+    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad", "component", "preliminary", "competitor", "rank_delta", "rating_delta", "style_rank_delta")
     RANK_FIELD_NUMBER: _ClassVar[int]
     RANK_UB_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +225,7 @@ class LeaderboardRow(_message.Message):
     COMPETITOR_FIELD_NUMBER: _ClassVar[int]
     RANK_DELTA_FIELD_NUMBER: _ClassVar[int]
     RATING_DELTA_FIELD_NUMBER: _ClassVar[int]
+    STYLE_RANK_DELTA_FIELD_NUMBER: _ClassVar[int]
     rank: int
     rank_ub: int
     model: str
@@ -215,7 +242,20 @@ class LeaderboardRow(_message.Message):
     competitor: Competitor
     rank_delta: int
     rating_delta: float
-    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., component: _Optional[int] = ..., preliminary: _Optional[bool] = ..., competitor: _Optional[_Union[Competitor, _Mapping]] = ..., rank_delta: _Optional[int] = ..., rating_delta: _Optional[float] = ...) -> None: ...
+    style_rank_delta: int
+    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., component: _Optional[int] = ..., preliminary: _Optional[bool] = ..., competitor: _Optional[_Union[Competitor, _Mapping]] = ..., rank_delta: _Optional[int] = ..., rating_delta: _Optional[float] = ..., style_rank_delta: _Optional[int] = ...) -> None: ...
+
+class StyleCoefficient(_message.Message):
+    __slots__ = ("name", "value", "lower", "upper")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    lower: float
+    upper: float
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., lower: _Optional[float] = ..., upper: _Optional[float] = ...) -> None: ...
 
 class RatingGap(_message.Message):
     __slots__ = ("rank", "gap")
@@ -242,7 +282,7 @@ class LeaderboardSummary(_message.Message):
     def __init__(self, models_listed: _Optional[int] = ..., models_hidden: _Optional[int] = ..., preliminary: _Optional[int] = ..., total_votes: _Optional[int] = ..., gaps: _Optional[_Iterable[_Union[RatingGap, _Mapping]]] = ..., tied_with_leader: _Optional[int] = ...) -> None: ...
 
 class Leaderboard(_message.Message):
-    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of")
+    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of", "style_control", "style_coefficients", "style_votes")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -256,6 +296,9 @@ class Leaderboard(_message.Message):
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     COMPARED_TO_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
+    STYLE_CONTROL_FIELD_NUMBER: _ClassVar[int]
+    STYLE_COEFFICIENTS_FIELD_NUMBER: _ClassVar[int]
+    STYLE_VOTES_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     as_of_seq: int
@@ -269,7 +312,10 @@ class Leaderboard(_message.Message):
     summary: LeaderboardSummary
     compared_to: Snapshot
     as_of: Snapshot
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ...) -> None: ...
+    style_control: bool
+    style_coefficients: _containers.RepeatedCompositeFieldContainer[StyleCoefficient]
+    style_votes: int
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ...) -> None: ...
 
 class ReplayFilters(_message.Message):
     __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap")

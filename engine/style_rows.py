@@ -1,0 +1,81 @@
+"""The per-vote rows a style-controlled fit needs.
+
+Bradley–Terry proper needs only the pair cells; style control has a
+covariate per vote, so a board keeps each vote that carries style features:
+its two slots, its outcome and the raw feature values (float64[2F]: side A's
+F values, then side B's). About 9 + 16 F bytes a vote: 73 MB per million
+votes with the four standard features.
+
+Append-only, with capacity doubling: ``rows()`` hands out views of the first
+n rows, which later appends never modify (growth copies into new arrays),
+so a reader may keep them without a copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+class StyleRows:
+    def __init__(self) -> None:
+        self.names: list[str] = []  # the board's features, fixed by its first vote that carries any
+        self._n = 0
+        self._slot_a = np.zeros(0, dtype=np.int32)
+        self._slot_b = np.zeros(0, dtype=np.int32)
+        self._outcome = np.zeros(0, dtype=np.int8)
+        self._values = np.zeros((0, 0), dtype=np.float64)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, slot_a, slot_b, outcome, names: list[str], values: NDArray[np.float64]) -> None:
+        if not self.names:
+            self.names = list(names)
+            self._values = np.zeros((0, 2 * len(names)))
+        elif list(names) != self.names:
+            raise ValueError(f"style features {names} differ from the board's {self.names}")
+        n = slot_a.shape[0]
+        end = self._n + n
+        if end > self._slot_a.shape[0]:
+            capacity = max(end, 2 * self._slot_a.shape[0], 1024)
+            self._slot_a = _grown(self._slot_a, capacity)
+            self._slot_b = _grown(self._slot_b, capacity)
+            self._outcome = _grown(self._outcome, capacity)
+            self._values = _grown(self._values, capacity)
+        self._slot_a[self._n : end] = slot_a
+        self._slot_b[self._n : end] = slot_b
+        self._outcome[self._n : end] = outcome
+        self._values[self._n : end] = values
+        self._n = end
+
+    def rows(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int8], NDArray[np.float64]]:
+        """(slot_a, slot_b, outcome, values[n, 2F]) of the rows so far: views, stable under appends."""
+        n = self._n
+        return self._slot_a[:n], self._slot_b[:n], self._outcome[:n], self._values[:n]
+
+    def state(self) -> dict[str, np.ndarray]:
+        slot_a, slot_b, outcome, values = self.rows()
+        return {
+            "style_names": np.array(self.names, dtype=np.str_),
+            "style_slot_a": slot_a.copy(),
+            "style_slot_b": slot_b.copy(),
+            "style_outcome": outcome.copy(),
+            "style_values": values.copy(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> StyleRows:
+        rows = cls()
+        if "style_names" in state and len(state["style_names"]):
+            rows.append(
+                state["style_slot_a"], state["style_slot_b"], state["style_outcome"],
+                state["style_names"].tolist(), state["style_values"],
+            )  # fmt: skip
+        return rows
+
+
+def _grown(array: np.ndarray, capacity: int) -> np.ndarray:
+    grown = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    grown[: array.shape[0]] = array
+    return grown
