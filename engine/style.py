@@ -44,7 +44,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine._jit import kernel
+from engine.bt import Z_95, BTQuery
+from engine.cells import CellTable
 from engine.counter_rng import mix64, poisson1_weight
+from engine.scale import RatingScale
+from engine.standings import CI_PERCENTILES, Standings
 from engine.threads import run_split
 
 PENALTIES = ("all", "coefficients")
@@ -64,6 +68,7 @@ class StyleConfig:
     penalty: str = "all"
     strength: float | None = None  # None: DEFAULT_STRENGTH[penalty]
     both_bad: str = "tie"  # "tie" (0.5) or "ignore" (weight 0)
+    reweight: bool = False  # arena-rank's inverse-propensity weights: 1 / max(pair count, 50), mean 1
     tol: float = 1e-10  # Newton stops when no parameter moves more than this (theta units)
     bootstrap_tol: float = 1e-7
     max_iter: int = 100
@@ -129,6 +134,11 @@ def style_data(
     std = np.where(std > 0, std, 1.0)
     score = np.array([np.nan, 1.0, 0.0, 0.5, 0.5])[outcome]
     weight = np.ones(n)
+    if config.reweight and n:
+        pairs = np.minimum(slot_a, slot_b).astype(np.int64) * (n_competitors + 1) + np.maximum(slot_a, slot_b)
+        _, pair_of, pair_count = np.unique(pairs, return_inverse=True, return_counts=True)
+        weight = 1.0 / np.maximum(pair_count[pair_of], 50).astype(np.float64)
+        weight /= weight.mean()
     if config.both_bad == "ignore":
         weight[outcome == 4] = 0.0
     return StyleData(
@@ -427,3 +437,51 @@ class Coefficient:
 
 def coefficients(names: Sequence[str], beta: NDArray[np.float64], lower, upper) -> list[Coefficient]:
     return [Coefficient(n, float(v), float(lo), float(hi)) for n, v, lo, hi in zip(names, beta, lower, upper)]
+
+
+def standings(
+    slot_a: NDArray[np.int32],
+    slot_b: NDArray[np.int32],
+    outcome: NDArray[np.int8],
+    values: NDArray[np.float64],
+    names: Sequence[str],
+    competitor_ids: NDArray[np.int32],
+    config: StyleConfig,
+    query: BTQuery,
+    scale: RatingScale,
+    threads: int = 1,
+    params0: NDArray[np.float64] | None = None,
+) -> tuple[Standings, StyleFit, list[Coefficient]]:
+    """The style-controlled leaderboard of a board's style rows (slots index ``competitor_ids``).
+
+    Only competitors with style votes are ranked; their vote counts are those of the fit.
+    """
+    present = np.unique(np.concatenate([slot_a, slot_b]))
+    dense = np.full(int(present.max()) + 1 if present.size else 0, -1, dtype=np.int32)
+    dense[present] = np.arange(present.shape[0], dtype=np.int32)
+    a, b = dense[slot_a], dense[slot_b]
+    m = present.shape[0]
+    data = style_data(a, b, outcome, values, m, config)
+    full = fit(data, config, scale.base, params0)
+    rating = scale.ratings(full.theta)
+    rounds = 0
+    if query.ci == "bootstrap":
+        rounds = query.rounds
+        samples = bootstrap(data, config, full, rounds, query.seed, threads, scale.base)
+        lower, upper = np.percentile(scale.ratings(samples[:, :m]), CI_PERCENTILES, axis=0)
+        beta_lower, beta_upper = np.percentile(samples[:, m:], CI_PERCENTILES, axis=0)
+    elif query.ci == "sandwich":
+        sd = np.sqrt(np.maximum(np.diag(sandwich_covariance(data, config, full, scale.base)), 0.0))
+        half = Z_95 * sd[:m] * scale.points_per_theta
+        lower, upper = rating - half, rating + half
+        beta_lower, beta_upper = full.beta - Z_95 * sd[m:], full.beta + Z_95 * sd[m:]
+    else:
+        lower, upper, beta_lower, beta_upper = rating, rating, full.beta, full.beta
+    counts = np.zeros((m, 4), dtype=np.int64)
+    for code, (side_a, side_b) in {1: (0, 1), 2: (1, 0), 3: (2, 2), 4: (3, 3)}.items():
+        chosen = outcome == code
+        counts[:, side_a] += np.bincount(a[chosen], minlength=m)
+        counts[:, side_b] += np.bincount(b[chosen], minlength=m)
+    component = CellTable.from_votes(m, a, b, outcome).components()
+    table = Standings.build(competitor_ids[present], rating, lower, upper, counts, len(a), 0, rounds, component)
+    return table, full, coefficients(names, full.beta, beta_lower, beta_upper)

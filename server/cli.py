@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from engine import EloConfig
 from engine.bt import BTConfig
+from engine.style import StyleConfig
 from server.filters import VoteFilters
 from server.limits import DEFAULT_BOARD
 from server.listing import ListingConfig
@@ -56,10 +57,23 @@ def _add_bt_options(parser: argparse.ArgumentParser) -> None:
         "--bt-both-bad", choices=["tie", "ignore"], default=defaults.both_bad, help="default %(default)s"
     )
     group.add_argument("--bt-reweight", action="store_true", help="weight votes by 1/max(pair count, 50)")
+    group = parser.add_argument_group("style control (--style-control)")
+    group.add_argument(
+        "--style-penalty", choices=["all", "coefficients"], default="all",
+        help="ridge on all parameters (FastChat, default) or on the style coefficients only (arena-rank)",
+    )  # fmt: skip
+    group.add_argument(
+        "--style-strength", type=float, default=None, metavar="S",
+        help="ridge strength (default 0.5 for all, 1.0 per vote for coefficients)",
+    )  # fmt: skip
 
 
 def _bt_config(args: argparse.Namespace) -> BTConfig:
     return BTConfig(both_bad=args.bt_both_bad, prior=args.bt_prior, reweight=args.bt_reweight)
+
+
+def _style_config(args: argparse.Namespace) -> StyleConfig:
+    return StyleConfig(penalty=args.style_penalty, strength=args.style_strength, both_bad=args.bt_both_bad)
 
 
 def _add_query_options(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +85,10 @@ def _add_query_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=1000, help="BT bootstrap rounds (default %(default)s)")
     parser.add_argument("--anchor", metavar="MODEL=RATING", help="fix one model's BT rating (default: mean 1000)")
     parser.add_argument("--category", default="", metavar="TAG", help="the category view: votes tagged TAG only")
+    parser.add_argument(
+        "--style-control", action="store_true",
+        help="BT with the votes' style features (length, markdown) as covariates; rows show the rank change",
+    )  # fmt: skip
     _add_output_options(parser)
 
 
@@ -200,6 +218,8 @@ def _query(args: argparse.Namespace) -> LeaderboardQuery:
         raise SystemExit("--ci and --anchor apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)")
     if args.category and args.tag:
         raise SystemExit("--category is the view of one tag; give it or --tag, not both")
+    if args.style_control and (args.method == "elo" or args.anchor):
+        raise SystemExit("--style-control is a BT fit centred on the mean: not with --method elo or --anchor")
     anchor = _anchor(args.anchor)
     return LeaderboardQuery(
         args.board,
@@ -209,6 +229,7 @@ def _query(args: argparse.Namespace) -> LeaderboardQuery:
         anchor_model=anchor[0] if anchor else None,
         anchor_rating=anchor[1] if anchor else 1000.0,
         category=args.category,
+        style_control=args.style_control,
     )
 
 
@@ -404,6 +425,7 @@ def _serve(args: argparse.Namespace) -> int:
         checkpoint_every_votes=args.checkpoint_every,
         engine_threads=args.engine_threads,
         bt=_bt_config(args),
+        style=_style_config(args),
         listing=ListingConfig(args.preliminary_votes, args.listed_min_votes),
         board_listing=_board_thresholds(args.board_thresholds),
         snapshot_every_seconds=args.snapshot_every,
@@ -474,6 +496,7 @@ def _request_options(args: argparse.Namespace) -> dict:
         "rounds": args.rounds if args.method == "bt" else 0,
         "anchor": _anchor(args.anchor),
         "category": args.category,
+        "style_control": args.style_control,
         **_listing_options(args),
     }
 
@@ -647,7 +670,9 @@ def _offline_board(args: argparse.Namespace):
     else:
         chunks = iter_votes(args.file, args.board, options, report)
     progress = sys.stderr.isatty()
-    board, summary = replay_chunks(chunks, _elo_config(args), query, _bt_config(args), filters, progress)
+    board, summary = replay_chunks(
+        chunks, _elo_config(args), query, _bt_config(args), filters, progress, style_config=_style_config(args)
+    )
     summary.read += report.skipped_total
     summary.skipped = dict(report.skipped)
     return board, summary

@@ -167,11 +167,13 @@ def leaderboard_request(
     compare_to: str | float | None = None,
     as_of: str | float | None = None,
     gap_ranks: Iterable[int] = (),
+    style_control: bool = False,
 ) -> pb.LeaderboardRequest:
     """A LeaderboardRequest; a snapshot is named by a str, or by a time (Unix seconds) as a float."""
     request = pb.LeaderboardRequest(
-        board=board, method=method, min_seq=min_seq, ci=ci, rounds=rounds, category=category, gap_ranks=gap_ranks
-    )
+        board=board, method=method, min_seq=min_seq, ci=ci, rounds=rounds, category=category, gap_ranks=gap_ranks,
+        style_control=style_control,
+    )  # fmt: skip
     if anchor is not None:
         request.anchor.model, request.anchor.rating = anchor
     if filters is not None:

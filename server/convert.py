@@ -225,6 +225,9 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         if not math.isfinite(request.anchor.rating):
             raise InvalidArgument("anchor.rating", f"{request.anchor.rating} is not a finite number")
         anchor_model = request.anchor.model
+    if request.style_control and (method == "elo" or anchor_model is not None):
+        field = "method" if method == "elo" else "anchor"
+        raise InvalidArgument(field, "style control is a BT fit, centred on the mean; not with ELO or an anchor")
     if method == "elo":
         if ci != "bootstrap":
             raise InvalidArgument("ci", "ELO's CI is the board's online bootstrap; SANDWICH and CI_NONE are BT's")
@@ -239,6 +242,7 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         anchor_model=anchor_model,
         anchor_rating=request.anchor.rating if anchor_model is not None else 1000.0,
         category=category,
+        style_control=request.style_control,
     )
 
 
@@ -346,6 +350,15 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:
             row.rank_delta, row.rating_delta = rank_delta, rating_delta
+    for row, style_delta in zip(board.rows, shown.style_rank_delta):
+        row.style_rank_delta = style_delta
+    if result.style_control:
+        board.style_control = True
+        board.style_votes = result.style_votes
+        board.style_coefficients.extend(
+            pb.StyleCoefficient(name=c.name, value=c.value, lower=c.lower, upper=c.upper)
+            for c in result.style_coefficients
+        )
     if result.anchor is not None:
         board.anchor.model, board.anchor.rating = result.anchor
     if shown.compared_to is not None:

@@ -85,6 +85,7 @@ _ROW_SCHEMA = {
     "license": pl.String,
     "open_weights": pl.Boolean,
     "status": pl.String,
+    "style_rank_delta": pl.Int32,
 }
 
 PathOrBuffer = str | os.PathLike[str] | BinaryIO

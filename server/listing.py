@@ -79,6 +79,7 @@ class Listing:
     rating_delta: list[float | None] = field(default_factory=list)
     compared_to: SnapshotInfo | None = None
     as_of: SnapshotInfo | None = None
+    style_rank_delta: list[int] = field(default_factory=list)  # empty unless style-controlled
 
 
 def present(
@@ -127,6 +128,16 @@ def compare(current: Listing, previous: Listing, snapshot: SnapshotInfo) -> List
         rank_delta.append(None if then is None else then[0] - rank)
         rating_delta.append(None if then is None else rating - then[1])
     return replace(current, rank_delta=rank_delta, rating_delta=rating_delta, compared_to=snapshot)
+
+
+def with_style_deltas(shown: Listing, uncontrolled: BoardStandings) -> Listing:
+    """Each listed row's rank among the same rows ranked by plain BT, minus its style-controlled rank."""
+    rating = dict(zip(uncontrolled.models, uncontrolled.standings.rating.tolist()))
+    models = shown.result.models
+    plain_order = sorted(models, key=lambda m: (-rating.get(m, -np.inf), m))
+    plain_rank = {m: i + 1 for i, m in enumerate(plain_order)}
+    deltas = [plain_rank[m] - int(rank) for m, rank in zip(models, shown.result.standings.rank)]
+    return replace(shown, style_rank_delta=deltas)
 
 
 def _listed(info: CompetitorInfo, filters: RowFilters) -> bool:

@@ -20,10 +20,11 @@ from tqdm import tqdm
 
 from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
+from engine.style import StyleConfig
 from server import convert
 from server.compute import compute_standings, copy_inputs
 from server.filters import FilterRun, VoteFilters
-from server.listing import ListingConfig, RowFilters, present
+from server.listing import ListingConfig, RowFilters, present, with_style_deltas
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery
 from server.votes import VoteBatch
@@ -51,6 +52,7 @@ def replay_chunks(
     bt_config: BTConfig | None = None,
     filters: VoteFilters | None = None,
     progress: bool = False,
+    style_config: StyleConfig | None = None,
 ) -> tuple[pb.Leaderboard, ReplaySummary]:
     """Apply chunks of votes (through ``filters``) to a fresh board and compute ``query``.
 
@@ -86,15 +88,22 @@ def replay_chunks(
     board.last_seq = board.n_votes
     summary.removed = run.summary()
     summary.applied = board.n_votes
-    inputs = copy_inputs(board, query, interner)
+    threads = os.cpu_count() or 1
     rounds = query.rounds or DEFAULT_BT_ROUNDS
-    show = progress and query.method == "bt" and query.ci == "bootstrap"
+    show = progress and query.method == "bt" and query.ci == "bootstrap" and not query.style_control
     with tqdm(total=rounds, unit="round", disable=not show, desc="bootstrap") as bar:
         result, _ = compute_standings(
-            query, inputs, interner, bt_config or BTConfig(), os.cpu_count() or 1, progress=bar.update if show else None
-        )
+            query, copy_inputs(board, query, interner), interner, bt_config or BTConfig(), threads,
+            progress=bar.update if show else None, style_config=style_config,
+        )  # fmt: skip
     result = replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
     shown = present(result, {}, RowFilters.everything(), ListingConfig(), query.category)
+    if query.style_control:
+        plain = replace(query, style_control=False, ci="none", rounds=0)
+        uncontrolled, _ = compute_standings(
+            plain, copy_inputs(board, plain, interner), interner, bt_config or BTConfig(), threads
+        )
+        shown = with_style_deltas(shown, uncontrolled)
     return convert.leaderboard_to_pb(shown), summary
 
 

@@ -18,9 +18,12 @@ class LeaderboardQuery:
     anchor_model: str | None = None  # BT only
     anchor_rating: float = 1000.0
     category: str = ""  # a category view of the board; "": every vote
+    style_control: bool = False  # BT with the votes' style features as covariates (engine.style)
 
     def cache_key(self) -> tuple:
-        return (self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating)
+        return (
+            self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating, self.style_control
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

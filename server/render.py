@@ -29,6 +29,7 @@ ROW_FIELDS = (
     "license",
     "open_weights",  # null when not known
     "status",
+    "style_rank_delta",  # with style control: rank without it - rank with it; null otherwise
 )
 _ROW_MESSAGE_FIELDS = ROW_FIELDS[: ROW_FIELDS.index("rank_delta")]  # read straight off LeaderboardRow
 _COMPETITOR_FIELDS = ("display_name", "organization", "license")
@@ -44,6 +45,7 @@ def row_dict(row: pb.LeaderboardRow) -> dict:
     values.update({name: getattr(c, name) for name in _COMPETITOR_FIELDS})
     values["open_weights"] = c.open_weights if c.HasField("open_weights") else None
     values["status"] = STATUS_NAMES.get(c.status, "active")
+    values["style_rank_delta"] = row.style_rank_delta if row.HasField("style_rank_delta") else None
     return values
 
 
@@ -82,6 +84,11 @@ def as_dict(board: pb.Leaderboard) -> dict:
         "summary": summary_dict(board),
         "compared_to": _snapshot_dict(board, "compared_to"),
         "as_of_snapshot": _snapshot_dict(board, "as_of"),
+        "style_control": board.style_control,
+        "style_votes": board.style_votes,
+        "style_coefficients": [
+            {"name": c.name, "value": c.value, "lower": c.lower, "upper": c.upper} for c in board.style_coefficients
+        ],
         "rows": [row_dict(row) for row in board.rows],
     }
 
@@ -125,6 +132,10 @@ def _table(board: pb.Leaderboard) -> str:
         header += ["Δrank", "Δrating"]
         for line, row in zip(lines, board.rows):
             line += _deltas(row)
+    if board.style_control:
+        header.append("Δstyle")
+        for line, row in zip(lines, board.rows):
+            line.append(f"{row.style_rank_delta:+d}" if row.style_rank_delta else "0")
     if any(row.competitor.organization for row in board.rows):
         header.append("organization")
         for line, row in zip(lines, board.rows):
@@ -147,6 +158,8 @@ def _table(board: pb.Leaderboard) -> str:
     )
     if board.HasField("as_of"):
         title += f" · snapshot {board.as_of.name}"
+    if board.style_control:
+        title += f" · style-controlled ({board.style_votes} votes with style features)"
     if board.HasField("compared_to"):
         title += f" · Δ since snapshot {board.compared_to.name} (seq {board.compared_to.seq})"
     if board.HasField("anchor"):
@@ -158,7 +171,13 @@ def _table(board: pb.Leaderboard) -> str:
         for line, row in zip(lines, board.rows):
             line.append(str(row.component))
         widths.append(max(1, *(len(line[-1]) for line in lines)))
-    return "\n".join([title, fmt_row(header), *(fmt_row(line) for line in lines), _summary_line(board)])
+    footer = [_summary_line(board)]
+    if board.style_control:
+        footer.append(
+            "style coefficients (logit per SD, 95% CI): "
+            + ", ".join(f"{c.name} {c.value:+.3f} [{c.lower:+.3f}, {c.upper:+.3f}]" for c in board.style_coefficients)
+        )
+    return "\n".join([title, fmt_row(header), *(fmt_row(line) for line in lines), *footer])
 
 
 def _deltas(row: pb.LeaderboardRow) -> list[str]:

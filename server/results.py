@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine import Standings
+from engine.style import Coefficient
 
 if TYPE_CHECKING:
     from server.listing import ListingConfig
@@ -31,6 +32,9 @@ class BoardStandings:
     ci: str = "bootstrap"
     anchor: tuple[str, float] | None = None
     log_likelihood: float = 0.0
+    style_control: bool = False
+    style_coefficients: tuple[Coefficient, ...] = ()  # with style_control
+    style_votes: int = 0  # votes in the style-controlled fit
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ import numpy as np
 
 from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
+from engine.style import StyleConfig
 from engine.views import BoardViews
 from server import checkpoint, listing, snapshots
 from server.ballots import RankingBallot, ballot_votes
@@ -79,6 +80,7 @@ class _Discard:
 class ServiceConfig:
     default_elo: EloConfig = EloConfig()
     bt: BTConfig = BTConfig()  # every board's Bradley–Terry settings
+    style: StyleConfig = StyleConfig()  # style control's penalty (engine.style)
     board_elo: Mapping[str, EloConfig] | None = None  # per-board overrides, applied when a board is created
     limits: Limits = Limits()
     listing: ListingConfig = ListingConfig()  # every board's preliminary and listing thresholds ...
@@ -156,7 +158,7 @@ class RatingsService:
         # so concurrent queries for the same view share one computation.
         self._cache: dict[tuple, tuple[int, BoardStandings]] = {}
         self._compute_locks: dict[tuple, threading.Lock] = {}
-        self._bt_theta: dict[tuple[str, str], np.ndarray] = {}  # last BT fit per (board, category): next warm start
+        self._bt_theta: dict[tuple, np.ndarray] = {}  # last fit per (board, category, style): the next warm start
         self._checkpoint_seq = 0
         self._checkpoint_time = time.monotonic()
 
@@ -508,10 +510,11 @@ class RatingsService:
         return view
 
     def _compute(self, query: LeaderboardQuery, inputs: tuple) -> BoardStandings:
-        warm = (query.board, query.category)
+        warm = (query.board, query.category, query.style_control)
         result, theta = compute_standings(
-            query, inputs, self._interner, self.config.bt, self.config.threads(), self._bt_theta.get(warm)
-        )
+            query, inputs, self._interner, self.config.bt, self.config.threads(), self._bt_theta.get(warm),
+            style_config=self.config.style,
+        )  # fmt: skip
         if theta is not None:
             self._bt_theta[warm] = theta
         return result
@@ -527,6 +530,10 @@ class RatingsService:
             result = self.leaderboard(query, min_seq, timeout)
         present = self._presenter(request)
         shown = replace(present(result), as_of=as_of)
+        if query.style_control:  # each row's rank against the same rows' plain BT ranks
+            plain = replace(query, style_control=False, ci="none", rounds=0)
+            uncontrolled = self._snapshot_standings(as_of, plain) if as_of else self.leaderboard(plain)
+            shown = listing.with_style_deltas(shown, uncontrolled)
         if request.compare_to is None:
             return shown
         then = self._find_snapshot(query.board, request.compare_to)
@@ -702,7 +709,9 @@ class RatingsService:
                         f"snapshot {snapshot.name!r} of {snapshot.board!r} has no votes tagged {query.category!r}"
                     )
                 inputs = copy_inputs(board, query, self._interner)
-                result, _ = compute_standings(query, inputs, self._interner, self.config.bt, self.config.threads())
+                result, _ = compute_standings(
+                    query, inputs, self._interner, self.config.bt, self.config.threads(), style_config=self.config.style
+                )
                 cached = self._cache[key] = (snapshot.seq, result)
         result = cached[1]
         return replace(result, standings=replace(result.standings, as_of_seq=snapshot.seq))

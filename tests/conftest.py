@@ -80,3 +80,35 @@ def synthetic_batch(n: int, m: int, seed: int, prefix: str = "v", board: str = "
         vote_ids=[f"{prefix}{i}" for i in range(n)],
         board=board,
     )
+
+
+def style_votes(n: int, m: int, seed: int, length_effect: float = 0.4, n_features: int = 4, tie_rate: float = 0.0):
+    """Votes whose outcome depends on strength and on answer length, with a known coefficient.
+
+    Each model has a verbosity; side values are gamma draws around it (tokens first, then
+    n_features - 1 markdown counts that do not matter). The outcome's logit is
+    strength_a - strength_b + length_effect * z, where z is the standardised
+    (a - b) / (a + b + 1) of tokens over these votes: exactly the covariate the fit builds, so
+    the true coefficient is ``length_effect``. Ties (``tie_rate``, at random) score 0.5 and so
+    attenuate the effect: keep them at 0 where the truth must be recovered.
+
+    Returns (model_a, model_b, outcome int8[n], values float64[n, 2F], strength float64[m]).
+    """
+    rng = np.random.default_rng(seed)
+    strength = rng.normal(0.0, 0.6, m)
+    verbosity = rng.uniform(100.0, 900.0, m)
+    a = rng.integers(0, m, n)
+    b = (a + rng.integers(1, m, n)) % m
+    values = np.empty((n, 2 * n_features))
+    values[:, 0] = rng.gamma(4.0, verbosity[a] / 4.0)
+    values[:, n_features] = rng.gamma(4.0, verbosity[b] / 4.0)
+    for k in range(1, n_features):
+        values[:, k] = rng.poisson(3.0, n)
+        values[:, n_features + k] = rng.poisson(3.0, n)
+    diff = (values[:, 0] - values[:, n_features]) / (values[:, 0] + values[:, n_features] + 1.0)
+    z = (diff - diff.mean()) / diff.std()
+    p_a = 1.0 / (1.0 + np.exp(-(strength[a] - strength[b] + length_effect * z)))
+    u = rng.random(n)
+    tie = rng.random(n) < tie_rate
+    outcome = np.where(tie, 3, np.where(u < p_a, 1, 2)).astype(np.int8)
+    return a.astype(np.int32), b.astype(np.int32), outcome, values, strength
