@@ -38,10 +38,8 @@ disagree with arena-rank's plain MLE (prior=1e-6 fit, tolerance 0.05 points).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
-import platform
 import resource
 import shlex
 import statistics
@@ -55,10 +53,9 @@ for _path in (ROOT, HERE):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import json_default  # noqa: E402
+from benchmarks.common import json_default, machine_line, repeat, row, timed  # noqa: E402
 from engine import Board, EloConfig, bt  # noqa: E402
 from engine.cells import CellTable  # noqa: E402
 from engine.scale import RatingScale  # noqa: E402
@@ -79,23 +76,6 @@ SCALE = RatingScale()
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def timed(fn):
-    """(result, seconds) of one call, after a gc pass."""
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
-def repeat(fn, repeats: int):
-    """(last result, [seconds of each call])."""
-    times, out = [], None
-    for _ in range(repeats):
-        out, t = timed(fn)
-        times.append(t)
-    return out, times
 
 
 def fmt_s(seconds: float | None) -> str:
@@ -128,14 +108,6 @@ def peak_rss_mb() -> float:
         pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024.0
-
-
-def machine_line() -> str:
-    processor = platform.processor() or platform.machine()
-    return (
-        f"{os.cpu_count()} CPUs ({processor}), {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}"
-    )
 
 
 def percentile_ci(thetas: np.ndarray):
@@ -183,14 +155,6 @@ def warm_up(threads: int) -> float:
             threads=threads,
         )
     return time.perf_counter() - t0
-
-
-def row(what: str, times: list[float], target: float | None = None, **extra) -> dict:
-    median = statistics.median(times)
-    out = {"what": what, "times_s": times, "median_s": median, "target_s": target, **extra}
-    if target is not None:
-        out["met"] = median <= target
-    return out
 
 
 def print_rows(rows: list[dict]) -> None:

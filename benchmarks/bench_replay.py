@@ -81,7 +81,7 @@ for _path in (ROOT, HERE):
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import json_default  # noqa: E402
+from benchmarks.common import json_default, timed  # noqa: E402
 from engine import Board, EloConfig  # noqa: E402
 
 TARGET_BT = 10.0  # s, whole command: BT + 1000-round bootstrap CIs, --bootstrap 0
@@ -122,14 +122,6 @@ REF_RUNS = [
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def timed(fn):
-    """(result, seconds) of one call, after a gc pass."""
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
 
 
 def fmt_s(seconds: float | None) -> str:

@@ -45,11 +45,9 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
-import gc
 import json
 import math
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -61,10 +59,9 @@ for _path in (ROOT, HERE):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import json_default  # noqa: E402
+from benchmarks.common import json_default, machine_line, repeat, row, timed  # noqa: E402
 from engine import style  # noqa: E402
 from engine.scale import RatingScale  # noqa: E402
 from tests.conftest import style_votes  # noqa: E402
@@ -92,23 +89,6 @@ CONFIGS = {
 # --------------------------------------------------------------------------- helpers
 
 
-def timed(fn):
-    """(result, seconds) of one call, after a gc pass."""
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
-def repeat(fn, repeats: int):
-    """(last result, [seconds of each call])."""
-    times, out = [], None
-    for _ in range(repeats):
-        out, t = timed(fn)
-        times.append(t)
-    return out, times
-
-
 def fmt_s(seconds: float | None) -> str:
     if seconds is None:
         return "n/a"
@@ -131,14 +111,6 @@ def peak_rss_mb() -> float:
     return math.nan
 
 
-def machine_line() -> str:
-    processor = platform.processor() or platform.machine()
-    return (
-        f"{os.cpu_count()} CPUs ({processor}), {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}"
-    )
-
-
 def _version(dist: str) -> str:
     try:
         from importlib.metadata import version
@@ -146,14 +118,6 @@ def _version(dist: str) -> str:
         return version(dist)
     except Exception:
         return "?"
-
-
-def row(what: str, times: list[float], target: float | None = None, **extra) -> dict:
-    median = statistics.median(times)
-    out = {"what": what, "times_s": times, "median_s": median, "target_s": target, **extra}
-    if target is not None:
-        out["met"] = median <= target
-    return out
 
 
 def print_rows(rows: list[dict]) -> None:

@@ -1,6 +1,6 @@
 """Ingest throughput with and without 50 WatchLeaderboard watchers, live service on loopback.
 
-    python benchmarks/bench_watch.py [--watchers 50] [--stream-batches 300] [--repeats 3] [--watch-ci bootstrap]
+    python benchmarks/bench_watch.py [--watchers 50] [--stream-batches 1500] [--repeats 3] [--watch-ci bootstrap]
 
 Target: 50 watchers attached to WatchLeaderboard do not reduce ingest
 throughput by more than 10%.
@@ -11,7 +11,10 @@ scheduled snapshots off, warms it up, then runs pairs of phases on the
 "default" board:
 - A, 0 watchers: one StreamVotes stream of 1000-vote batches (fresh vote
   ids); acknowledged votes/s (until the last ack) and applied votes/s (until
-  a CI_NONE leaderboard with min_seq = the last acked seq returns);
+  a CI_NONE leaderboard with min_seq = the last acked seq returns). The
+  default 1.5 M votes keep ingest busy for several watch intervals (and
+  longer than one bootstrap fit); a shorter phase can end before the
+  watchers have cost anything;
 - B, N watchers: each on its own channel and thread, WatchLeaderboard with
   the service's default view (BT, bootstrap CIs; CI_NONE with
   --watch-ci none) and a 1 s interval; once every watcher has its first
@@ -29,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import threading
@@ -49,6 +53,16 @@ from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
 BATCH = 1000  # votes per StreamVotes message
 TARGET_RATIO = 0.90
 WATCH_CI = {"bootstrap": pb.CI_UNSPECIFIED, "none": pb.CI_NONE}  # CI_UNSPECIFIED: the service default, bootstrap
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
 
 
 class Deadline:
@@ -111,7 +125,9 @@ def stream_phase(
     cpu0 = cpu_seconds(server_pid)
     t0 = time.perf_counter()
     last_seq = accepted = 0
+    acks = []
     for ack in client.stub.StreamVotes(iter(messages), timeout=deadline.left()):
+        acks.append(time.perf_counter())
         last_seq = ack.last_seq
         accepted += ack.accepted
     t_acked = time.perf_counter()
@@ -122,6 +138,7 @@ def stream_phase(
     if accepted != n:
         raise RuntimeError(f"{accepted} of {n} votes accepted: the vote ids were not fresh")
     during = [u for w in watchers for u in w.updates if t0 <= u[0] <= t_applied]
+    held = [u for w in watchers for u in w.updates if u[0] <= t_applied]
     return {
         "watchers": len(watchers),
         "votes": n,
@@ -130,8 +147,13 @@ def stream_phase(
         "acked_votes_per_s": n / (t_acked - t0),
         "applied_votes_per_s": n / (t_applied - t0),
         "server_cpu_s": cpu,
+        # When the acks of the first 10%, 20%, ... of the batches arrived (s); the log of the stream's pace.
+        "ack_s_at_deciles": [acks[max(0, round(len(acks) * q / 10) - 1)] - t0 for q in range(1, 11)],
+        "max_ack_gap_s": float(np.diff(acks).max()) if len(acks) > 1 else 0.0,
         "watch_updates_during": len(during),
         "distinct_seqs_sent_during": len({seq for _, seq in during}),
+        # How far the newest update any watcher held at the end was behind the applied log (votes).
+        "watch_lag_votes": last_seq - max(seq for _, seq in held) if held else None,
         "first_seq": last_seq - n + 1,
         "last_seq": last_seq,
     }
@@ -176,7 +198,7 @@ def watched_phase(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--watchers", type=int, default=50)
-    parser.add_argument("--stream-batches", type=int, default=300, help="1000-vote batches per phase")
+    parser.add_argument("--stream-batches", type=int, default=1500, help="1000-vote batches per phase")
     parser.add_argument("--repeats", type=int, default=3, help="A/B pairs, in alternating order")
     parser.add_argument("--watch-ci", choices=sorted(WATCH_CI), default="bootstrap", help="the watchers' CI")
     parser.add_argument("--interval", type=float, default=1.0, help="the watchers' min_interval_seconds")
@@ -195,6 +217,7 @@ def main() -> int:
     results: dict = {
         "command": " ".join(sys.argv),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "commit": git_commit(),
         "config": {k: v for k, v in vars(args).items() if k != "json"},
         "runs": [],
     }
@@ -243,21 +266,22 @@ def main() -> int:
     ratio = {key: float(np.median([p[key] for p in pairs])) for key in ("acked_votes_per_s", "applied_votes_per_s")}
     results["ratio_b_over_a"] = {"per_repeat": pairs, "median": ratio}
 
-    print(f"machine: {results['machine']}\ncommand: {results['command']}\n")
+    print(f"machine: {results['machine']}\ncommit: {results['commit']}\ncommand: {results['command']}\n")
     print(
         f"{args.stream_batches * BATCH:,} votes a phase in {BATCH}-vote batches, {args.models} models, "
         f"serve --bootstrap {args.bootstrap}; watchers: {args.watchers}, ci={args.watch_ci}, "
         f"interval {args.interval} s\n"
     )
     print(
-        "| repeat | watchers | acked k votes/s | applied k votes/s | server CPU s | watch updates (during / total) |"
-        "\n|---:|---:|---:|---:|---:|---:|"
+        "| repeat | watchers | acked k votes/s | applied k votes/s | server CPU s "
+        "| watch updates (during / total) | watch lag at end (votes) |\n|---:|---:|---:|---:|---:|---:|---:|"
     )
     for r in results["runs"]:
         updates = f"{r['watch_updates_during']} / {r['watch_updates_total']}" if r["watchers"] else "-"
+        lag = f"{r['watch_lag_votes']:,}" if r["watchers"] else "-"
         print(
             f"| {r['repeat']} | {r['watchers']} | {r['acked_votes_per_s'] / 1e3:,.1f} | "
-            f"{r['applied_votes_per_s'] / 1e3:,.1f} | {r['server_cpu_s']:.1f} | {updates} |"
+            f"{r['applied_votes_per_s'] / 1e3:,.1f} | {r['server_cpu_s']:.1f} | {updates} | {lag} |"
         )
     print(
         "\nB/A per repeat: "

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import platform
+import statistics
+import time
+
+import numba
 import numpy as np
 
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
@@ -32,3 +39,36 @@ def json_default(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def timed(fn):
+    """(result, seconds) of one call, after a gc pass."""
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def repeat(fn, repeats: int):
+    """(last result, [seconds of each call])."""
+    times, out = [], None
+    for _ in range(repeats):
+        out, t = timed(fn)
+        times.append(t)
+    return out, times
+
+
+def machine_line() -> str:
+    processor = platform.processor() or platform.machine()
+    return (
+        f"{os.cpu_count()} CPUs ({processor}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}"
+    )
+
+
+def row(what: str, times: list[float], target: float | None = None, **extra) -> dict:
+    median = statistics.median(times)
+    out = {"what": what, "times_s": times, "median_s": median, "target_s": target, **extra}
+    if target is not None:
+        out["met"] = median <= target
+    return out
