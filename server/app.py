@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import threading
 from concurrent import futures
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from server.access import AccessInterceptor
+from server.auth import TokenBook
 from server.interceptors import ErrorInterceptor
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
+from server.quotas import Quotas
 from server.service import RatingsService, ServiceConfig
 from server.servicer import RatingsServicer
 
@@ -51,34 +56,89 @@ class RunningServer:
         self.server.wait_for_termination()
 
 
+@dataclass(frozen=True)
+class Tls:
+    """PEM bytes. With ``client_ca``, clients must present a certificate it signed (mutual TLS)."""
+
+    cert: bytes
+    key: bytes
+    client_ca: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Access:
+    tokens: TokenBook | None = None  # None: no authentication, so loopback only unless insecure
+    quotas: Quotas = Quotas()
+    tls: Tls | None = None
+    insecure: bool = False  # allow a non-loopback address without tokens
+
+
 def start(
     data_dir: Path,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     config: ServiceConfig | None = None,
     max_workers: int = 128,
+    access: Access | None = None,
 ) -> RunningServer:
     """Open the store, recover, and start serving. ``port=0`` picks a free port."""
+    access = access or Access()
+    check_exposure(host, access)
     service = RatingsService(data_dir, config)
     limit = service.config.limits.max_message_bytes
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[ErrorInterceptor()],
+        # The error interceptor is outermost, so access refusals map to status codes like any error.
+        interceptors=[
+            ErrorInterceptor(),
+            AccessInterceptor(access.tokens, access.quotas, service.config.limits.max_batch_votes),
+        ],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
     )
     pb_grpc.add_RatingsServicer_to_server(RatingsServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if access.tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        tls = access.tls
+        credentials = grpc.ssl_server_credentials(
+            [(tls.key, tls.cert)], root_certificates=tls.client_ca, require_client_auth=tls.client_ca is not None
+        )
+        bound = server.add_secure_port(address, credentials)
     if bound == 0:
         service.close()
         raise OSError(f"cannot listen on {host}:{port}")
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("serving %s on %s:%d, data in %s", SERVICE_NAME, host, bound, data_dir)
+    mode = "TLS" if access.tls else "plaintext"
+    who = f"{len(access.tokens.tokens)} tokens" if access.tokens else "NO AUTHENTICATION"
+    log.info("serving %s on %s:%d (%s, %s), data in %s", SERVICE_NAME, host, bound, mode, who, data_dir)
     return RunningServer(server, service, health_servicer, bound)
+
+
+def check_exposure(host: str, access: Access) -> None:
+    """Without tokens, listen on loopback only, unless the operator insists (``insecure``)."""
+    if access.tokens is not None:
+        return
+    if not _is_loopback(host) and not access.insecure:
+        raise ValueError(
+            f"refusing to listen on {host!r} without authentication: configure tokens (--tokens FILE or "
+            "$ARENA_RATINGS_TOKENS), listen on 127.0.0.1, or pass --insecure"
+        )
+    log.warning("no tokens configured: the service is unauthenticated (anyone who can reach %s may write)", host)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def serve_forever(running: RunningServer) -> None:

@@ -24,14 +24,72 @@ REPLAY_CHUNK_VOTES = 1000  # votes per ReplayChunk message, well under the serve
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
-class RatingsClient:
-    """``with RatingsClient("127.0.0.1:50051") as client: client.submit(batch)``."""
+class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                   grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # fmt: skip
+    """Adds ``authorization: Bearer <token>`` to every call (over TLS or plain loopback alike)."""
 
-    def __init__(self, target: str, timeout: float = 30.0, retries: int = 3) -> None:
-        limit = Limits().max_message_bytes
-        self.channel = grpc.insecure_channel(
-            target, options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
-        )
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details):
+        metadata = [*(details.metadata or ()), self._header]
+        return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._with_token(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._with_token(details), requests)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, details, metadata) -> None:
+        self.method = details.method
+        self.timeout = details.timeout
+        self.metadata = metadata
+        self.credentials = details.credentials
+        self.wait_for_ready = getattr(details, "wait_for_ready", None)
+        self.compression = getattr(details, "compression", None)
+
+
+def open_channel(target: str, token: str | None = None, tls_ca: bytes | None = None,
+                 tls_client: tuple[bytes, bytes] | None = None) -> grpc.Channel:  # fmt: skip
+    """A channel to the service: TLS when ``tls_ca`` (PEM) is given, with a client certificate
+    (key PEM, certificate PEM) for mutual TLS; a bearer token on every call when given."""
+    limit = Limits().max_message_bytes
+    options = [("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
+    if tls_ca is not None:
+        key, chain = tls_client if tls_client else (None, None)
+        credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca, private_key=key, certificate_chain=chain)
+        channel = grpc.secure_channel(target, credentials, options=options)
+    else:
+        channel = grpc.insecure_channel(target, options=options)
+    return grpc.intercept_channel(channel, _BearerToken(token)) if token else channel
+
+
+class RatingsClient:
+    """``with RatingsClient("127.0.0.1:50051") as client: client.submit(batch)``.
+
+    ``token``: a bearer token (scopes: read for queries, write for submits, admin for replays,
+    competitors and snapshots); ``tls_ca``: the server's CA certificate (PEM bytes) to use TLS.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        timeout: float = 30.0,
+        retries: int = 3,
+        token: str | None = None,
+        tls_ca: bytes | None = None,
+        tls_client: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        self.channel = open_channel(target, token, tls_ca, tls_client)
         self.stub = pb_grpc.RatingsStub(self.channel)
         self.timeout = timeout
         self.retries = retries

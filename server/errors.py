@@ -33,3 +33,19 @@ class FailedPrecondition(RatingsError):
 
 class AlreadyExists(RatingsError):
     """The request would create something that exists (e.g. a snapshot name already taken)."""
+
+
+class Unauthenticated(RatingsError):
+    """No token, an unknown one, or an expired one."""
+
+
+class PermissionDenied(RatingsError):
+    """A valid token without the scope the call needs."""
+
+
+class ResourceExhausted(RatingsError):
+    """A quota is used up (vote rate, open streams); ``retry_after`` seconds, when known, until it is not."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -12,7 +12,10 @@ from server.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     RatingsError,
+    ResourceExhausted,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -25,12 +28,17 @@ _CODES: dict[type[RatingsError], grpc.StatusCode] = {
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 
 def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
     if isinstance(exc, RatingsError):
         code = next((c for t, c in _CODES.items() if isinstance(exc, t)), grpc.StatusCode.INTERNAL)
+        if isinstance(exc, ResourceExhausted) and exc.retry_after is not None:
+            context.set_trailing_metadata((("retry-after-ms", str(max(1, round(exc.retry_after * 1000)))),))
         context.abort(code, str(exc))
     log.exception("%s failed", method)
     context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")

@@ -160,6 +160,7 @@ class RatingsService:
         self._compute_locks: dict[tuple, threading.Lock] = {}
         self._bt_theta: dict[tuple, np.ndarray] = {}  # last fit per (board, category, style): the next warm start
         self._checkpoint_seq = 0
+        self._checkpoint_attempt_seq = 0  # where the last (maybe failed) attempt was: retries wait their turn
         self._checkpoint_time = time.monotonic()
 
         self._recover()
@@ -446,10 +447,16 @@ class RatingsService:
         self._swaps.add(item.board_id)
 
     def _maybe_checkpoint(self) -> None:
-        due_votes = self._applied_seq - self._checkpoint_seq >= self.config.checkpoint_every_votes
+        since = max(self._checkpoint_seq, self._checkpoint_attempt_seq)
+        due_votes = self._applied_seq - since >= self.config.checkpoint_every_votes
         due_time = time.monotonic() - self._checkpoint_time >= self.config.checkpoint_every_seconds
         if (due_votes or due_time) and self._applied_seq > self._checkpoint_seq:
-            self.checkpoint()
+            self._checkpoint_attempt_seq = self._applied_seq
+            try:
+                self.checkpoint()
+            except OSError as exc:  # disk full, read-only: the log has every vote; try again later
+                log.warning("checkpoint failed (%s); the log still holds every vote, retrying later", exc)
+                self._checkpoint_time = time.monotonic()
 
     def checkpoint(self) -> int:
         """Write the engine state as of the applied seq; returns that seq."""
@@ -785,7 +792,10 @@ class RatingsService:
         self._queue.put(None)
         self._applier.join()
         if self._applied_seq > self._checkpoint_seq:
-            self.checkpoint()
+            try:
+                self.checkpoint()
+            except OSError as exc:
+                log.warning("final checkpoint failed (%s); the next start replays the log instead", exc)
         self._store.close()
 
 

@@ -32,7 +32,7 @@ def synthetic_votes(n: int, m: int, seed: int, tie_rate: float = 0.1):
 
 @pytest.fixture
 def start_server(tmp_path):
-    """start_server(data_dir=None, **service_config) -> RunningServer on a free loopback port.
+    """start_server(data_dir=None, access=None, **service_config) -> RunningServer on a free loopback port.
 
     Servers still running at the end of the test are stopped.
     """
@@ -42,9 +42,9 @@ def start_server(tmp_path):
 
     running = []
 
-    def start(data_dir=None, **config):
+    def start(data_dir=None, access=None, **config):
         config.setdefault("default_elo", EloConfig(bootstrap_rounds=200))
-        server = app.start(data_dir or tmp_path / "data", "127.0.0.1", 0, ServiceConfig(**config))
+        server = app.start(data_dir or tmp_path / "data", "127.0.0.1", 0, ServiceConfig(**config), access=access)
         running.append(server)
         return server
 
