@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import grpc
+import pytest
 
 from server.client import RatingsClient
 from server.launch import free_loopback_port, spawn_server
@@ -91,3 +92,91 @@ def test_sigterm_drains_checkpoints_and_exits_zero(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
+
+
+def crash_loop(tmp_path: Path, kills: int, clients: int = 3, seed: int = 7) -> None:
+    """Several clients ingest while the server is SIGKILLed ``kills`` times at random moments
+    and restarted. In the end every acknowledged vote is stored exactly once, and the live
+    leaderboard equals the offline replay of the stored log, in log order."""
+    from server.store import Store
+    from server.votes import VoteBatch
+
+    port = free_loopback_port()
+    data = tmp_path / "data"
+    acked: set[str] = set()  # vote ids the server acknowledged
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def sender(worker: int) -> None:
+        votes = synthetic_batch(400_000, 12, seed=100 + worker, prefix=f"c{worker}-")
+        with RatingsClient(f"127.0.0.1:{port}", timeout=5, retries=0) as client:
+            start = 0
+            while not stop.is_set() and start < len(votes):
+                batch = votes.slice(start, start + 50)
+                try:
+                    client.submit(batch)
+                except grpc.RpcError:
+                    time.sleep(0.02)  # down: resend the same batch (ids make it safe)
+                    continue
+                with lock:
+                    acked.update(batch.vote_id)
+                start += 50
+                time.sleep(0.002)
+
+    process = spawn(data, port)
+    threads = [threading.Thread(target=sender, args=(w,)) for w in range(clients)]
+    for thread in threads:
+        thread.start()
+    rng = random.Random(seed)
+    progress = []
+    try:
+        for _ in range(kills):
+            time.sleep(rng.uniform(0.05, 0.6))
+            with lock:
+                progress.append(len(acked))
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+            process = spawn(data, port)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert len(set(progress)) > kills // 2, f"the kills landed while ingest progressed: {progress}"
+    with RatingsClient(f"127.0.0.1:{port}") as client:
+        client.wait_ready()
+        live_seq = client.boards()[0].last_seq
+        board = elo_board(client, min_seq=live_seq)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    store = Store(data / "votes.sqlite3")
+    names = store.competitor_names()
+    logged = list(store.batches())
+    store.close()
+    stored_ids = [vote_id for batch in logged for vote_id in batch.vote_id]
+    assert len(stored_ids) == len(set(stored_ids)), "no vote stored twice"
+    assert acked <= set(stored_ids), "every acknowledged vote stored"
+    assert board.total_votes == len(stored_ids)
+    # The log, in seq order, replayed offline: the live state exactly.
+    import numpy as np
+
+    log_votes = VoteBatch(
+        board="default",
+        vote_id=stored_ids,
+        names=names,
+        model_a=np.concatenate([b.model_a for b in logged]).astype(np.int64),
+        model_b=np.concatenate([b.model_b for b in logged]).astype(np.int64),
+        outcome=np.concatenate([b.outcome for b in logged]).astype(np.int64),
+        timestamp=np.concatenate([b.timestamp for b in logged]),
+    )
+    same_numbers(board, offline_elo(log_votes, BOOTSTRAP))
+
+
+def test_crash_loop_twenty_kills(tmp_path):
+    crash_loop(tmp_path, kills=20)
+
+
+@pytest.mark.slow
+def test_crash_loop_long(tmp_path):
+    crash_loop(tmp_path, kills=100, clients=4, seed=8)

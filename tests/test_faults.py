@@ -148,3 +148,39 @@ def test_shutdown_under_load_keeps_every_acknowledged_batch_whole(start_server, 
     for prefix, accepted in acked:
         assert stored.get(prefix) == accepted == 200  # every acknowledged batch, whole
     assert all(count == 200 for count in stored.values())  # no batch half stored
+
+
+def test_a_retry_storm_is_applied_exactly_once(start_server):
+    """Eight clients send the same 30 batches at once, each in its own shuffled order (a retry
+    storm after a timeout): every vote is stored once, the acks add up, the ratings are right."""
+    import random
+
+    from engine.bt import BTConfig
+
+    server = start_server()
+    batches = [synthetic_batch(100, 8, seed=b, prefix=f"b{b}-") for b in range(30)]
+    accepted, duplicates = [], []
+    lock = threading.Lock()
+
+    def storm(worker: int) -> None:
+        order = list(range(len(batches)))
+        random.Random(worker).shuffle(order)
+        with client_for(server) as client:
+            for b in order:
+                ack = client.submit(batches[b])
+                with lock:
+                    accepted.append(ack.accepted)
+                    duplicates.append(ack.duplicates)
+
+    threads = [threading.Thread(target=storm, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert sum(accepted) == 3000 and sum(duplicates) == 7 * 3000
+    with client_for(server) as client:
+        board = client.leaderboard(min_seq=3000, ci=pb.CI_NONE)
+    assert board.total_votes == 3000 == server.service.last_seq
+    want = replay(concat(batches), EloConfig(), LeaderboardQuery("default", "bt", "none"), BTConfig())
+    assert [(r.model, round(r.rating, 6)) for r in board.rows] == [(r.model, round(r.rating, 6)) for r in want.rows]
