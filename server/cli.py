@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,10 @@ from engine import EloConfig
 from engine.bt import BTConfig
 from engine.style import StyleConfig
 from server.filters import VoteFilters
-from server.limits import DEFAULT_BOARD
+from server.limits import DEFAULT_BOARD, Limits
 from server.listing import ListingConfig
 from server.queries import LeaderboardQuery
+from server.quotas import Quotas
 from server.votefile import ReadOptions, ReadReport, iter_votes, read_votes
 
 log = logging.getLogger("arena_ratings")
@@ -144,6 +146,48 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         "with --output also png, heatmap or parquet (default: from the file's extension)",
     )  # fmt: skip
     parser.add_argument("--output", metavar="PATH", help="write to PATH instead of standard output")
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_credential_options(parser)
+
+
+def _add_credential_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connecting to a server")
+    group.add_argument(
+        "--token", default=os.environ.get("ARENA_RATINGS_TOKEN"),
+        help="bearer token (default: $ARENA_RATINGS_TOKEN)",
+    )  # fmt: skip
+    group.add_argument("--tls-ca", metavar="PEM", help="use TLS, trusting the server certificate this CA signed")
+    group.add_argument("--tls-cert", metavar="PEM", help="client certificate, for mutual TLS (with --tls-key)")
+    group.add_argument("--tls-key", metavar="PEM", help="client private key, for mutual TLS")
+
+
+def _client(args: argparse.Namespace):
+    """A client for the command's --target, with its token and TLS options."""
+    from server.client import RatingsClient
+
+    client_pair = None
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    if args.tls_cert:
+        client_pair = (_read_pem(args.tls_key), _read_pem(args.tls_cert))
+    ca = _read_pem(args.tls_ca) if args.tls_ca else None
+    return RatingsClient(args.target, token=args.token or None, tls_ca=ca, tls_client=client_pair)
+
+
+def _read_pem(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"{path}: cannot read: {exc}") from exc
+
+
+def _add_bench_options(parser: argparse.ArgumentParser) -> None:
+    from server import bench
+
+    bench.add_arguments(parser)
 
 
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
@@ -309,6 +353,7 @@ def _parser() -> argparse.ArgumentParser:
         "--snapshot-every", type=float, default=86_400.0, metavar="SECONDS",
         help="scheduled snapshots at multiples of this since the epoch (default daily, 00:00 UTC); 0: off",
     )  # fmt: skip
+    _add_security_options(serve)
     serve.add_argument(
         "--engine-threads",
         type=int,
@@ -321,13 +366,13 @@ def _parser() -> argparse.ArgumentParser:
 
     submit = commands.add_parser("submit", help="send vote files to a server (live ingest)")
     submit.add_argument("file", nargs="+")
-    submit.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_client_options(submit)
     submit.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
     submit.add_argument("--batch-size", type=int, default=1000, help="default %(default)s")
     _add_read_options(submit)
 
     board = commands.add_parser("leaderboard", help="query a server's leaderboard")
-    board.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_client_options(board)
     board.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
     board.add_argument("--min-seq", type=int, default=0, help="wait until the board covers this seq")
     _add_query_options(board)
@@ -338,14 +383,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     h2h.add_argument("model_a", nargs="?")
     h2h.add_argument("model_b", nargs="?")
-    h2h.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_client_options(h2h)
     h2h.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
     h2h.add_argument("--top-k", type=int, default=10, help="the matrix's size (default %(default)s)")
     h2h.add_argument("--category", default="", metavar="TAG", help="matrix of this category view")
     h2h.add_argument("--format", choices=["table", "json"], default="table", help="the matrix's (default %(default)s)")
 
     watch = commands.add_parser("watch", help="print the leaderboard, then again whenever its ranks change")
-    watch.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_client_options(watch)
     watch.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
     watch.add_argument("--top-k", type=int, default=0, help="watch the top K rows only (default: all)")
     watch.add_argument("--interval", type=float, default=1.0, help="at most one update per this many seconds")
@@ -354,13 +399,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_listing_options(watch)
 
     boards = commands.add_parser("boards", help="list a server's boards, categories, vote counts, thresholds")
-    boards.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_client_options(boards)
 
     competitors = commands.add_parser("competitors", help="competitor metadata")
     competitors_commands = competitors.add_subparsers(dest="action", required=True)
     upsert = competitors_commands.add_parser("upsert", help="set metadata from a CSV, JSON or JSONL file")
     upsert.add_argument("file")
-    upsert.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_client_options(upsert)
 
     snapshot = commands.add_parser("snapshot", help="take or list a board's snapshots")
     snapshot_commands = snapshot.add_subparsers(dest="action", required=True)
@@ -368,12 +413,22 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     listed = snapshot_commands.add_parser("list", help="the board's snapshots, oldest first")
     for sub in (create, listed):
-        sub.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+        _add_client_options(sub)
         sub.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+
+    token = commands.add_parser("token", help="make bearer tokens for `serve --tokens`")
+    token_commands = token.add_subparsers(dest="action", required=True)
+    create_token = token_commands.add_parser("create", help="print a new token (stderr) and its file entry (stdout)")
+    create_token.add_argument("--name", required=True, help="who holds it (shown in logs and rate limits)")
+    create_token.add_argument("--scopes", required=True, help="comma-separated: read, write, admin")
+    create_token.add_argument("--expires", metavar="TIME", help="Unix seconds or ISO date (UTC); default: never")
+
+    bench_parser = commands.add_parser("bench", help="measure a server's latency and throughput under load")
+    _add_bench_options(bench_parser)
 
     rankings = commands.add_parser("submit-rankings", help="send multi-way ballots (JSON or JSONL) to a server")
     rankings.add_argument("file")
-    rankings.add_argument("--target", default="127.0.0.1:50051", help="default %(default)s")
+    _add_client_options(rankings)
     rankings.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
 
     replay = commands.add_parser(
@@ -386,6 +441,7 @@ def _parser() -> argparse.ArgumentParser:
         help="stream the votes into a new version of --board on this server, swapped in atomically when done",
     )  # fmt: skip
     replay.add_argument("--sort-by-time", action="store_true", help="apply votes in tstamp order (reads all first)")
+    _add_credential_options(replay)
     _add_read_options(replay)
     _add_filter_options(replay)
     _add_query_options(replay)
@@ -405,6 +461,7 @@ def _parser() -> argparse.ArgumentParser:
         "--formats", default="json,csv,html,png,heatmap,parquet", help="comma-separated (default %(default)s)"
     )
     export.add_argument("--sort-by-time", action="store_true", help="with --file: apply votes in tstamp order")
+    _add_credential_options(export)
     _add_read_options(export)
     _add_filter_options(export)
     _add_query_options(export)
@@ -429,10 +486,80 @@ def _serve(args: argparse.Namespace) -> int:
         listing=ListingConfig(args.preliminary_votes, args.listed_min_votes),
         board_listing=_board_thresholds(args.board_thresholds),
         snapshot_every_seconds=args.snapshot_every,
+        limits=_limits(args),
     )
-    running = app.start(Path(args.data_dir), args.host, args.port, config)
+    running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
     app.serve_forever(running)
     return 0
+
+
+def _add_security_options(serve: argparse.ArgumentParser) -> None:
+    limits, quotas = Limits(), Quotas()
+    group = serve.add_argument_group("access and limits")
+    group.add_argument("--tokens", metavar="FILE", help="bearer tokens (JSON; also $ARENA_RATINGS_TOKENS); see `token`")
+    group.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate chain (with --tls-key)")
+    group.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    group.add_argument("--tls-client-ca", metavar="PEM", help="require client certificates signed by this CA (mTLS)")
+    group.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without tokens")
+    group.add_argument(
+        "--vote-rate", type=float, default=quotas.vote_rate, metavar="VOTES_PER_S",
+        help="per-token vote rate; over it, RESOURCE_EXHAUSTED with a retry hint (default: unlimited)",
+    )  # fmt: skip
+    group.add_argument("--vote-burst", type=int, default=quotas.vote_burst, metavar="VOTES",
+                       help="per-token burst (default: a second's worth, at least one full batch)")  # fmt: skip
+    group.add_argument("--max-streams", type=int, default=quotas.max_streams, help="open streams (default %(default)s)")
+    group.add_argument("--max-message-bytes", type=int, default=limits.max_message_bytes, help="default %(default)s")
+    group.add_argument("--max-batch-votes", type=int, default=limits.max_batch_votes, help="default %(default)s")
+    group.add_argument("--max-name-length", type=int, default=limits.max_name_length, help="default %(default)s")
+    group.add_argument(
+        "--max-tags", type=int, default=limits.max_tags_per_vote, help="tags a vote (default %(default)s)"
+    )
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    values = (args.max_message_bytes, args.max_batch_votes, args.max_name_length, args.max_tags)
+    if min(values) < 1:
+        raise SystemExit("--max-message-bytes, --max-batch-votes, --max-name-length and --max-tags must be >= 1")
+    return Limits(
+        max_batch_votes=args.max_batch_votes,
+        max_name_length=args.max_name_length,
+        max_tags_per_vote=args.max_tags,
+        max_message_bytes=args.max_message_bytes,
+    )
+
+
+def _access(args: argparse.Namespace):
+    from server import app, auth
+
+    tls = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            raise SystemExit("--tls-cert and --tls-key go together")
+        client_ca = _read_pem(args.tls_client_ca) if args.tls_client_ca else None
+        tls = app.Tls(_read_pem(args.tls_cert), _read_pem(args.tls_key), client_ca)
+    elif args.tls_client_ca:
+        raise SystemExit("--tls-client-ca needs --tls-cert and --tls-key")
+    if args.vote_rate < 0 or args.vote_burst < 0 or args.max_streams < 1:
+        raise SystemExit("--vote-rate and --vote-burst must be >= 0, --max-streams >= 1")
+    tokens = auth.load(Path(args.tokens) if args.tokens else None)
+    quotas = Quotas(vote_rate=args.vote_rate, vote_burst=args.vote_burst, max_streams=args.max_streams)
+    return app.Access(tokens=tokens, quotas=quotas, tls=tls, insecure=args.insecure)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from server import auth
+
+    expires = _time(args.expires)
+    value, token = auth.create(args.name, [s.strip() for s in args.scopes.split(",") if s.strip()], expires)
+    print(f"token (shown once; give it to the client): {value}", file=sys.stderr)
+    print(json.dumps(token.as_json()))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from server import bench
+
+    return bench.main(args)
 
 
 def _board_thresholds(specs: list[str]) -> dict[str, ListingConfig]:
@@ -450,7 +577,6 @@ def _board_thresholds(specs: list[str]) -> dict[str, ListingConfig]:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from server.client import RatingsClient
 
     if args.batch_size < 1:
         raise SystemExit("--batch-size must be at least 1")
@@ -459,7 +585,7 @@ def _submit(args: argparse.Namespace) -> int:
     votes = read_votes(args.file, args.board, _read_options(args, vote_ids=True), report)
     accepted = duplicates = 0
     last_seq = 0
-    with RatingsClient(args.target) as client, tqdm(total=len(votes), unit="vote", desc="submit") as bar:
+    with _client(args) as client, tqdm(total=len(votes), unit="vote", desc="submit") as bar:
         for batch_id, start in enumerate(range(0, len(votes), args.batch_size)):
             stop = min(start + args.batch_size, len(votes))
             ack = client.submit(votes.slice(start, stop), batch_id)
@@ -480,9 +606,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _fetch_leaderboard(args: argparse.Namespace):
-    from server.client import RatingsClient
 
-    with RatingsClient(args.target) as client:
+    with _client(args) as client:
         return client.leaderboard(args.board, min_seq=getattr(args, "min_seq", 0), **_request_options(args))
 
 
@@ -502,11 +627,10 @@ def _request_options(args: argparse.Namespace) -> dict:
 
 
 def _head_to_head(args: argparse.Namespace) -> int:
-    from server.client import RatingsClient
 
     if (args.model_a is None) != (args.model_b is None):
         raise SystemExit("give two models, or none for the top-k matrix")
-    with RatingsClient(args.target) as client:
+    with _client(args) as client:
         if args.model_a is None:
             matrix = client.head_to_head_matrix(args.board, args.top_k, category=args.category)
             print(_matrix_text(matrix) if args.format == "table" else _message_json(matrix))
@@ -555,12 +679,11 @@ def _matrix_text(matrix) -> str:
 
 def _watch(args: argparse.Namespace) -> int:
     from server import export
-    from server.client import RatingsClient
 
     fmt = args.format or "table"
     if fmt not in ("table", "json"):
         raise SystemExit("watch prints table or json (one JSON document per line)")
-    with RatingsClient(args.target) as client:
+    with _client(args) as client:
         updates = client.watch(args.board, args.top_k, args.interval, **_request_options(args))
         try:
             for n, board in enumerate(updates, start=1):
@@ -578,9 +701,8 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _boards(args: argparse.Namespace) -> int:
-    from server.client import RatingsClient
 
-    with RatingsClient(args.target) as client:
+    with _client(args) as client:
         boards = client.boards()
     for board in boards:
         print(
@@ -596,19 +718,17 @@ def _boards(args: argparse.Namespace) -> int:
 def _competitors(args: argparse.Namespace) -> int:
     from server import convert
     from server.admin_files import read_competitors
-    from server.client import RatingsClient
 
     updates = read_competitors(Path(args.file))
-    with RatingsClient(args.target) as client:
+    with _client(args) as client:
         result = client.upsert_competitors(convert.update_to_pb(u) for u in updates)
     print(json.dumps({"created": result.created, "updated": result.updated}))
     return 0
 
 
 def _snapshot(args: argparse.Namespace) -> int:
-    from server.client import RatingsClient
 
-    with RatingsClient(args.target) as client:
+    with _client(args) as client:
         found = (
             [client.create_snapshot(args.board, args.name)] if args.action == "create" else client.snapshots(args.board)
         )
@@ -623,12 +743,11 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 def _submit_rankings(args: argparse.Namespace) -> int:
     from server.admin_files import read_ballots
-    from server.client import RatingsClient
     from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
     ballots = read_ballots(Path(args.file), args.board)
     accepted = duplicates = 0
-    with RatingsClient(args.target) as client:
+    with _client(args) as client:
         for ballot in ballots:
             message = pb.RankingBallot(
                 board=ballot.board,
@@ -679,7 +798,6 @@ def _offline_board(args: argparse.Namespace):
 
 
 def _remote_replay(args: argparse.Namespace) -> int:
-    from server.client import RatingsClient
 
     if args.category:
         raise SystemExit(
@@ -688,7 +806,7 @@ def _remote_replay(args: argparse.Namespace) -> int:
     filters = _filters(args)
     report = ReadReport()
     chunks = iter_votes(args.file, args.board, _read_options(args, vote_ids=True), report)
-    with RatingsClient(args.target) as client, tqdm(unit="vote", desc=f"replay into {args.board}") as bar:
+    with _client(args) as client, tqdm(unit="vote", desc=f"replay into {args.board}") as bar:
         summary = client.replay(args.board, chunks, filters, on_chunk=bar.update)
     result = {
         "board": summary.board,
@@ -737,6 +855,8 @@ def main(argv: list[str] | None = None) -> int:
             "competitors": _competitors,
             "snapshot": _snapshot,
             "submit-rankings": _submit_rankings,
+            "token": _token,
+            "bench": _bench,
         }[args.command](args)
     except (VoteFileError, NotFound) as exc:
         print(f"arena-ratings: {exc}", file=sys.stderr)

@@ -273,7 +273,8 @@ def test_token_files_environment_and_the_token_command(tmp_path, capsys):
     assert from_env.check(f"Bearer {value}", "read").name == "ingest"
     assert auth.load(None, environ={}) is None
     for bad, message in (
-        ({"tokens": [{"sha256": "abc", "scopes": ["read"]}]}, "64 hex digits"),
+        ({"tokens": [{"sha256": "abcd", "scopes": ["read"]}]}, "64 hex digits"),
+        ({"tokens": [{"sha256": "xyz", "scopes": ["read"]}]}, "needs sha256"),
         ({"tokens": [{"sha256": "00" * 32, "scopes": ["root"]}]}, "scopes must be"),
         ({"tokens": [{"sha256": "00" * 32, "scopes": ["read"], "expires": "soon"}]}, "ISO time"),
         ({"toekns": []}, "expected"),
