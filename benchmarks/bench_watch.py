@@ -21,9 +21,12 @@ scheduled snapshots off, warms it up, then runs pairs of phases on the
   message, the same stream and the same two rates. Then the watchers are
   cancelled and joined.
 The pairs alternate their order (AB, BA, AB, ...) so drift on a noisy
-machine falls on both sides; the summary gives each run, the server's CPU
-seconds in it, the updates the watchers received, and the median over pairs
-of the B/A ratio of each rate. Every wait is bounded by --timeout.
+machine falls on both sides; the summary gives each run, the CPU seconds
+in it of the server, of this client and of every other process (a large
+"others" marks a run disturbed by the machine, not by the watchers), the
+updates the watchers received and how far behind the newest one was, and
+the median over pairs of the B/A ratio of each rate. Every wait is bounded
+by --timeout.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -45,7 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import columnar_batch  # noqa: E402
+from benchmarks.common import columnar_batch, machine_line  # noqa: E402
 from server.client import RatingsClient, leaderboard_request  # noqa: E402
 from server.launch import free_loopback_port, spawn_server  # noqa: E402
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
@@ -85,6 +87,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine have used (not idle, not waiting for I/O), NaN off Linux."""
+    try:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return float("nan")
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 class Watcher(threading.Thread):
     """Consumes one WatchLeaderboard stream; records when each update arrived and the seq it covers."""
 
@@ -122,7 +133,7 @@ def stream_phase(
 ) -> dict:
     """Stream ``messages`` on one StreamVotes call; the two rates, server CPU, and the watchers' updates meanwhile."""
     n = sum(len(m.columns.vote_id) for m in messages)
-    cpu0 = cpu_seconds(server_pid)
+    cpu0, own0, busy0 = cpu_seconds(server_pid), cpu_seconds(os.getpid()), machine_busy_seconds()
     t0 = time.perf_counter()
     last_seq = accepted = 0
     acks = []
@@ -134,7 +145,9 @@ def stream_phase(
     request = leaderboard_request(min_seq=last_seq, ci=pb.CI_NONE)  # waits for the applier; the cheapest view
     client.stub.GetLeaderboard(request, timeout=deadline.left())
     t_applied = time.perf_counter()
-    cpu = cpu_seconds(server_pid) - cpu0
+    cpu, own = cpu_seconds(server_pid) - cpu0, cpu_seconds(os.getpid()) - own0
+    # Other processes on the machine: the noise (clamped: the three counters tick separately).
+    others = max(0.0, machine_busy_seconds() - busy0 - cpu - own)
     if accepted != n:
         raise RuntimeError(f"{accepted} of {n} votes accepted: the vote ids were not fresh")
     during = [u for w in watchers for u in w.updates if t0 <= u[0] <= t_applied]
@@ -147,6 +160,8 @@ def stream_phase(
         "acked_votes_per_s": n / (t_acked - t0),
         "applied_votes_per_s": n / (t_applied - t0),
         "server_cpu_s": cpu,
+        "client_cpu_s": own,
+        "other_processes_cpu_s": others,
         # When the acks of the first 10%, 20%, ... of the batches arrived (s); the log of the stream's pace.
         "ack_s_at_deciles": [acks[max(0, round(len(acks) * q / 10) - 1)] - t0 for q in range(1, 11)],
         "max_ack_gap_s": float(np.diff(acks).max()) if len(acks) > 1 else 0.0,
@@ -216,7 +231,7 @@ def main() -> int:
     target = f"127.0.0.1:{port}"
     results: dict = {
         "command": " ".join(sys.argv),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_line(),
         "commit": git_commit(),
         "config": {k: v for k, v in vars(args).items() if k != "json"},
         "runs": [],
@@ -273,15 +288,16 @@ def main() -> int:
         f"interval {args.interval} s\n"
     )
     print(
-        "| repeat | watchers | acked k votes/s | applied k votes/s | server CPU s "
+        "| repeat | watchers | acked k votes/s | applied k votes/s | CPU s: server / client / others "
         "| watch updates (during / total) | watch lag at end (votes) |\n|---:|---:|---:|---:|---:|---:|---:|"
     )
     for r in results["runs"]:
         updates = f"{r['watch_updates_during']} / {r['watch_updates_total']}" if r["watchers"] else "-"
         lag = f"{r['watch_lag_votes']:,}" if r["watchers"] else "-"
+        cpu = " / ".join(f"{r[k]:.1f}" for k in ("server_cpu_s", "client_cpu_s", "other_processes_cpu_s"))
         print(
             f"| {r['repeat']} | {r['watchers']} | {r['acked_votes_per_s'] / 1e3:,.1f} | "
-            f"{r['applied_votes_per_s'] / 1e3:,.1f} | {r['server_cpu_s']:.1f} | {updates} | {lag} |"
+            f"{r['applied_votes_per_s'] / 1e3:,.1f} | {cpu} | {updates} | {lag} |"
         )
     print(
         "\nB/A per repeat: "
