@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,10 +27,18 @@ def spawn_server(
         "--data-dir", str(data_dir), "--port", str(port), *serve_args,
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    deadline = time.monotonic() + ready_timeout
     try:
         with RatingsClient(f"127.0.0.1:{port}") as client:
-            client.wait_ready(timeout=ready_timeout)
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the server exited with code {process.returncode} before it was ready")
+                try:
+                    client.wait_ready(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+                    return process
+                except TimeoutError:
+                    if time.monotonic() > deadline:
+                        raise
     except BaseException:
         process.kill()
         raise
-    return process

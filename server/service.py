@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 DATABASE_NAME = "votes.sqlite3"
 CHECKPOINT_DIR = "checkpoints"
 SNAPSHOT_DIR = "snapshots"
+_MAX_WAIT_SECONDS = 86_400.0
 _SNAPSHOT_CACHE = 8  # snapshots whose arrays stay loaded (each: a board's views)
 
 
@@ -478,6 +479,8 @@ class RatingsService:
         last = self._last_seq  # an int read is atomic; taking the writer lock could wait behind back-pressure
         if min_seq > last:
             raise InvalidArgument("min_seq", f"{min_seq} is beyond the last accepted seq {last}")
+        if timeout is not None and timeout > _MAX_WAIT_SECONDS:
+            timeout = None  # a call without a deadline reports ~forever, past what a condition wait accepts
         with self._engine_lock:
             if not self._applied.wait_for(lambda: self._applied_seq >= min_seq, timeout):
                 raise DeadlineExceeded(f"seq {min_seq} not applied yet (applied: {self._applied_seq})")
@@ -485,26 +488,31 @@ class RatingsService:
 
     def leaderboard(self, query: LeaderboardQuery, min_seq: int = 0, timeout: float | None = None) -> BoardStandings:
         """The view's standings over every competitor, as of (at least) ``min_seq``; computed off the
-        ingest path, then cached until the view changes."""
+        ingest path, then cached until the view changes.
+
+        Single flight: a query that finds the same computation running waits for it and takes its
+        result if it covers every vote the view had when the query arrived; only then does it start
+        another. On a board that changes every millisecond, queries therefore share fits instead of
+        queueing one fit each behind the lock.
+        """
         self.wait_applied(min_seq, timeout)
         key = (query.board, *query.cache_key())
         with self._engine_lock:
-            self._view(query.board, query.category)  # NotFound before anything else
+            arrival = self._view(query.board, query.category).last_seq  # NotFound before anything else
+            applied = self._applied_seq  # the result covers every vote of the view up to here
             lock = self._compute_locks.setdefault(key, threading.Lock())
         with lock:
-            with self._engine_lock:
-                board = self._view(query.board, query.category)
-                applied = self._applied_seq
-                cached = self._cache.get(key)
-                stamp = board.last_seq
-                if cached is None or cached[0] != stamp:
-                    cached = None
+            cached = self._cache.get(key)
+            if cached is None or cached[0] < arrival:
+                with self._engine_lock:
+                    board = self._view(query.board, query.category)
+                    stamp = board.last_seq
+                    applied = max(applied, self._applied_seq)
                     inputs = copy_inputs(board, query, self._interner)
-            if cached is None:
                 cached = (stamp, self._compute(query, inputs))
                 self._cache[key] = cached
         result = cached[1]
-        return replace(result, standings=replace(result.standings, as_of_seq=applied))
+        return replace(result, standings=replace(result.standings, as_of_seq=max(applied, cached[0])))
 
     def _view(self, board: str, category: str) -> Board:
         """Under the engine lock: the live board or category view, or NotFound."""

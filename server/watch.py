@@ -39,6 +39,7 @@ MIN_INTERVAL = 0.05
 MAX_INTERVAL = 3600.0
 POLL_SECONDS = 0.05  # how often a publisher reads its view's seq
 FIT_SHARE = 0.05  # at most this share of a core on recomputations for one watched request
+MAX_PAUSE_SECONDS = 30.0  # ... but a watched view is never staler than this after a change
 
 
 class Publisher:
@@ -66,7 +67,7 @@ class Publisher:
                 if stamp != last_stamp:
                     started = time.monotonic()
                     shown = self._service.listing(self._request)
-                    pause = max(pause, (time.monotonic() - started) / FIT_SHARE)
+                    pause = min(MAX_PAUSE_SECONDS, max(pause, (time.monotonic() - started) / FIT_SHARE))
                     last_stamp = stamp
                     self._publish(shown, None)
             except RatingsError as exc:  # e.g. the view vanished in a replay: tell the watchers, stop

@@ -251,3 +251,26 @@ def test_corrupt_checkpoint_is_ignored_and_state_rebuilt(start_server, tmp_path)
     second = start_server(data)
     with client_for(second) as client:
         same_numbers(elo_board(client), offline_elo(votes))
+
+
+def test_min_seq_wait_without_a_deadline(start_server):
+    """A call with no deadline reports an enormous time remaining; waiting for a seq the applier
+    has not reached yet must not overflow (it once failed with INTERNAL)."""
+    import time
+
+    server = start_server()
+    service = server.service
+    real_apply = service._apply
+
+    def slow_apply(batch):  # holds the applier back, so the query surely waits
+        time.sleep(0.3)
+        real_apply(batch)
+
+    service._apply = slow_apply
+    with client_for(server) as client:
+        ack = client.submit(synthetic_batch(500, 5, seed=31))
+        assert service._applied_seq < ack.last_seq
+        assert service.wait_applied(ack.last_seq, timeout=1e18) == ack.last_seq  # "no deadline" as gRPC reports it
+        second = client.submit(synthetic_batch(500, 5, seed=32, prefix="w"))
+        request = pb.LeaderboardRequest(min_seq=second.last_seq, ci=pb.CI_NONE)
+        assert client.stub.GetLeaderboard(request).total_votes == 1000  # no timeout given
