@@ -237,7 +237,8 @@ def test_restart_recovers_from_checkpoint_and_log_tail(start_server, tmp_path):
         assert again.duplicates == 1000
 
 
-def test_corrupt_checkpoint_is_ignored_and_state_rebuilt(start_server, tmp_path):
+@pytest.mark.parametrize("damage", ["flipped byte", "truncated"])
+def test_corrupt_checkpoint_is_ignored_and_state_rebuilt(start_server, tmp_path, caplog, damage):
     votes = synthetic_batch(1000, 6, seed=8)
     data = tmp_path / "data"
     first = start_server(data)
@@ -246,9 +247,13 @@ def test_corrupt_checkpoint_is_ignored_and_state_rebuilt(start_server, tmp_path)
     first.stop(grace=1.0)
     (checkpoint,) = sorted((data / "checkpoints").glob("*.npz"))
     blob = bytearray(checkpoint.read_bytes())
-    blob[len(blob) // 2] ^= 0xFF
+    if damage == "truncated":
+        del blob[len(blob) // 2 :]
+    else:
+        blob[len(blob) // 2] ^= 0xFF
     checkpoint.write_bytes(bytes(blob))
     second = start_server(data)
+    assert "checksum mismatch" in caplog.text and "rebuilding from the log" in caplog.text
     with client_for(second) as client:
         same_numbers(elo_board(client), offline_elo(votes))
 
