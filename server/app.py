@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Ratings"].full_name
 DEFAULT_PORT = 50051
 SHUTDOWN_GRACE_SECONDS = 10.0
+SHUTDOWN_EXTRA_SECONDS = 5.0  # after the grace, how long to wait for gRPC to report the stop
 
 
 class RunningServer:
@@ -48,7 +49,11 @@ class RunningServer:
         log.info("shutting down: NOT_SERVING, draining calls for up to %.0f s", grace)
         self._health.enter_graceful_shutdown()
         self.service.begin_shutdown()  # watch streams end now instead of holding the drain for its grace
-        self.server.stop(grace).wait()
+        if not self.server.stop(grace).wait(grace + SHUTDOWN_EXTRA_SECONDS):
+            # grpcio 1.85 can keep a stream whose message it failed to deserialize in its server state,
+            # and then never reports the stop as done (tests/test_fuzz.py): do not wait forever.
+            log.warning("the gRPC server did not report its stop within %.0f s; closing the store anyway",
+                        grace + SHUTDOWN_EXTRA_SECONDS)  # fmt: skip
         self.service.close()
         log.info("stopped cleanly at seq %d", self.service.last_seq)
 

@@ -104,4 +104,7 @@ def scheduled_name(moment: float) -> str:
 
 
 def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):  # outside what a calendar date can show
+        return f"{moment:g} (Unix seconds)"

@@ -137,7 +137,8 @@ def watch(
     interval: float = 0.0,
     is_active: Callable[[], bool] = lambda: True,
 ) -> Iterator[Listing]:
-    """Yield the listing now, then each time the watched ranks change, until the caller goes away.
+    """Yield the listing now, then each time the watched ranks change, until the caller goes away
+    (``is_active()`` false: noticed within POLL_SECONDS, so a cancelled watch frees its thread).
 
     Ends with Unavailable when the service shuts down (watch again after it restarts).
     """
@@ -151,14 +152,19 @@ def watch(
     with hub.subscribe(request) as publisher:
         version, last_ranks = 0, None
         while is_active() and not stopping.is_set():
-            version, shown = publisher.wait_newer(version, timeout=interval)
+            version, shown = publisher.wait_newer(version, timeout=min(interval, POLL_SECONDS))
             if shown is None:
                 continue
             ranks = watched_ranks(shown, top_k)
             if ranks != last_ranks:
                 yield shown
                 last_ranks = ranks
-                stopping.wait(interval)  # at most one message per interval; the next one is the latest state
+                # At most one message per interval (the next one is the latest state), but a caller
+                # that goes away, or a shutdown, is noticed within POLL_SECONDS.
+                resume = time.monotonic() + interval
+                while is_active() and not stopping.wait(min(POLL_SECONDS, max(0.0, resume - time.monotonic()))):
+                    if time.monotonic() >= resume:
+                        break
     if stopping.is_set():
         raise Unavailable("the server is shutting down; watch again once it is back")
 
