@@ -353,10 +353,12 @@ class RatingsService:
                 "columns.style_features", f"{kept.style_names} differ from board {kept.board!r}'s features {declared}"
             )
         # Name ids are provisional until the commit succeeds.
-        name_ids = np.empty(len(kept.names), dtype=np.int32)
+        name_ids = np.full(len(kept.names), -1, dtype=np.int32)
         new_competitors: list[tuple[int, str]] = []
         pending: dict[str, int] = {}
-        for j, name in enumerate(kept.names):
+        # Only names a vote uses: a batch may list others, which validation does not look at.
+        for j in np.unique(np.concatenate([kept.model_a, kept.model_b])).tolist():
+            name = kept.names[j]
             known = self._interner.id_of(name)
             if known is None:
                 known = pending.get(name)

@@ -711,7 +711,7 @@ def test_fuzz_create_snapshot(fz, board, name):
 @fuzz_settings(250)
 @given(chunks=replay_streams())
 def test_fuzz_replay_votes(fz, chunks):
-    """A refused replay leaves every board as it was (the seqs it consumed: see test_refused_replay_consumes_no_seq)."""
+    """A refused replay leaves every board as it was (its used seqs: see test_a_refused_replay_changes_no_board)."""
     before = settled_state(fz, with_seq=False)
     fz.count("replays", max(1, len(chunks)))
     try:
@@ -786,16 +786,13 @@ def test_fuzz_watch_leaderboard(fz, request, top_k, interval):
 
 
 @fuzz_settings(400)
-@example(
-    kind=0, request=pb.LeaderboardRequest(board="no-such-board", as_of=pb.SnapshotRef(time=1e12))
-)  # INTERNAL: server/snapshots.py _iso
+@example(kind=0, request=pb.LeaderboardRequest(board="no-such-board", as_of=pb.SnapshotRef(time=1e12)))  # was INTERNAL
 @given(kind=st.integers(0, 2), request=leaderboard_requests(times=ALL_TIMES, cheap=True))
 def test_fuzz_snapshot_ref_times(fz, kind, request):
     """Snapshots named by any time: a time with no snapshot at or before it is NOT_FOUND, however far out.
 
-    Known failure until fixed: a finite time outside datetime's range (|t| beyond ~2.5e11 s) with no
-    snapshot at or before it answers INTERNAL (snapshots.find formats the time for NOT_FOUND's message
-    with datetime.fromtimestamp, which raises ValueError / OverflowError).
+    A finite time outside datetime's range (|t| beyond ~2.5e11 s) once answered INTERNAL: snapshots.find
+    formatted it for NOT_FOUND's message with datetime.fromtimestamp, which raises ValueError / OverflowError.
     """
     if kind == 0:
         call(fz, "snapshot_refs", fz.stub.GetLeaderboard, request)

@@ -279,3 +279,13 @@ def test_min_seq_wait_without_a_deadline(start_server):
         second = client.submit(synthetic_batch(500, 5, seed=32, prefix="w"))
         request = pb.LeaderboardRequest(min_seq=second.last_seq, ci=pb.CI_NONE)
         assert client.stub.GetLeaderboard(request).total_votes == 1000  # no timeout given
+
+
+def test_names_no_vote_uses_are_not_stored(start_server):
+    """A columnar batch may list names its votes do not use; they are neither validated nor kept."""
+    server = start_server()
+    columns = pb.VoteColumns(names=["a", "b", "", " ", "x" * 5000], model_a=[0], model_b=[1],
+                             outcome=[pb.A_WINS], vote_id=["v1"])  # fmt: skip
+    with client_for(server) as client:
+        assert client.submit(pb.VoteBatch(columns=columns)).accepted == 1
+    assert server.service._store.competitor_names() == ["a", "b"]
