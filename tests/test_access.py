@@ -225,10 +225,10 @@ def test_vote_rate_limit_refuses_with_a_retry_hint_and_recovers(start_server):
     time.sleep(0.6)
     acks = []
     with pytest.raises(grpc.RpcError) as caught:
-        for ack in stub.StreamVotes(iter([votes(n=60) for _ in range(3)]), metadata=writer, timeout=10):
+        for ack in stub.StreamVotes(iter([votes(n=90) for _ in range(3)]), metadata=writer, timeout=10):
             acks.append(ack)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and len(acks) == 1
-    assert server.service.last_seq == 80 * 3 + 60
+    assert server.service.last_seq == 80 * 3 + 90  # the second batch would have needed 0.4 s more
 
 
 def test_open_streams_are_limited(start_server):
