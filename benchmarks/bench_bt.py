@@ -55,7 +55,7 @@ for _path in (ROOT, HERE):
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import json_default, machine_line, repeat, row, timed  # noqa: E402
+from benchmarks.common import fmt_s, json_default, machine_line, repeat, row, timed  # noqa: E402
 from engine import Board, EloConfig, bt  # noqa: E402
 from engine.cells import CellTable  # noqa: E402
 from engine.scale import RatingScale  # noqa: E402
@@ -76,16 +76,6 @@ SCALE = RatingScale()
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def fmt_s(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"
 
 
 def verdict(seconds: float, target: float) -> str:

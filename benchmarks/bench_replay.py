@@ -81,7 +81,7 @@ for _path in (ROOT, HERE):
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.common import json_default, timed  # noqa: E402
+from benchmarks.common import fmt_seconds, json_default, timed  # noqa: E402
 from engine import Board, EloConfig  # noqa: E402
 
 TARGET_BT = 10.0  # s, whole command: BT + 1000-round bootstrap CIs, --bootstrap 0
@@ -125,13 +125,7 @@ REF_RUNS = [
 
 
 def fmt_s(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.0f} ms"
-    return f"{seconds:.2f} s"
+    return fmt_seconds(seconds, ms_digits=0)
 
 
 def fmt_bytes(n: float | None) -> str:

@@ -61,7 +61,7 @@ for _path in (ROOT, HERE):
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import json_default, machine_line, repeat, row, timed  # noqa: E402
+from benchmarks.common import fmt_seconds, json_default, machine_line, repeat, row, timed  # noqa: E402
 from engine import style  # noqa: E402
 from engine.scale import RatingScale  # noqa: E402
 from tests.conftest import style_votes  # noqa: E402
@@ -90,13 +90,7 @@ CONFIGS = {
 
 
 def fmt_s(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
+    return fmt_seconds(seconds, ms_digits=1)
 
 
 def peak_rss_mb() -> float:

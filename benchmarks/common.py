@@ -72,3 +72,18 @@ def row(what: str, times: list[float], target: float | None = None, **extra) -> 
     if target is not None:
         out["met"] = median <= target
     return out
+
+
+def fmt_seconds(seconds: float | None, ms_digits: int = 2) -> str:
+    """A duration for a report: µs, ms (with ``ms_digits`` decimals) or s."""
+    if seconds is None:
+        return "n/a"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.{ms_digits}f} ms"
+    return f"{seconds:.2f} s"
+
+
+def fmt_s(seconds: float | None) -> str:
+    return fmt_seconds(seconds)
