@@ -19,6 +19,7 @@ from engine.interning import assign_slots_kernel
 from engine.outcomes import SCORE_A, is_valid_outcome
 from engine.standings import Standings
 from engine.style_rows import StyleRows
+from engine.text_arrays import decode_strings, encode_strings
 from engine.threads import run_split
 
 # Below this many replica-updates per call, handing work to threads costs
@@ -182,7 +183,7 @@ class Board:
         """Arrays that fully describe the board (copies), for checkpoints."""
         config = asdict(self.config)
         return {
-            "config_keys": np.array(list(config), dtype=np.str_),
+            "config_keys": encode_strings(list(config)),
             "config_values": np.array([float(v) for v in config.values()], dtype=np.float64),
             "config_seed": np.array([self.config.seed], dtype=np.uint64),
             "counters": np.array([self.n_votes, self.last_seq], dtype=np.int64),
@@ -196,7 +197,7 @@ class Board:
 
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> Board:
-        values = dict(zip(state["config_keys"].tolist(), state["config_values"].tolist()))
+        values = dict(zip(decode_strings(state["config_keys"]), state["config_values"].tolist()))
         values["bootstrap_rounds"] = int(values["bootstrap_rounds"])
         values["seed"] = int(state["config_seed"][0])  # float64 cannot hold every uint64
         board = cls(EloConfig(**values))

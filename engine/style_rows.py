@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.text_arrays import decode_strings, encode_strings
+
 
 class StyleRows:
     def __init__(self) -> None:
@@ -57,7 +59,7 @@ class StyleRows:
     def state(self) -> dict[str, np.ndarray]:
         slot_a, slot_b, outcome, values = self.rows()
         return {
-            "style_names": np.array(self.names, dtype=np.str_),
+            "style_names": encode_strings(self.names),
             "style_slot_a": slot_a.copy(),
             "style_slot_b": slot_b.copy(),
             "style_outcome": outcome.copy(),
@@ -67,11 +69,10 @@ class StyleRows:
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> StyleRows:
         rows = cls()
-        if "style_names" in state and len(state["style_names"]):
-            rows.append(
-                state["style_slot_a"], state["style_slot_b"], state["style_outcome"],
-                state["style_names"].tolist(), state["style_values"],
-            )  # fmt: skip
+        names = decode_strings(state["style_names"]) if "style_names" in state else []
+        if names:
+            slot_a, slot_b, outcome = state["style_slot_a"], state["style_slot_b"], state["style_outcome"]
+            rows.append(slot_a, slot_b, outcome, names, state["style_values"])
         return rows
 
 

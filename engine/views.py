@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from engine.board import Board
 from engine.elo import EloConfig
 
-# Board names cannot contain "/" (server.limits.BOARD_NAME), so "board/category" is unambiguous.
+# Board names cannot contain "/" (server.names.BOARD_NAME), so "board/category" is unambiguous.
 SEPARATOR = "/"
 
 

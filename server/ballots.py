@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.outcomes import Outcome
+from server import names
 from server.errors import InvalidArgument
 from server.limits import Limits
 from server.votes import VoteBatch
@@ -41,9 +42,8 @@ class RankingBallot:
 
 def ballot_votes(ballot: RankingBallot, limits: Limits) -> VoteBatch:
     """The pairwise votes of a ballot, in canonical order; InvalidArgument names the bad entry."""
-    _validate(ballot, limits)
-    ranked = sorted(ballot.ranking, key=lambda entry: (entry[1], entry[0]))
-    names = [model for model, _ in ranked]
+    ranked = sorted(_validated_ranking(ballot, limits), key=lambda entry: (entry[1], entry[0]))
+    models = [model for model, _ in ranked]
     model_a, model_b, outcome, vote_id = [], [], [], []
     for i in range(len(ranked)):
         for j in range(i + 1, len(ranked)):
@@ -55,7 +55,7 @@ def ballot_votes(ballot: RankingBallot, limits: Limits) -> VoteBatch:
     return VoteBatch(
         board=ballot.board,
         vote_id=vote_id,
-        names=names,
+        names=models,
         model_a=np.array(model_a, dtype=np.int64),
         model_b=np.array(model_b, dtype=np.int64),
         outcome=np.array(outcome, dtype=np.int64),
@@ -66,7 +66,8 @@ def ballot_votes(ballot: RankingBallot, limits: Limits) -> VoteBatch:
     )
 
 
-def _validate(ballot: RankingBallot, limits: Limits) -> None:
+def _validated_ranking(ballot: RankingBallot, limits: Limits) -> list[tuple[str, int]]:
+    """The ballot's ranking with names in NFC form (server.names), or InvalidArgument."""
     if not ballot.ballot_id:
         raise InvalidArgument("ballot_id", "must not be empty (it makes a retried ballot idempotent)")
     if len(ballot.ballot_id) > limits.max_name_length - _ID_SUFFIX_LENGTH:
@@ -80,9 +81,11 @@ def _validate(ballot: RankingBallot, limits: Limits) -> None:
             "ranking", f"ranks {n} competitors; a ballot ranks {MIN_COMPETITORS} to {MAX_COMPETITORS}"
         )
     seen: set[str] = set()
-    for i, (model, place) in enumerate(ballot.ranking):
-        if not model.strip():
-            raise InvalidArgument(f"ranking[{i}].model", "must not be empty")
+    ranking = [
+        (names.checked(model, f"ranking[{i}].model", limits.max_name_length), place)
+        for i, (model, place) in enumerate(ballot.ranking)
+    ]
+    for i, (model, place) in enumerate(ranking):
         if model in seen:
             raise InvalidArgument(f"ranking[{i}].model", f"{model!r} is ranked twice")
         seen.add(model)
@@ -90,3 +93,4 @@ def _validate(ballot: RankingBallot, limits: Limits) -> None:
             raise InvalidArgument(f"ranking[{i}].place", f"{place}: places start at 1 (the best)")
     if math.isinf(ballot.timestamp):
         raise InvalidArgument("timestamp", f"{ballot.timestamp} is not a finite number")
+    return ranking

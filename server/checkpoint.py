@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.text_arrays import decode_strings, encode_strings
 from engine.views import SEPARATOR, BoardViews
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def write_states(path: Path, seq: int, boards: dict[str, dict[str, np.ndarray]])
     """Write ``boards`` (name -> arrays) as of ``seq`` to ``path`` atomically and durably."""
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = {"seq": np.array([seq], dtype=np.int64), "boards": np.array(list(boards), dtype=np.str_)}
+    arrays = {"seq": np.array([seq], dtype=np.int64), "boards": encode_strings(list(boards))}
     for i, state in enumerate(boards.values()):
         arrays.update({f"{i}/{key}": value for key, value in state.items()})
     buffer = io.BytesIO()
@@ -79,7 +80,7 @@ def read_states(path: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
     if len(digest) != 32 or hashlib.sha256(payload).digest() != digest:
         raise ValueError("checksum mismatch (truncated or corrupt)")
     with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
-        names = npz["boards"].tolist()
+        names = decode_strings(npz["boards"])
         boards: dict[str, dict[str, np.ndarray]] = {name: {} for name in names}
         for key in npz.files:
             if "/" in key:

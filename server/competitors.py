@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from server import names
 from server.errors import InvalidArgument
 from server.limits import Limits
 
@@ -67,6 +68,7 @@ class CompetitorUpdate:
 
 
 def validate_updates(updates: list[CompetitorUpdate], limits: Limits) -> None:
+    """Raise InvalidArgument naming the first bad field; names are replaced by their NFC form in place."""
     if not updates:
         raise InvalidArgument("competitors", "the request lists no competitors")
     if len(updates) > limits.max_batch_votes:
@@ -74,8 +76,7 @@ def validate_updates(updates: list[CompetitorUpdate], limits: Limits) -> None:
     seen: set[str] = set()
     for i, update in enumerate(updates):
         where = f"competitors[{i}]"
-        if not update.name.strip():
-            raise InvalidArgument(f"{where}.name", "must not be empty")
+        updates[i] = update = replace(update, name=names.checked(update.name, f"{where}.name", limits.max_name_length))
         if update.name in seen:
             raise InvalidArgument(f"{where}.name", f"{update.name!r} is listed twice")
         seen.add(update.name)

@@ -8,6 +8,7 @@ import numpy as np
 
 from engine import Standings
 from engine.views import SEPARATOR
+from server import names
 from server.ballots import RankingBallot
 from server.competitors import CompetitorInfo, CompetitorUpdate
 from server.errors import InvalidArgument
@@ -224,7 +225,7 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
             raise InvalidArgument("anchor.model", "must not be empty")
         if not math.isfinite(request.anchor.rating):
             raise InvalidArgument("anchor.rating", f"{request.anchor.rating} is not a finite number")
-        anchor_model = request.anchor.model
+        anchor_model = names.normalized(request.anchor.model)  # names are stored in NFC form
     if request.style_control and (method == "elo" or anchor_model is not None):
         field = "method" if method == "elo" else "anchor"
         raise InvalidArgument(field, "style control is a BT fit, centred on the mean; not with ELO or an anchor")
@@ -254,7 +255,7 @@ def _board_and_category(request: pb.LeaderboardRequest) -> tuple[str, str]:
     category = category if sep else request.category
     if sep and not category:
         raise InvalidArgument("board", f"{request.board!r} names no category after {SEPARATOR!r}")
-    return resolve_board(board), category
+    return resolve_board(board), names.normalized(category)
 
 
 STATUSES = {pb.ACTIVE: "active", pb.DEPRECATED: "deprecated", pb.UNAVAILABLE: "unavailable"}

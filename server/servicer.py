@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from server import convert
+from server import convert, names
 from server.errors import InvalidArgument
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
@@ -81,8 +81,8 @@ class RatingsServicer(pb_grpc.RatingsServicer):
                 raise InvalidArgument(field, "must not be empty")
         result = self._service.head_to_head(
             resolve_board(request.board),
-            request.model_a,
-            request.model_b,
+            names.normalized(request.model_a),  # names are stored in NFC form
+            names.normalized(request.model_b),
             min_seq=request.min_seq,
             timeout=context.time_remaining(),
         )

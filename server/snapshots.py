@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.views import BoardViews
-from server import checkpoint
-from server.errors import InvalidArgument, NotFound
+from server import checkpoint, names
+from server.errors import NotFound
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")
 MAX_NAME_LENGTH = 64
 
 
@@ -49,12 +47,7 @@ class SnapshotInfo:
 
 
 def check_name(name: str) -> None:
-    if not SNAPSHOT_NAME.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-        raise InvalidArgument(
-            "name",
-            f"{name!r} is not a snapshot name (letters, digits, '_', '.', ':', '+', '-'; "
-            f"at most {MAX_NAME_LENGTH} characters)",
-        )
+    names.check_snapshot(name, MAX_NAME_LENGTH)
 
 
 def find(snapshots: Iterable[SnapshotInfo], board: str, name: str | None, time: float | None) -> SnapshotInfo:

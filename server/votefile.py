@@ -34,7 +34,9 @@ import numpy as np
 import polars as pl
 
 from engine.outcomes import READ_LABELS
-from server.limits import BOARD_NAME, DEFAULT_BOARD
+from server import names
+from server.limits import DEFAULT_BOARD, Limits
+from server.names import BOARD_NAME
 from server.votes import VoteBatch
 
 OPTIONAL = ("tstamp", "vote_id", "judge", "anony", "language", "tags", "conv_metadata")
@@ -198,6 +200,7 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
     frame = frame.rename({theirs: ours for ours, theirs in options.columns.items() if theirs in frame.columns})
     if options.winner_loser:
         frame = frame.rename({"winner": "model_a", "loser": "model_b"}).with_columns(winner=pl.lit("model_a"))
+    frame = _nfc_names(frame)
     bad = _bad_rows(path, frame, first_row, options)
     if bad is not None:
         keep = ~bad.is_not_null()
@@ -212,7 +215,7 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
     vote_id = _strings(frame, "vote_id")
     if not vote_id and options.vote_ids:
         vote_id = derived_vote_ids(frame, seen)
-    tag_count, tags = _tags(path, frame)
+    tag_count, tags = _tags(path, frame, first_row)
     style_names, style = _style(path, frame, first_row)
     return VoteBatch(
         board=board,
@@ -280,6 +283,19 @@ def _style(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[list[str], 
     return names, values
 
 
+def _nfc_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Competitor names in NFC form, as the server stores them (server.names)."""
+    changed = {}
+    for column in ("model_a", "model_b"):
+        if frame[column].dtype == pl.String:
+            for name in frame[column].drop_nulls().unique().to_list():
+                if names.normalized(name) != name:
+                    changed[name] = names.normalized(name)
+    if not changed:
+        return frame
+    return frame.with_columns(pl.col(c).replace(changed) for c in ("model_a", "model_b"))
+
+
 def _bad_rows(path: Path, frame: pl.DataFrame, first_row: int, options: ReadOptions) -> pl.Series | None:
     """Per row, the reason it is bad (null when fine); raises on the first bad row unless skipping.
 
@@ -292,9 +308,16 @@ def _bad_rows(path: Path, frame: pl.DataFrame, first_row: int, options: ReadOpti
     if "tstamp" in frame.columns and not (frame["tstamp"].dtype.is_numeric() or frame["tstamp"].dtype == pl.Null):
         raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds), it holds {frame['tstamp'].dtype}")
     a, b, winner = pl.col("model_a"), pl.col("model_b"), pl.col("winner")
+    # The server's name rule (server.names), decided once per distinct name, not per row.
+    distinct = pl.concat([frame["model_a"], frame["model_b"]]).drop_nulls().unique().to_list()
+    problems = {name: problem for name in distinct if (problem := names.name_problem(name, Limits().max_name_length))}
+    empty = [name for name, problem in problems.items() if problem.startswith("must not be empty")]
+    refused = [name for name in problems if name not in empty]
     checks = [
-        (a.is_null() | (a.str.strip_chars() == ""), "model_a is empty"),
-        (b.is_null() | (b.str.strip_chars() == ""), "model_b is empty"),
+        (a.is_null() | a.is_in(empty), "model_a is empty"),
+        (b.is_null() | b.is_in(empty), "model_b is empty"),
+        (a.is_in(refused), "model_a is not a valid name"),
+        (b.is_in(refused), "model_b is not a valid name"),
         (a == b, "model_b equals model_a"),
         (winner.is_null() | ~winner.is_in(list(READ_LABELS)), "winner is not a known label"),
     ]
@@ -317,6 +340,9 @@ def _bad_rows(path: Path, frame: pl.DataFrame, first_row: int, options: ReadOpti
         text = f"winner {row['winner']!r} is not one of {allowed}"
     elif text == "tstamp is not finite":
         text = f"tstamp {row['tstamp']} is not finite"
+    elif text.endswith("is not a valid name"):
+        side = text.split()[0]
+        text = f"{side} {problems[row[side]]}"
     elif text == "model_b equals model_a":
         text = f"model_b equals model_a ({row['model_a']!r})"
     raise VoteFileError(f"{path}: row {first_row + i + 1}: {text} (use --on-bad-row skip to drop such rows)")
@@ -328,7 +354,7 @@ def _strings(frame: pl.DataFrame, column: str) -> list[str]:
     return frame[column].cast(pl.String).fill_null("").to_list()
 
 
-def _tags(path: Path, frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
+def _tags(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[np.ndarray, list[str]]:
     """(tag_count per vote, all tags in order) from a list column or a comma-separated string."""
     if "tags" not in frame.columns:
         return np.zeros(0, dtype=np.int64), []
@@ -343,7 +369,17 @@ def _tags(path: Path, frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
         raise VoteFileError(f"{path}: column tags must hold lists of strings or comma-separated strings")
     column = column.fill_null([])
     counts = column.list.len().to_numpy().astype(np.int64)
-    return counts, column.explode().drop_nulls().cast(pl.String).to_list()
+    tags = column.explode().drop_nulls().cast(pl.String).to_list()
+    # The server's name rule (server.names), decided once per distinct tag.
+    fixed = {tag: names.normalized(tag) for tag in set(tags)}
+    for tag, nfc in fixed.items():
+        problem = names.name_problem(nfc, Limits().max_name_length)
+        if problem:
+            row = int(np.searchsorted(np.cumsum(counts), tags.index(tag), side="right"))
+            raise VoteFileError(f"{path}: row {first_row + row + 1}: tag {tag!r} {problem}")
+    if any(nfc != tag for tag, nfc in fixed.items()):
+        tags = [fixed[tag] for tag in tags]
+    return counts, tags
 
 
 def derived_vote_ids(frame: pl.DataFrame, seen: Counter) -> list[str]:

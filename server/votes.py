@@ -13,8 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.outcomes import Outcome, is_valid_outcome
+from server import names
 from server.errors import InvalidArgument
-from server.limits import BOARD_NAME, DEFAULT_BOARD, Limits
+from server.limits import DEFAULT_BOARD, Limits
 
 
 @dataclass
@@ -128,14 +129,12 @@ def _check_name(value: str, field_name: str, limit: int) -> None:
 def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) -> None:
     """Raise InvalidArgument for the first problem found; return if the batch is sound.
 
+    Names, tags, voter ids and style feature names are checked by the one rule
+    of server.names and replaced by their NFC form in place.
+
     ``timestamp`` NaN means "not given" (the server stamps it); +-inf is an error.
     """
-    if not BOARD_NAME.fullmatch(batch.board) or len(batch.board) > limits.max_board_length:
-        raise InvalidArgument(
-            "board",
-            f"{batch.board!r} is not a board name (letters, digits, '_', '.', '-'; "
-            f"at most {limits.max_board_length} characters)",
-        )
+    names.check_board(batch.board, limits.max_board_length)
     n = len(batch)
     if require_vote_ids and len(batch.vote_id) != n:
         raise InvalidArgument("columns.vote_id", f"has {len(batch.vote_id)} values for {n} votes")
@@ -170,7 +169,8 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
         if bad.size:
             i = int(bad[0])
             raise InvalidArgument(f"votes[{i}].{side}", f"name index {index[i]} out of range ({n_names} names)")
-    name_problem = [_name_problem(name, limits.max_name_length) for name in batch.names]
+    batch.names = [names.normalized(name) for name in batch.names]
+    name_problem = [names.name_problem(name, limits.max_name_length) for name in batch.names]
     if any(name_problem):
         bad_name = np.array([p is not None for p in name_problem])
         for side, index in (("model_a", batch.model_a), ("model_b", batch.model_b)):
@@ -179,8 +179,8 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
                 i = int(bad[0])
                 raise InvalidArgument(f"votes[{i}].{side}", name_problem[index[i]])
     # Compare names, not indices: a batch may list one name twice.
-    names = np.asarray(batch.names, dtype=object)
-    same = np.flatnonzero(names[batch.model_a] == names[batch.model_b])
+    listed = np.asarray(batch.names, dtype=object)
+    same = np.flatnonzero(listed[batch.model_a] == listed[batch.model_b])
     if same.size:
         i = int(same[0])
         raise InvalidArgument(f"votes[{i}].model_b", f"equals model_a ({batch.names[batch.model_a[i]]!r})")
@@ -195,9 +195,11 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
         raise InvalidArgument(f"votes[{i}].timestamp", f"{batch.timestamp[i]} is not a finite number")
     for i, vote_id in enumerate(batch.vote_id):
         _check_name(vote_id, f"votes[{i}].vote_id", limits.max_name_length)
-    for i, voter in enumerate(batch.voter_id):
-        if len(voter) > limits.max_name_length:
-            _check_name(voter, f"votes[{i}].voter_id", limits.max_name_length)
+    if batch.voter_id:  # "" means no voter
+        batch.voter_id = [
+            names.checked(voter, f"votes[{i}].voter_id", limits.max_name_length) if voter else voter
+            for i, voter in enumerate(batch.voter_id)
+        ]
     if batch.tags:
         too_many = np.flatnonzero(batch.tag_count > limits.max_tags_per_vote)
         if too_many.size:
@@ -205,9 +207,11 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
             raise InvalidArgument(
                 f"votes[{i}].tags", f"{batch.tag_count[i]} tags, the limit is {limits.max_tags_per_vote}"
             )
-        for i, tags in enumerate(batch.tags_of()):
-            for j, tag in enumerate(tags):
-                _check_name(tag, f"votes[{i}].tags[{j}]", limits.max_name_length)
+        batch.tags = [
+            names.checked(tag, f"votes[{i}].tags[{j}]", limits.max_name_length)
+            for i, tags in enumerate(batch.tags_of())
+            for j, tag in enumerate(tags)
+        ]
     _validate_style(batch, limits)
 
 
@@ -215,18 +219,21 @@ MAX_STYLE_FEATURES = 16
 
 
 def _validate_style(batch: VoteBatch, limits: Limits) -> None:
-    names = batch.style_names
-    if not names:
+    if not batch.style_names:
         if batch.style is not None and batch.style.size:
             raise InvalidArgument("columns.style_features", "style values without feature names")
         return
-    if len(names) > MAX_STYLE_FEATURES:
-        raise InvalidArgument("columns.style_features", f"{len(names)} features, the limit is {MAX_STYLE_FEATURES}")
-    for k, name in enumerate(names):
-        _check_name(name, f"columns.style_features[{k}]", limits.max_name_length)
-    if len(set(names)) != len(names):
+    if len(batch.style_names) > MAX_STYLE_FEATURES:
+        raise InvalidArgument(
+            "columns.style_features", f"{len(batch.style_names)} features, the limit is {MAX_STYLE_FEATURES}"
+        )
+    features = batch.style_names = [
+        names.checked(name, f"columns.style_features[{k}]", limits.max_name_length)
+        for k, name in enumerate(batch.style_names)
+    ]
+    if len(set(features)) != len(features):
         raise InvalidArgument("columns.style_features", "a feature is named twice")
-    f, n = len(names), len(batch)
+    f, n = len(features), len(batch)
     if batch.style is None or batch.style.shape != (n, 2 * f):
         got = 0 if batch.style is None else batch.style.size // 2
         raise InvalidArgument("columns.style_a", f"has {got} values for {n} votes x {f} features")
@@ -234,15 +241,7 @@ def _validate_style(batch: VoteBatch, limits: Limits) -> None:
     if bad.size:
         i, j = (int(v) for v in bad[0])
         side, k = ("style_a", j) if j < f else ("style_b", j - f)
-        raise InvalidArgument(f"votes[{i}].{side}[{names[k]!r}]", f"{batch.style[i, j]} is not a finite number >= 0")
-
-
-def _name_problem(name: str, limit: int) -> str | None:
-    if not name or not name.strip():
-        return "must not be empty"
-    if len(name) > limit:
-        return f"is {len(name)} characters, the limit is {limit}"
-    return None
+        raise InvalidArgument(f"votes[{i}].{side}[{features[k]!r}]", f"{batch.style[i, j]} is not a finite number >= 0")
 
 
 def resolve_board(board: str) -> str:

@@ -55,6 +55,9 @@ def test_unknown_winner_label_names_file_row_and_value(tmp_path):
         ({"tstamp": [1.0, 2.0, float("nan"), 4.0]}, r"row 3: tstamp nan is not finite"),
         ({"model_a": ["gpt", None, "gpt", "llama"]}, r"row 2: model_a is empty"),
         ({"tstamp": [1.0, float("inf"), 3.0, 4.0]}, r"row 2: tstamp inf is not finite"),
+        ({"model_a": ["gpt", "ll\x00ama", "gpt", "llama"]}, r"row 2: model_a contains the control character"),
+        ({"model_b": ["claude", "llama", "\u200b", "gpt"]}, r"row 3: model_b is empty"),
+        ({"model_b": ["claude", "llama ", "llama", "gpt"]}, r"row 2: model_b 'llama ' starts or ends with"),
     ],
 )
 def test_bad_rows_are_named(tmp_path, change, message):
@@ -243,3 +246,14 @@ def test_lmarena_json_equals_the_parquet_of_the_same_votes():
             assert a.rating == pytest.approx(b.rating, abs=1e-9) and a.rating_upper == pytest.approx(
                 b.rating_upper, abs=1e-9
             )
+
+
+def test_names_are_nfc_and_bad_tags_name_the_row(tmp_path):
+    """Files follow the server's name rule (server.names): NFD and NFC are one competitor."""
+    frame = pl.DataFrame({**ROWS, "model_a": ["cafe\u0301", "caf\u00e9", "gpt", "llama"]})
+    batch = read_votes(write(frame, tmp_path / "votes.parquet"))
+    assert "caf\u00e9" in batch.names and "cafe\u0301" not in batch.names
+    assert batch.names[batch.model_a[0]] == batch.names[batch.model_a[1]]
+    tagged = pl.DataFrame({**ROWS, "tags": [["a"], [], ["ok", "x\u202ey"], []]})
+    with pytest.raises(VoteFileError, match=r"row 3: tag .* contains the control character U\+202E"):
+        read_votes(write(tagged, tmp_path / "tags.parquet"))
