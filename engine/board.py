@@ -16,6 +16,7 @@ from engine.elo import (
     log_base_over_scale,
 )
 from engine.interning import assign_slots_kernel
+from engine.memory import ViewMemory, slot_capacity
 from engine.outcomes import SCORE_A, is_valid_outcome
 from engine.standings import Standings
 from engine.style_rows import StyleRows
@@ -130,7 +131,7 @@ class Board:
     def _slots(self, competitor_a: NDArray[np.int32], competitor_b: NDArray[np.int32]):
         top = int(max(competitor_a.max(), competitor_b.max()))
         if top >= self._slot_of.shape[0]:
-            self._slot_of = _grown(self._slot_of, max(top + 1, 2 * self._slot_of.shape[0]), -1)
+            self._slot_of = _grown(self._slot_of, slot_capacity(top + 1), -1)
         n = competitor_a.shape[0]
         slot_a = np.empty(n, dtype=np.int32)
         slot_b = np.empty(n, dtype=np.int32)
@@ -144,7 +145,7 @@ class Board:
         """Grow the arrays for competitors whose slots (self._n, ...) are already in slot_of."""
         n_new = self._n + ids.shape[0]
         if n_new > self._ratings.shape[0]:
-            capacity = max(n_new, 2 * self._ratings.shape[0], 16)
+            capacity = slot_capacity(n_new)
             self._competitor = _grown(self._competitor, capacity, 0)
             self._ratings = _grown(self._ratings, capacity, self.config.initial)
             self._replicas = _grown(self._replicas, capacity, self.config.initial)
@@ -167,6 +168,11 @@ class Board:
     def cell_table(self) -> CellTable:
         """A copy of the pair cells (O(cells)), for fits off the writer's thread."""
         return self.cells.table(self._n)
+
+    def memory(self) -> ViewMemory:
+        """The bytes this board's arrays hold (engine.memory describes the layout)."""
+        elo = (self._slot_of, self._competitor, self._ratings, self._replicas, self._counts, self._delta)
+        return ViewMemory(replicas=sum(a.nbytes for a in elo), cells=self.cells.nbytes, style=self.style.nbytes)
 
     def elo_standings(self) -> Standings:
         return Standings.from_elo(
@@ -203,7 +209,7 @@ class Board:
         board = cls(EloConfig(**values))
         ids = np.asarray(state["competitor"], dtype=np.int32)
         if ids.size:
-            board._slot_of = np.full(int(ids.max()) + 1, -1, dtype=np.int32)
+            board._slot_of = np.full(slot_capacity(int(ids.max()) + 1), -1, dtype=np.int32)
             board._slot_of[ids] = np.arange(ids.shape[0], dtype=np.int32)
             board._add_slots(ids)
             board._ratings[: board._n] = state["ratings"]

@@ -169,6 +169,10 @@ class PairCells:
     def n_cells(self) -> int:
         return self._n
 
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self._keys, self._cell_of_key, self._lo, self._hi, self._counts))
+
     def add(self, slot_a: NDArray[np.int32], slot_b: NDArray[np.int32], outcome: NDArray[np.int8]) -> None:
         """Count votes (slots already validated by the caller)."""
         start = 0

@@ -31,6 +31,10 @@ class StyleRows:
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self._slot_a, self._slot_b, self._outcome, self._values))
+
     def append(self, slot_a, slot_b, outcome, names: list[str], values: NDArray[np.float64]) -> None:
         if not self.names:
             self.names = list(names)

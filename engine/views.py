@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from engine.board import Board
 from engine.elo import EloConfig
+from engine.memory import ViewMemory
 
 # Board names cannot contain "/" (server.names.BOARD_NAME), so "board/category" is unambiguous.
 SEPARATOR = "/"
@@ -62,6 +63,13 @@ class BoardViews:
             idx = np.asarray(index, dtype=np.int64)
             view_style = None if style is None else style[idx]
             view.apply(competitor_a[idx], competitor_b[idx], outcome[idx], last_seq, style_names, view_style)
+
+    def memory(self) -> ViewMemory:
+        """Bytes held by the board and all its category views."""
+        total = self.overall.memory()
+        for board in self.categories.values():
+            total = total + board.memory()
+        return total
 
     def view(self, category: str | None) -> Board | None:
         """The board for ``category`` (None or "": every vote), or None if no vote carried that tag."""

@@ -119,6 +119,12 @@ def start(
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def not_serving(reason: str) -> None:  # the applier failed: writes are refused until a restart
+        for name in ("", SERVICE_NAME):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    service.on_failure(not_serving)
     mode = "TLS" if access.tls else "plaintext"
     who = f"{len(access.tokens.tokens)} tokens" if access.tokens else "NO AUTHENTICATION"
     log.info("serving %s on %s:%d (%s, %s), data in %s", SERVICE_NAME, host, bound, mode, who, data_dir)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from engine import EloConfig
 from engine.bt import BTConfig
 from engine.style import StyleConfig
+from server.capacity import DEFAULT_BUDGET_FRACTION, FALLBACK_BUDGET, CapacityLimits, physical_memory
 from server.filters import VoteFilters
 from server.limits import DEFAULT_BOARD, Limits
 from server.listing import ListingConfig
@@ -354,6 +355,7 @@ def _parser() -> argparse.ArgumentParser:
         help="scheduled snapshots at multiples of this since the epoch (default daily, 00:00 UTC); 0: off",
     )  # fmt: skip
     _add_security_options(serve)
+    _add_capacity_options(serve)
     serve.add_argument(
         "--engine-threads",
         type=int,
@@ -487,6 +489,7 @@ def _serve(args: argparse.Namespace) -> int:
         board_listing=_board_thresholds(args.board_thresholds),
         snapshot_every_seconds=args.snapshot_every,
         limits=_limits(args),
+        capacity=_capacity(args),
     )
     running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
     app.serve_forever(running)
@@ -514,6 +517,53 @@ def _add_security_options(serve: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-tags", type=int, default=limits.max_tags_per_vote, help="tags a vote (default %(default)s)"
     )
+
+
+def _add_capacity_options(serve: argparse.ArgumentParser) -> None:
+    capacity = CapacityLimits()
+    group = serve.add_argument_group("capacity (what clients can make the engine hold; see the README's limits)")
+    group.add_argument("--max-competitors", type=int, default=capacity.max_competitors_per_board, metavar="N",
+                       help="competitors in any one view of a board (default %(default)s)")  # fmt: skip
+    group.add_argument("--max-categories", type=int, default=capacity.max_views_per_board, metavar="N",
+                       help="category views per board (default %(default)s)")  # fmt: skip
+    group.add_argument("--max-boards", type=int, default=capacity.max_boards, metavar="N",
+                       help="boards per server (default %(default)s)")  # fmt: skip
+    group.add_argument("--max-snapshots", type=int, default=capacity.max_snapshots_per_board, metavar="N",
+                       help="snapshots per board (default %(default)s)")  # fmt: skip
+    group.add_argument("--memory-budget", default=f"{DEFAULT_BUDGET_FRACTION:.0%}", metavar="SIZE",
+                       help="what all boards' replicas, cells and style rows may hold: bytes, 800M, 12G, or a share "
+                       "of physical memory like 50%% (default %(default)s)")  # fmt: skip
+
+
+def _capacity(args: argparse.Namespace) -> CapacityLimits:
+    counts = (args.max_competitors, args.max_categories, args.max_boards, args.max_snapshots)
+    if min(counts) < 1:
+        raise SystemExit("--max-competitors, --max-categories, --max-boards and --max-snapshots must be >= 1")
+    return CapacityLimits(
+        max_competitors_per_board=args.max_competitors,
+        max_views_per_board=args.max_categories,
+        max_boards=args.max_boards,
+        max_snapshots_per_board=args.max_snapshots,
+        memory_budget_bytes=_memory_size(args.memory_budget),
+    )
+
+
+def _memory_size(text: str) -> int:
+    """Bytes from "123", "800M", "12G" (binary units) or "50%" (of physical memory)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    value = text.strip().upper().removesuffix("B")
+    try:
+        if value.endswith("%"):
+            size = int(float(value[:-1]) / 100 * (physical_memory() or FALLBACK_BUDGET / DEFAULT_BUDGET_FRACTION))
+        elif value and value[-1] in units:
+            size = int(float(value[:-1]) * units[value[-1]])
+        else:
+            size = int(value)
+    except ValueError:
+        raise SystemExit(f"--memory-budget: {text!r} is not a size (bytes, 800M, 12G or 50%)") from None
+    if size < 1:
+        raise SystemExit(f"--memory-budget: {text!r} must be more than 0")
+    return size
 
 
 def _limits(args: argparse.Namespace) -> Limits:

@@ -16,7 +16,7 @@ from server.filters import VoteFilters
 from server.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.queries import LeaderboardQuery, ListingQuery, SnapshotRef
-from server.results import Ack, BoardInfo, HeadToHead, HeadToHeadMatrix, ReplayResult
+from server.results import Ack, BoardInfo, BoardList, HeadToHead, HeadToHeadMatrix, ReplayResult
 from server.snapshots import SnapshotInfo
 from server.votes import VoteBatch, resolve_board
 
@@ -427,6 +427,21 @@ def board_info_to_pb(info: BoardInfo) -> pb.BoardInfo:
         snapshots=info.snapshots,
         preliminary_votes=info.thresholds.preliminary_votes,
         listed_min_votes=info.thresholds.listed_min_votes,
+        memory=pb.Memory(
+            replica_bytes=info.memory.replicas,
+            cell_bytes=info.memory.cells,
+            style_bytes=info.memory.style,
+            total_bytes=info.memory.total,
+        ),
+        failure=info.failure,
+    )
+
+
+def board_list_to_pb(boards: BoardList) -> pb.BoardList:
+    return pb.BoardList(
+        boards=[board_info_to_pb(info) for info in boards.boards],
+        memory_budget_bytes=boards.memory_budget_bytes,
+        memory_used_bytes=boards.memory_used_bytes,
     )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine import Standings
+from engine.memory import ViewMemory
 from engine.style import Coefficient
 
 if TYPE_CHECKING:
@@ -74,6 +75,15 @@ class BoardInfo:
     categories: list[CategoryInfo]
     snapshots: int
     thresholds: ListingConfig
+    memory: ViewMemory = ViewMemory()  # bytes the views hold now (engine.memory)
+    failure: str = ""  # non-empty: the board could not be rebuilt at start-up
+
+
+@dataclass(frozen=True)
+class BoardList:
+    boards: list[BoardInfo]
+    memory_budget_bytes: int
+    memory_used_bytes: int  # as the budget counts it: an upper bound of what the boards hold
 
 
 @dataclass(frozen=True)

@@ -40,14 +40,32 @@ from engine.style import StyleConfig
 from engine.views import BoardViews
 from server import checkpoint, listing, snapshots
 from server.ballots import RankingBallot, ballot_votes
+from server.capacity import CapacityBook, CapacityLimits, Growth
 from server.competitors import CompetitorInfo, CompetitorUpdate, validate_updates
 from server.compute import compute_standings, copy_inputs, win_probability
-from server.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from server.errors import (
+    AlreadyExists,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from server.filters import FilterRun, VoteFilters
 from server.limits import Limits
 from server.listing import Listing, ListingConfig
 from server.queries import LeaderboardQuery, ListingQuery, SnapshotRef
-from server.results import Ack, BoardInfo, BoardStandings, CategoryInfo, HeadToHead, HeadToHeadMatrix, ReplayResult
+from server.results import (
+    Ack,
+    BoardInfo,
+    BoardList,
+    BoardStandings,
+    CategoryInfo,
+    HeadToHead,
+    HeadToHeadMatrix,
+    ReplayResult,
+)
 from server.snapshots import SnapshotInfo
 from server.store import LoggedBatch, Store
 from server.votes import VoteBatch, validate
@@ -84,6 +102,7 @@ class ServiceConfig:
     style: StyleConfig = StyleConfig()  # style control's penalty (engine.style)
     board_elo: Mapping[str, EloConfig] | None = None  # per-board overrides, applied when a board is created
     limits: Limits = Limits()
+    capacity: CapacityLimits = CapacityLimits()  # competitors, views, boards, snapshots, memory (server.capacity)
     listing: ListingConfig = ListingConfig()  # every board's preliminary and listing thresholds ...
     board_listing: Mapping[str, ListingConfig] | None = None  # ... and per-board overrides
     # Scheduled snapshots every this many seconds, at multiples of it since the
@@ -92,6 +111,7 @@ class ServiceConfig:
     checkpoint_every_votes: int = 1_000_000
     checkpoint_every_seconds: float = 300.0
     apply_queue_batches: int = 1024  # committed-but-unapplied batches before ingest waits (back-pressure)
+    close_apply_seconds: float = 5.0  # at shutdown, how long the backlog is applied before the checkpoint
     # Threads for the bootstrap kernel. Default: all cores but one, which is
     # left to gRPC decode and the commit. Letting the kernel take every core
     # put it in the acks' way: 1000-vote SubmitVotes p50 went from 1.1 ms to
@@ -133,6 +153,10 @@ class RatingsService:
                 self._board_names[board_id] = name
                 self._board_configs[name] = EloConfig(**config)
         self._next_board_id = self._store.max_board_id() + 1
+        self._capacity = CapacityBook(self.config.capacity)  # what the engine will hold, checked before commits
+        self._failure: str | None = None  # set when the applier fails: writes are refused from then on
+        self._failure_listeners: list[Callable[[str], None]] = []
+        self._failed_boards: dict[str, str] = {}  # boards that could not be rebuilt at start-up -> why
         self._vote_ids: dict[int, set[str]] = {}  # version id -> accepted vote ids (idempotency is per board)
         self._style_names: dict[int, list[str]] = {}  # version id -> its style features (fixed by the first)
         self._replays: dict[str, int] = {}  # board name -> pending version id being replayed
@@ -163,6 +187,7 @@ class RatingsService:
         self._checkpoint_seq = 0
         self._checkpoint_attempt_seq = 0  # where the last (maybe failed) attempt was: retries wait their turn
         self._checkpoint_time = time.monotonic()
+        self._close_deadline: float | None = None  # set by close(): when the applier stops applying the backlog
 
         self._recover()
         self._queue: queue.Queue[LoggedBatch | _Swap | _Discard | None] = queue.Queue(
@@ -178,8 +203,13 @@ class RatingsService:
     # ----------------------------------------------------------------- start-up
 
     def _recover(self) -> None:
-        """Load the newest checkpoint, then replay the log after it."""
+        """Load the newest checkpoint, then replay the log after it, on every core.
+
+        A board that cannot be rebuilt within the limits (server.capacity) or the
+        memory there is, is left out and reported failed; the others start.
+        """
         started = time.perf_counter()
+        cores = os.cpu_count() or 1  # nothing else runs yet: replica ranges split over every core
         store_last = self._store.last_seq()
         restored = checkpoint.load_latest(self._checkpoint_dir)
         if restored is not None and restored[0] > store_last:
@@ -191,26 +221,41 @@ class RatingsService:
             for name, (version, views) in checkpoint.unflatten_views(states).items():
                 # A board replaced by a replay after this checkpoint is rebuilt from the log.
                 if version == self._board_ids.get(name):
-                    self._boards[name] = self._new_views_from(views)
+                    try:
+                        self._boards[name] = self._new_views_from(views, cores)
+                    except MemoryError:
+                        self._fail_board(name, version, "out of memory loading it from the checkpoint")
+                        continue
                     self._live_versions[name] = version
                     from_checkpoint.add(name)
             self._applied_seq = self._checkpoint_seq = seq
         replayed = 0
         for batch in self._store.batches():
             name = self._board_names.get(batch.board_id)
-            if name is None:  # a retired version
+            if name is None or name in self._failed_boards:  # a retired version, or a board given up
                 continue
             self._vote_ids.setdefault(batch.board_id, set()).update(batch.vote_id)
             if batch.style_names:
                 self._style_names.setdefault(batch.board_id, batch.style_names)
+            try:
+                self._capacity.commit(self._plan(batch, name))
+            except ResourceExhausted as exc:
+                self._fail_board(name, batch.board_id, f"rebuilding it would pass a limit: {exc}")
+                continue
             if name in from_checkpoint and batch.last_seq <= self._checkpoint_seq:
                 continue
             if name in from_checkpoint and batch.first_seq <= self._checkpoint_seq:
                 raise RuntimeError(
                     f"checkpoint seq {self._checkpoint_seq} splits batch {batch.first_seq}..{batch.last_seq}"
                 )
-            self._apply(batch)
+            try:
+                self._apply(batch, threads=cores)
+            except MemoryError:
+                self._fail_board(name, batch.board_id, "out of memory rebuilding it from the log")
+                continue
             replayed += batch.last_seq - batch.first_seq + 1
+        for views in self._boards.values():
+            views.threads = self.config.threads()
         self._applied_seq = store_last
         self._last_seq = store_last
         log.info(
@@ -222,9 +267,23 @@ class RatingsService:
             time.perf_counter() - started,
         )
 
-    def _new_views_from(self, states: dict[str, dict[str, np.ndarray]]) -> BoardViews:
+    def _fail_board(self, name: str, board_id: int, reason: str) -> None:
+        """At start-up: leave ``name`` out (its memory freed); its queries and writes say why."""
+        log.error("board %r cannot be served: %s; the other boards start (its votes stay in the log)", name, reason)
+        self._failed_boards[name] = reason
+        self._boards.pop(name, None)
+        self._live_versions.pop(name, None)
+        self._capacity.drop(board_id)
+
+    def _plan(self, batch: LoggedBatch, name: str) -> Growth:
+        """What applying ``batch`` will hold (server.capacity), or ResourceExhausted."""
+        rounds = self._config_for(name).bootstrap_rounds
+        features = len(batch.style_names or ())
+        return self._capacity.plan(batch.board_id, name, rounds, batch.model_a, batch.model_b, batch.tags, features)
+
+    def _new_views_from(self, states: dict[str, dict[str, np.ndarray]], threads: int) -> BoardViews:
         views = BoardViews.from_state(states)
-        views.threads = self.config.threads()
+        views.threads = threads
         return views
 
     # ------------------------------------------------------------------ ingest
@@ -234,7 +293,7 @@ class RatingsService:
         validate(batch, self.config.limits)
         batch.stamp(time.time())
         with self._write_lock:
-            self._check_open()
+            self._check_open(batch.board)
             if batch.board in self._replays:
                 raise Unavailable(
                     f"board {batch.board!r} is being replaced by a replay; retry when it completes "
@@ -276,7 +335,7 @@ class RatingsService:
         """
         run = FilterRun(filters)
         with self._write_lock:
-            self._check_open()
+            self._check_open(board)
             if board in self._replays:
                 raise FailedPrecondition(f"board {board!r} is already being replayed")
             board_id = self._next_board_id
@@ -316,13 +375,16 @@ class RatingsService:
                 self._board_configs[board] = config
                 if old is not None:
                     self._vote_ids.pop(old, None)
+                    self._capacity.drop(old)
                 del self._replays[board]
                 self._queue.put(_Swap(board, board_id))
         except BaseException:
             self._abandon_replay(board, board_id)
             raise
         with self._engine_lock:
-            self._applied.wait_for(lambda: board_id in self._swaps)
+            self._applied.wait_for(lambda: board_id in self._swaps or self._failure is not None)
+            if board_id not in self._swaps:
+                raise Unavailable(f"{self._failure} (the replay of {board!r} is logged; a restart applies it)")
             self._swaps.discard(board_id)
             as_of = self._applied_seq
         log.info("replay of %r: %d votes received, %d applied, version %d live", board, received, run.kept, board_id)
@@ -334,6 +396,7 @@ class RatingsService:
                 return  # already activated: the swap is queued
             del self._replays[board]
             self._vote_ids.pop(board_id, None)
+            self._capacity.drop(board_id)
             try:
                 self._store.discard(board_id)
             except sqlite3.Error:  # start-up discards pending versions anyway
@@ -341,9 +404,14 @@ class RatingsService:
             self._queue.put(_Discard(board, board_id))
         log.warning("replay of %r abandoned; the board is unchanged", board)
 
-    def _check_open(self) -> None:
+    def _check_open(self, board: str | None = None) -> None:
+        """Under the writer lock: refuse writes while closing, after an applier failure, or to a failed board."""
         if self._closed:
             raise Unavailable("the service is shutting down; retry against the restarted server")
+        if self._failure is not None:
+            raise Unavailable(self._failure)
+        if board is not None and board in self._failed_boards:
+            raise Unavailable(f"board {board!r} could not be rebuilt at start-up: {self._failed_boards[board]}")
 
     def _append(self, kept: VoteBatch, board_id: int, new_board: tuple[int, str, dict] | None) -> LoggedBatch:
         """Under the writer lock: intern names, assign seqs, commit, then update memory and queue."""
@@ -381,6 +449,7 @@ class RatingsService:
             style_names=kept.style_names or None,
             style=kept.style if kept.style_names else None,
         )
+        growth = self._plan(logged, kept.board)  # ResourceExhausted here stores nothing
         try:
             self._store.append(logged, new_board, new_competitors)
         except sqlite3.Error as exc:
@@ -388,6 +457,7 @@ class RatingsService:
             raise Unavailable(f"storage failed, nothing was stored: {exc}") from exc
 
         # Committed: now, and only now, the in-memory state follows.
+        self._capacity.commit(growth)
         if new_board is not None:
             self._board_ids[kept.board] = board_id
             self._board_names[board_id] = kept.board
@@ -416,6 +486,8 @@ class RatingsService:
             item = self._queue.get()
             if item is None:
                 return
+            if self._failure is not None or self._past_close_deadline():
+                continue  # committed, so in the log: the next start applies it; keep draining so writers never block
             try:
                 with self._engine_lock:
                     if isinstance(item, LoggedBatch):
@@ -424,17 +496,39 @@ class RatingsService:
                         self._finish_replay(item)
                     self._applied.notify_all()
                 self._maybe_checkpoint()
-            except Exception:  # a bug, not bad input: input was validated before commit
-                log.exception("applying %s failed", item)
-                raise
+            except Exception as exc:  # a bug or memory the budget did not foresee: input was validated
+                self._fail(item, exc)
 
-    def _apply(self, batch: LoggedBatch) -> None:
+    def _fail(self, item: LoggedBatch | _Swap | _Discard, exc: Exception) -> None:
+        """The applier cannot go on: refuse writes from now on, tell the listeners (health), keep serving reads."""
+        what = f"seqs {item.first_seq}..{item.last_seq}" if isinstance(item, LoggedBatch) else repr(item)
+        log.critical("the applier failed on %s; refusing writes until a restart rebuilds from the log", what,
+                     exc_info=exc)  # fmt: skip
+        reason = f"the engine failed applying {what} ({type(exc).__name__}: {exc}); writes are refused until a restart"
+        with self._engine_lock:
+            self._failure = reason
+            self._applied.notify_all()
+        for listener in self._failure_listeners:
+            listener(reason)
+
+    def on_failure(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(reason)`` if the applier fails (at once if it already has)."""
+        self._failure_listeners.append(listener)
+        if self._failure is not None:
+            listener(self._failure)
+
+    def _past_close_deadline(self) -> bool:
+        """Closing, and the backlog has had its time: the rest waits in the log for the next start."""
+        return self._close_deadline is not None and time.monotonic() > self._close_deadline
+
+    def _apply(self, batch: LoggedBatch, threads: int | None = None) -> None:
         views = self._pending.get(batch.board_id)
         if views is None:
             name = self._board_names[batch.board_id]
             views = self._boards.get(name)
             if views is None:
-                views = self._boards[name] = BoardViews(self._board_configs[name], threads=self.config.threads())
+                config = self._board_configs[name]
+                views = self._boards[name] = BoardViews(config, threads=threads or self.config.threads())
                 self._live_versions[name] = batch.board_id
         _apply_logged(views, batch)
         self._applied_seq = max(self._applied_seq, batch.last_seq)
@@ -484,8 +578,10 @@ class RatingsService:
         if timeout is not None and timeout > _MAX_WAIT_SECONDS:
             timeout = None  # a call without a deadline reports ~forever, past what a condition wait accepts
         with self._engine_lock:
-            if not self._applied.wait_for(lambda: self._applied_seq >= min_seq, timeout):
+            if not self._applied.wait_for(lambda: self._applied_seq >= min_seq or self._failure, timeout):
                 raise DeadlineExceeded(f"seq {min_seq} not applied yet (applied: {self._applied_seq})")
+            if self._applied_seq < min_seq:
+                raise Unavailable(self._failure or "")
             return self._applied_seq
 
     def leaderboard(self, query: LeaderboardQuery, min_seq: int = 0, timeout: float | None = None) -> BoardStandings:
@@ -520,6 +616,8 @@ class RatingsService:
         """Under the engine lock: the live board or category view, or NotFound."""
         views = self._boards.get(board)
         if views is None:
+            if board in self._failed_boards:
+                raise Unavailable(f"board {board!r} could not be rebuilt at start-up: {self._failed_boards[board]}")
             raise NotFound(f"board {board!r} has no votes")
         view = views.view(category)
         if view is None:
@@ -628,26 +726,26 @@ class RatingsService:
             query.board, query.category, list(models), battles, empirical, predicted, shown.result.standings.as_of_seq
         )
 
-    def boards(self) -> list[BoardInfo]:
-        """Every live board with its category views and vote counts, by name."""
-        with self._engine_lock:
-            live = {name: views for name, views in self._boards.items()}
-            counts = {
-                name: (
-                    views.overall.n_votes,
-                    views.overall.n_competitors,
-                    views.overall.last_seq,
-                    [CategoryInfo(tag, b.n_votes, b.n_competitors) for tag, b in sorted(views.categories.items())],
-                )
-                for name, views in live.items()
-            }
+    def boards(self) -> BoardList:
+        """Every live board (and every board that failed to start) with its views, votes and memory."""
         snapshot_counts: dict[str, int] = {}
         for snapshot in self._snapshots:
             snapshot_counts[snapshot.board] = snapshot_counts.get(snapshot.board, 0) + 1
-        return [
-            BoardInfo(name, *counts[name], snapshot_counts.get(name, 0), self.config.thresholds(name))
-            for name in sorted(counts)
-        ]
+        infos = []
+        with self._engine_lock:
+            for name, views in self._boards.items():
+                overall = views.overall
+                infos.append(BoardInfo(
+                    name, overall.n_votes, overall.n_competitors, overall.last_seq,
+                    [CategoryInfo(tag, b.n_votes, b.n_competitors) for tag, b in sorted(views.categories.items())],
+                    snapshot_counts.get(name, 0), self.config.thresholds(name), views.memory(),
+                ))  # fmt: skip
+        for name, reason in self._failed_boards.items():
+            infos.append(BoardInfo(name, 0, 0, 0, [], snapshot_counts.get(name, 0), self.config.thresholds(name),
+                                   failure=reason))  # fmt: skip
+        with self._write_lock:
+            used = self._capacity.used
+        return BoardList(sorted(infos, key=lambda info: info.name), self.config.capacity.memory_budget_bytes, used)
 
     # ------------------------------------------------------ ballots, metadata
 
@@ -684,6 +782,11 @@ class RatingsService:
         with self._snapshot_lock:
             if any(s.board == board and s.name == name for s in self._snapshots):
                 raise AlreadyExists(f"board {board!r} already has a snapshot {name!r}")
+            limit = self.config.capacity.max_snapshots_per_board
+            if sum(1 for s in self._snapshots if s.board == board) >= limit:
+                raise ResourceExhausted(
+                    f"board {board!r} has {limit} snapshots, the limit (serve --max-snapshots); nothing was taken"
+                )
             with self._engine_lock:
                 views = self._boards.get(board)
                 if views is None:
@@ -799,9 +902,11 @@ class RatingsService:
             self._closed = True
         if self._scheduler is not None:
             self._scheduler.join()
+        # The backlog gets a bounded time; what is left is in the log and the next start applies it.
+        self._close_deadline = time.monotonic() + self.config.close_apply_seconds
         self._queue.put(None)
         self._applier.join()
-        if self._applied_seq > self._checkpoint_seq:
+        if self._failure is None and self._applied_seq > self._checkpoint_seq:
             try:
                 self.checkpoint()
             except OSError as exc:

@@ -63,7 +63,7 @@ class RatingsServicer(pb_grpc.RatingsServicer):
         return pb.UpsertCompetitorsResponse(created=created, updated=updated)
 
     def ListBoards(self, request: pb.ListBoardsRequest, context) -> pb.BoardList:
-        return pb.BoardList(boards=[convert.board_info_to_pb(info) for info in self._service.boards()])
+        return convert.board_list_to_pb(self._service.boards())
 
     def CreateSnapshot(self, request: pb.CreateSnapshotRequest, context) -> pb.Snapshot:
         info = self._service.create_snapshot(

@@ -196,7 +196,7 @@ def settled_state(fz: Fuzz, with_seq: bool = True) -> tuple:
             b.snapshots,
             [(c.name, c.votes, c.competitors) for c in b.categories],
         )
-        for b in service.boards()
+        for b in service.boards().boards
     ]
     return (service.last_seq if with_seq else None), service.competitors(), boards
 
@@ -723,7 +723,7 @@ def test_fuzz_replay_votes(fz, chunks):
         return
     assert chunks and summary.applied > 0
     assert summary.received == summary.applied + sum(summary.removed.values())
-    boards = {b.name: b for b in fz.service.boards()}
+    boards = {b.name: b for b in fz.service.boards().boards}
     assert boards[summary.board].votes == summary.applied
 
 

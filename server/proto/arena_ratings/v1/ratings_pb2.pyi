@@ -466,7 +466,7 @@ class CategoryInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ...) -> None: ...
 
 class BoardInfo(_message.Message):
-    __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes")
+    __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes", "memory", "failure")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
     COMPETITORS_FIELD_NUMBER: _ClassVar[int]
@@ -475,6 +475,8 @@ class BoardInfo(_message.Message):
     SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     PRELIMINARY_VOTES_FIELD_NUMBER: _ClassVar[int]
     LISTED_MIN_VOTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
     name: str
     votes: int
     competitors: int
@@ -483,13 +485,31 @@ class BoardInfo(_message.Message):
     snapshots: int
     preliminary_votes: int
     listed_min_votes: int
-    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., last_seq: _Optional[int] = ..., categories: _Optional[_Iterable[_Union[CategoryInfo, _Mapping]]] = ..., snapshots: _Optional[int] = ..., preliminary_votes: _Optional[int] = ..., listed_min_votes: _Optional[int] = ...) -> None: ...
+    memory: Memory
+    failure: str
+    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., last_seq: _Optional[int] = ..., categories: _Optional[_Iterable[_Union[CategoryInfo, _Mapping]]] = ..., snapshots: _Optional[int] = ..., preliminary_votes: _Optional[int] = ..., listed_min_votes: _Optional[int] = ..., memory: _Optional[_Union[Memory, _Mapping]] = ..., failure: _Optional[str] = ...) -> None: ...
+
+class Memory(_message.Message):
+    __slots__ = ("replica_bytes", "cell_bytes", "style_bytes", "total_bytes")
+    REPLICA_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CELL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    STYLE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    replica_bytes: int
+    cell_bytes: int
+    style_bytes: int
+    total_bytes: int
+    def __init__(self, replica_bytes: _Optional[int] = ..., cell_bytes: _Optional[int] = ..., style_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ...) -> None: ...
 
 class BoardList(_message.Message):
-    __slots__ = ("boards",)
+    __slots__ = ("boards", "memory_budget_bytes", "memory_used_bytes")
     BOARDS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BUDGET_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     boards: _containers.RepeatedCompositeFieldContainer[BoardInfo]
-    def __init__(self, boards: _Optional[_Iterable[_Union[BoardInfo, _Mapping]]] = ...) -> None: ...
+    memory_budget_bytes: int
+    memory_used_bytes: int
+    def __init__(self, boards: _Optional[_Iterable[_Union[BoardInfo, _Mapping]]] = ..., memory_budget_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ...) -> None: ...
 
 class CreateSnapshotRequest(_message.Message):
     __slots__ = ("board", "name")
