@@ -361,6 +361,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="threads the bootstrap kernel splits replicas over (default: all cores but one)",
     )
+    serve.add_argument(
+        "--standings-cache-mb", type=int, default=256, metavar="MB",
+        help="memory for computed standings kept for reuse, least recently used dropped first (default %(default)s)",
+    )  # fmt: skip
     _add_elo_options(serve)
     _add_bt_options(serve)
 
@@ -476,6 +480,8 @@ def _serve(args: argparse.Namespace) -> int:
     from server.service import ServiceConfig
 
     default = _elo_config(args)
+    if args.standings_cache_mb < 1:
+        raise SystemExit("--standings-cache-mb must be at least 1")
     config = ServiceConfig(
         default_elo=default,
         board_elo=_board_configs(args.board_config, default),
@@ -487,6 +493,7 @@ def _serve(args: argparse.Namespace) -> int:
         board_listing=_board_thresholds(args.board_thresholds),
         snapshot_every_seconds=args.snapshot_every,
         limits=_limits(args),
+        standings_cache_bytes=args.standings_cache_mb * 1024 * 1024,
     )
     running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
     app.serve_forever(running)
