@@ -615,7 +615,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
 def _fetch_leaderboard(args: argparse.Namespace):
 
     with _client(args) as client:
-        return client.leaderboard(args.board, min_seq=getattr(args, "min_seq", 0), **_request_options(args))
+        return client.full_leaderboard(args.board, min_seq=getattr(args, "min_seq", 0), **_request_options(args))
 
 
 def _request_options(args: argparse.Namespace) -> dict:
@@ -846,6 +846,7 @@ def _export(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server.client import PagesChanged
     from server.errors import NotFound
     from server.votefile import VoteFileError
 
@@ -873,6 +874,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except grpc.RpcError as exc:
         print(f"arena-ratings: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    except PagesChanged as exc:  # a big board kept changing while its pages were read
+        print(f"arena-ratings: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
