@@ -363,6 +363,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="threads the bootstrap kernel splits replicas over (default: all cores but one)",
     )
+    serve.add_argument(
+        "--standings-cache-mb", type=int, default=256, metavar="MB",
+        help="memory for computed standings kept for reuse, least recently used dropped first (default %(default)s)",
+    )  # fmt: skip
     _add_elo_options(serve)
     _add_bt_options(serve)
 
@@ -478,6 +482,8 @@ def _serve(args: argparse.Namespace) -> int:
     from server.service import ServiceConfig
 
     default = _elo_config(args)
+    if args.standings_cache_mb < 1:
+        raise SystemExit("--standings-cache-mb must be at least 1")
     config = ServiceConfig(
         default_elo=default,
         board_elo=_board_configs(args.board_config, default),
@@ -490,6 +496,7 @@ def _serve(args: argparse.Namespace) -> int:
         snapshot_every_seconds=args.snapshot_every,
         limits=_limits(args),
         capacity=_capacity(args),
+        standings_cache_bytes=args.standings_cache_mb * 1024 * 1024,
     )
     running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
     app.serve_forever(running)
@@ -658,7 +665,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
 def _fetch_leaderboard(args: argparse.Namespace):
 
     with _client(args) as client:
-        return client.leaderboard(args.board, min_seq=getattr(args, "min_seq", 0), **_request_options(args))
+        return client.full_leaderboard(args.board, min_seq=getattr(args, "min_seq", 0), **_request_options(args))
 
 
 def _request_options(args: argparse.Namespace) -> dict:
@@ -889,6 +896,7 @@ def _export(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server.client import PagesChanged
     from server.errors import NotFound
     from server.votefile import VoteFileError
 
@@ -916,6 +924,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except grpc.RpcError as exc:
         print(f"arena-ratings: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    except PagesChanged as exc:  # a big board kept changing while its pages were read
+        print(f"arena-ratings: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()

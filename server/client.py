@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 
 REPLAY_CHUNK_VOTES = 1000  # votes per ReplayChunk message, well under the server's batch and size limits
 
+PAGED_READ_ATTEMPTS = 3  # full_leaderboard's reads of a board that keeps changing between its pages
+
+
+class PagesChanged(RuntimeError):
+    """A leaderboard read page by page kept changing between its pages."""
+
+
 # Safe to retry: a re-sent batch is deduplicated by vote_id on the server.
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -144,6 +151,30 @@ class RatingsClient:
         """The board's leaderboard (BT with bootstrap CIs unless asked otherwise); options: leaderboard_request's."""
         return self.stub.GetLeaderboard(leaderboard_request(board, **options), timeout=self.timeout)
 
+    def full_leaderboard(self, board: str = DEFAULT_BOARD, **options) -> pb.Leaderboard:
+        """Every listed row: the default page, then the next pages (offset = rows so far) up to total_rows,
+        joined into one Leaderboard. Options: leaderboard_request's, except limit and offset.
+
+        Pages are separate calls; if the board changes between them (its votes, or which rows are listed)
+        the pages may not join up, so the read starts over, up to PAGED_READ_ATTEMPTS times, then raises
+        PagesChanged. A snapshot (``as_of``) never changes.
+        """
+        for attempt in range(1, PAGED_READ_ATTEMPTS + 1):
+            joined = self.leaderboard(board, **options)
+            while len(joined.rows) < joined.total_rows:
+                page = self.leaderboard(board, offset=len(joined.rows), **options)
+                if not page.rows or (page.total_rows, page.total_votes) != (joined.total_rows, joined.total_votes):
+                    break
+                joined.rows.extend(page.rows)
+            else:
+                if len({row.model for row in joined.rows}) == len(joined.rows):
+                    return joined
+            log.warning("board %r changed while its pages were read (attempt %d); reading again", board, attempt)
+        raise PagesChanged(
+            f"board {board!r} changed while its {joined.total_rows} rows were read page by page, "
+            f"{PAGED_READ_ATTEMPTS} times; retry, or read a snapshot (as_of)"
+        )
+
     def watch(
         self, board: str = DEFAULT_BOARD, top_k: int = 0, interval: float = 0.0, timeout: float | None = None, **options
     ) -> Iterator[pb.Leaderboard]:
@@ -226,11 +257,13 @@ def leaderboard_request(
     as_of: str | float | None = None,
     gap_ranks: Iterable[int] = (),
     style_control: bool = False,
+    limit: int = 0,
+    offset: int = 0,
 ) -> pb.LeaderboardRequest:
     """A LeaderboardRequest; a snapshot is named by a str, or by a time (Unix seconds) as a float."""
     request = pb.LeaderboardRequest(
         board=board, method=method, min_seq=min_seq, ci=ci, rounds=rounds, category=category, gap_ranks=gap_ranks,
-        style_control=style_control,
+        style_control=style_control, limit=limit, offset=offset,
     )  # fmt: skip
     if anchor is not None:
         request.anchor.model, request.anchor.rating = anchor

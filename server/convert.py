@@ -14,6 +14,7 @@ from server.competitors import CompetitorInfo, CompetitorUpdate
 from server.errors import InvalidArgument
 from server.filters import VoteFilters
 from server.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
+from server.paging import Page
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.queries import LeaderboardQuery, ListingQuery, SnapshotRef
 from server.results import Ack, BoardInfo, BoardList, HeadToHead, HeadToHeadMatrix, ReplayResult
@@ -292,6 +293,10 @@ def listing_query_from_pb(request: pb.LeaderboardRequest) -> ListingQuery:
     )
 
 
+def page_from_pb(request: pb.LeaderboardRequest) -> Page:
+    return Page(limit=request.limit, offset=request.offset)
+
+
 def _snapshot_ref(request: pb.LeaderboardRequest, field: str) -> SnapshotRef | None:
     if not request.HasField(field):
         return None
@@ -347,6 +352,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
             gaps=[pb.RatingGap(rank=k, gap=gap) for k, gap in summary.gaps],
             tied_with_leader=summary.tied_with_leader,
         ),
+        total_rows=summary.models_listed,  # the listing's, also when shown holds one page of it
     )
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:

@@ -67,6 +67,7 @@ from server.results import (
     ReplayResult,
 )
 from server.snapshots import SnapshotInfo
+from server.standings_cache import DEFAULT_MAX_BYTES, StandingsCache
 from server.store import LoggedBatch, Store
 from server.votes import VoteBatch, validate
 
@@ -117,6 +118,8 @@ class ServiceConfig:
     # put it in the acks' way: 1000-vote SubmitVotes p50 went from 1.1 ms to
     # 3.6 ms on 2 cores (benchmarks/bench_service.py).
     engine_threads: int | None = None
+    # Computed standings kept for reuse (server.standings_cache), least recently used dropped past this.
+    standings_cache_bytes: int = DEFAULT_MAX_BYTES
 
     def threads(self) -> int:
         if self.engine_threads is not None:
@@ -179,10 +182,9 @@ class RatingsService:
         self._pending: dict[int, BoardViews] = {}  # versions being built by replays, by id
         self._swaps: set[int] = set()  # versions the applier has swapped in (or discarded)
         self._applied_seq = 0
-        # (board, query key) -> (the board's last seq, standings); one lock per key,
-        # so concurrent queries for the same view share one computation.
-        self._cache: dict[tuple, tuple[int, BoardStandings]] = {}
-        self._compute_locks: dict[tuple, threading.Lock] = {}
+        # (board, query key) -> the view's last seq and its standings, bounded in bytes; concurrent
+        # queries for the same key share one computation (single flight).
+        self._standings = StandingsCache(self.config.standings_cache_bytes)
         self._bt_theta: dict[tuple, np.ndarray] = {}  # last fit per (board, category, style): the next warm start
         self._checkpoint_seq = 0
         self._checkpoint_attempt_seq = 0  # where the last (maybe failed) attempt was: retries wait their turn
@@ -598,19 +600,17 @@ class RatingsService:
         with self._engine_lock:
             arrival = self._view(query.board, query.category).last_seq  # NotFound before anything else
             applied = self._applied_seq  # the result covers every vote of the view up to here
-            lock = self._compute_locks.setdefault(key, threading.Lock())
-        with lock:
-            cached = self._cache.get(key)
-            if cached is None or cached[0] < arrival:
+        with self._standings.single_flight(key):
+            cached = self._standings.get(key)
+            if cached is None or cached.stamp < arrival:
                 with self._engine_lock:
                     board = self._view(query.board, query.category)
                     stamp = board.last_seq
                     applied = max(applied, self._applied_seq)
                     inputs = copy_inputs(board, query, self._interner)
-                cached = (stamp, self._compute(query, inputs))
-                self._cache[key] = cached
-        result = cached[1]
-        return replace(result, standings=replace(result.standings, as_of_seq=max(applied, cached[0])))
+                cached = self._standings.put(key, stamp, self._compute(query, inputs))
+        result = cached.standings
+        return replace(result, standings=replace(result.standings, as_of_seq=max(applied, cached.stamp)))
 
     def _view(self, board: str, category: str) -> Board:
         """Under the engine lock: the live board or category view, or NotFound."""
@@ -818,10 +818,8 @@ class RatingsService:
     def _snapshot_standings(self, snapshot: SnapshotInfo, query: LeaderboardQuery) -> BoardStandings:
         """``query`` computed on the snapshot's frozen views (cached: a snapshot never changes)."""
         key = ("snapshot", snapshot.id, *query.cache_key())
-        with self._engine_lock:
-            lock = self._compute_locks.setdefault(key, threading.Lock())
-        with lock:
-            cached = self._cache.get(key)
+        with self._standings.single_flight(key):
+            cached = self._standings.get(key)
             if cached is None:
                 board = self._views_of_snapshot(snapshot).view(query.category)
                 if board is None:
@@ -832,8 +830,8 @@ class RatingsService:
                 result, _ = compute_standings(
                     query, inputs, self._interner, self.config.bt, self.config.threads(), style_config=self.config.style
                 )
-                cached = self._cache[key] = (snapshot.seq, result)
-        result = cached[1]
+                cached = self._standings.put(key, snapshot.seq, result)
+        result = cached.standings
         return replace(result, standings=replace(result.standings, as_of_seq=snapshot.seq))
 
     def _views_of_snapshot(self, snapshot: SnapshotInfo) -> BoardViews:
@@ -886,6 +884,10 @@ class RatingsService:
     @property
     def last_seq(self) -> int:
         return self._last_seq
+
+    @property
+    def standings_cache(self) -> StandingsCache:
+        return self._standings
 
     # ---------------------------------------------------------------- shutdown
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from server import convert, names
+from server import convert, names, paging
 from server.errors import InvalidArgument
+from server.listing import Listing
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 from server.service import RatingsService
@@ -31,18 +32,25 @@ class RatingsServicer(pb_grpc.RatingsServicer):
             yield convert.ack_to_pb(ack, request.batch_id)
 
     def GetLeaderboard(self, request: pb.LeaderboardRequest, context) -> pb.Leaderboard:
+        page = convert.page_from_pb(request)
         shown = self._service.listing(
             convert.listing_query_from_pb(request), min_seq=request.min_seq, timeout=context.time_remaining()
         )
-        return convert.leaderboard_to_pb(shown)
+        return self._page(shown, page)
 
     def WatchLeaderboard(self, request: pb.WatchRequest, context):
         query = convert.listing_query_from_pb(request.leaderboard)
+        page = convert.page_from_pb(request.leaderboard)
         updates = watch(
             self._watches, self._service, query, request.top_k, request.min_interval_seconds, context.is_active
         )
         for shown in updates:
-            yield convert.leaderboard_to_pb(shown)
+            yield self._page(shown, page)
+
+    def _page(self, shown: Listing, page: paging.Page) -> pb.Leaderboard:
+        """The requested page of a listing, as one message within the server's size limit."""
+        board = convert.leaderboard_to_pb(paging.page_of(shown, page))
+        return paging.fit_message(board, page, self._service.config.limits.max_message_bytes)
 
     def GetHeadToHeadMatrix(self, request: pb.HeadToHeadMatrixRequest, context) -> pb.HeadToHeadMatrix:
         if request.top_k > MAX_MATRIX_K:
