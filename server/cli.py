@@ -473,6 +473,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     from server import app
+    from server.datadir_lock import DataDirInUse
     from server.service import ServiceConfig
 
     default = _elo_config(args)
@@ -488,7 +489,11 @@ def _serve(args: argparse.Namespace) -> int:
         snapshot_every_seconds=args.snapshot_every,
         limits=_limits(args),
     )
-    running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
+    try:
+        running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
+    except (DataDirInUse, app.CannotListen) as exc:  # another server has the directory or the port
+        print(f"arena-ratings serve: {exc}", file=sys.stderr)
+        return 1
     app.serve_forever(running)
     return 0
 

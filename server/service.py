@@ -38,7 +38,7 @@ from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
 from engine.style import StyleConfig
 from engine.views import BoardViews
-from server import checkpoint, listing, snapshots
+from server import checkpoint, datadir_lock, listing, snapshots
 from server.ballots import RankingBallot, ballot_votes
 from server.competitors import CompetitorInfo, CompetitorUpdate, validate_updates
 from server.compute import compute_standings, copy_inputs, win_probability
@@ -111,6 +111,16 @@ class RatingsService:
     def __init__(self, data_dir: Path, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
         self.data_dir = Path(data_dir)
+        # Before anything reads or writes the directory: a second service on it refuses to start.
+        self._dir_lock = datadir_lock.acquire(self.data_dir)
+        try:
+            self._open()
+        except BaseException:
+            self._dir_lock.release()
+            raise
+
+    def _open(self) -> None:
+        """Open the store, recover the engine state, start the applier (and the snapshot schedule)."""
         self._checkpoint_dir = self.data_dir / CHECKPOINT_DIR
         self._snapshot_dir = self.data_dir / SNAPSHOT_DIR
         self._store = Store(self.data_dir / DATABASE_NAME)
@@ -807,6 +817,7 @@ class RatingsService:
             except OSError as exc:
                 log.warning("final checkpoint failed (%s); the next start replays the log instead", exc)
         self._store.close()
+        self._dir_lock.release()  # last: until the store is closed, this service may still write
 
 
 def _apply_logged(views: BoardViews, batch: LoggedBatch) -> None:

@@ -228,6 +228,7 @@ def test_restart_recovers_from_checkpoint_and_log_tail(start_server, tmp_path):
     # Simulate a crash: no shutdown checkpoint, so the log tail must be replayed.
     first.server.stop(0).wait()
     first.service._store.close()
+    first.service._dir_lock.release()  # as the OS does when a process dies
     second = start_server(data)
     with client_for(second) as client:
         board = elo_board(client)
