@@ -705,7 +705,10 @@ class RatingsService:
             info = SnapshotInfo(snapshot_id, board, name, version, seq, time.time(), votes, scheduled)
             # The file first: a row never points at a missing file, and a crash in
             # between leaves only an orphan file, overwritten by the next snapshot.
-            snapshots.save(self._snapshot_dir, info, states)
+            try:
+                snapshots.save(self._snapshot_dir, info, states)
+            except OSError as exc:  # a full or read-only disk: retry later, as for the store
+                raise Unavailable(f"storage failed, the snapshot was not taken: {exc.strerror or exc}") from exc
             with self._write_lock:
                 self._check_open()
                 try:
