@@ -98,25 +98,24 @@ def start(
             ErrorInterceptor(),
             AccessInterceptor(access.tokens, access.quotas, service.config.limits.max_batch_votes),
         ],
-        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+            # gRPC turns SO_REUSEPORT on by default: a second server would bind the same port and
+            # the kernel would split connections between two stores. One server per port.
+            ("grpc.so_reuseport", 0),
+        ],
     )
     pb_grpc.add_RatingsServicer_to_server(RatingsServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    address = f"{host}:{port}"
-    if access.tls is None:
-        bound = server.add_insecure_port(address)
-    else:
-        tls = access.tls
-        credentials = grpc.ssl_server_credentials(
-            [(tls.key, tls.cert)], root_certificates=tls.client_ca, require_client_auth=tls.client_ca is not None
-        )
-        bound = server.add_secure_port(address, credentials)
-    if bound == 0:
-        service.close()
-        raise OSError(f"cannot listen on {host}:{port}")
-    server.start()
+    try:
+        bound = _listen(server, f"{host}:{port}", access.tls)
+        server.start()
+    except BaseException:
+        service.close()  # releases the data directory: this process will not serve it
+        raise
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
@@ -129,6 +128,27 @@ def start(
     who = f"{len(access.tokens.tokens)} tokens" if access.tokens else "NO AUTHENTICATION"
     log.info("serving %s on %s:%d (%s, %s), data in %s", SERVICE_NAME, host, bound, mode, who, data_dir)
     return RunningServer(server, service, health_servicer, bound)
+
+
+class CannotListen(OSError):
+    """The address is taken (by another server, or anything else) or not this machine's."""
+
+
+def _listen(server: grpc.Server, address: str, tls: Tls | None) -> int:
+    """Bind ``address``; the bound port. grpcio raises RuntimeError on failure (older versions returned 0)."""
+    try:
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            credentials = grpc.ssl_server_credentials(
+                [(tls.key, tls.cert)], root_certificates=tls.client_ca, require_client_auth=tls.client_ca is not None
+            )
+            bound = server.add_secure_port(address, credentials)
+    except RuntimeError:
+        bound = 0
+    if bound == 0:
+        raise CannotListen(f"cannot listen on {address}: the port is in use, or the address is not this machine's")
+    return bound
 
 
 def check_exposure(host: str, access: Access) -> None:

@@ -53,12 +53,16 @@ def write_states(path: Path, seq: int, boards: dict[str, dict[str, np.ndarray]])
     np.savez(buffer, **arrays)
     payload = buffer.getvalue()
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        f.write(hashlib.sha256(payload).digest())
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(hashlib.sha256(payload).digest())
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        # On a full disk the half-written file would keep the space the next attempt needs.
+        tmp.unlink(missing_ok=True)
     _fsync_dir(directory)
     return path
 

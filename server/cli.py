@@ -479,6 +479,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     from server import app
+    from server.datadir_lock import DataDirInUse
     from server.service import ServiceConfig
 
     default = _elo_config(args)
@@ -498,7 +499,11 @@ def _serve(args: argparse.Namespace) -> int:
         capacity=_capacity(args),
         standings_cache_bytes=args.standings_cache_mb * 1024 * 1024,
     )
-    running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
+    try:
+        running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
+    except (DataDirInUse, app.CannotListen) as exc:  # another server has the directory or the port
+        print(f"arena-ratings serve: {exc}", file=sys.stderr)
+        return 1
     app.serve_forever(running)
     return 0
 

@@ -40,6 +40,9 @@ def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
         if isinstance(exc, ResourceExhausted) and exc.retry_after is not None:
             context.set_trailing_metadata((("retry-after-ms", str(max(1, round(exc.retry_after * 1000)))),))
         context.abort(code, str(exc))
+    if isinstance(exc, OSError):  # storage (disk full, read-only, I/O error): the client retries later
+        log.exception("%s failed on storage", method)
+        context.abort(grpc.StatusCode.UNAVAILABLE, f"storage failed: {exc.strerror or exc}")
     log.exception("%s failed", method)
     context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
 

@@ -38,7 +38,7 @@ from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
 from engine.style import StyleConfig
 from engine.views import BoardViews
-from server import checkpoint, listing, snapshots
+from server import checkpoint, datadir_lock, listing, snapshots
 from server.ballots import RankingBallot, ballot_votes
 from server.capacity import CapacityBook, CapacityLimits, Growth
 from server.competitors import CompetitorInfo, CompetitorUpdate, validate_updates
@@ -134,6 +134,16 @@ class RatingsService:
     def __init__(self, data_dir: Path, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
         self.data_dir = Path(data_dir)
+        # Before anything reads or writes the directory: a second service on it refuses to start.
+        self._dir_lock = datadir_lock.acquire(self.data_dir)
+        try:
+            self._open()
+        except BaseException:
+            self._dir_lock.release()
+            raise
+
+    def _open(self) -> None:
+        """Open the store, recover the engine state, start the applier (and the snapshot schedule)."""
         self._checkpoint_dir = self.data_dir / CHECKPOINT_DIR
         self._snapshot_dir = self.data_dir / SNAPSHOT_DIR
         self._store = Store(self.data_dir / DATABASE_NAME)
@@ -798,7 +808,10 @@ class RatingsService:
             info = SnapshotInfo(snapshot_id, board, name, version, seq, time.time(), votes, scheduled)
             # The file first: a row never points at a missing file, and a crash in
             # between leaves only an orphan file, overwritten by the next snapshot.
-            snapshots.save(self._snapshot_dir, info, states)
+            try:
+                snapshots.save(self._snapshot_dir, info, states)
+            except OSError as exc:  # a full or read-only disk: retry later, as for the store
+                raise Unavailable(f"storage failed, the snapshot was not taken: {exc.strerror or exc}") from exc
             with self._write_lock:
                 self._check_open()
                 try:
@@ -914,6 +927,7 @@ class RatingsService:
             except OSError as exc:
                 log.warning("final checkpoint failed (%s); the next start replays the log instead", exc)
         self._store.close()
+        self._dir_lock.release()  # last: until the store is closed, this service may still write
 
 
 def _apply_logged(views: BoardViews, batch: LoggedBatch) -> None:

@@ -5,19 +5,27 @@ UNAVAILABLE, reads keep working, and writes resume when the fault clears.
 The disk faults are simulated at the storage layer, inside SQLite itself: ``max_page_count``
 makes the database full (SQLITE_FULL, "database or disk is full", exactly what a full disk
 gives) and ``query_only`` makes it refuse writes (SQLITE_READONLY). Both are reversible, so
-the tests can check that writes resume.
+the tests can check that writes resume. The engine's files (checkpoints, snapshots) meet a full
+disk as an injected ENOSPC after a few bytes written, and, where this machine lets a test mount
+one, as a real tmpfs filled to the last byte.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import grpc
 import pytest
 
 from engine import EloConfig
+from server import checkpoint
 from server.offline import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.queries import LeaderboardQuery
@@ -184,3 +192,168 @@ def test_a_retry_storm_is_applied_exactly_once(start_server):
     assert board.total_votes == 3000 == server.service.last_seq
     want = replay(concat(batches), EloConfig(), LeaderboardQuery("default", "bt", "none"), BTConfig())
     assert [(r.model, round(r.rating, 6)) for r in board.rows] == [(r.model, round(r.rating, 6)) for r in want.rows]
+
+
+class _FillingFile:
+    """A file on a disk with ``room`` bytes left: a write past it fails as a full disk's does."""
+
+    def __init__(self, file, room: int) -> None:
+        self._file = file
+        self._room = room
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        fits = min(len(data), self._room)
+        self._file.write(data[:fits])  # what fitted stays on disk: a half-written file
+        self._room -= fits
+        if fits < len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return fits
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+
+@contextmanager
+def disk_full(monkeypatch, room: int = 4096):
+    """Every file server.checkpoint writes (checkpoints and snapshots) fills the disk after ``room`` bytes."""
+    real_open = open
+
+    def filling_open(path, mode="r", *args, **kwargs):
+        file = real_open(path, mode, *args, **kwargs)
+        return _FillingFile(file, room) if "w" in mode else file
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint, "open", filling_open, raising=False)
+        yield
+
+
+def files_in(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())} if directory.exists() else {}
+
+
+def wait_for(condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_full_disk_fails_a_snapshot_with_unavailable_and_leaves_nothing_behind(start_server, monkeypatch):
+    server = start_server()
+    snapshot_dir = server.service.data_dir / "snapshots"
+    with client_for(server) as client:
+        client.submit(synthetic_batch(2000, 8, seed=5))
+        client.create_snapshot("default", "before")
+        before = files_in(snapshot_dir)
+        last = client.submit(synthetic_batch(500, 8, seed=6, prefix="more")).last_seq
+        with disk_full(monkeypatch):
+            with pytest.raises(grpc.RpcError) as caught:
+                client.create_snapshot("default", "during")
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "No space left on device" in caught.value.details()
+        assert [s.name for s in client.snapshots("default")] == ["before"]  # no row
+        assert files_in(snapshot_dir) == before  # no half-written file, the old one intact
+        assert client.create_snapshot("default", "during").seq == last  # the fault cleared: the same name works
+
+
+def test_a_full_disk_fails_checkpoints_cleanly_and_ingest_goes_on(start_server, tmp_path, monkeypatch, caplog):
+    data = tmp_path / "data"
+    server = start_server(data, checkpoint_every_votes=1000)
+    votes = synthetic_batch(3000, 8, seed=7)
+    checkpoints = data / "checkpoints"
+    with client_for(server) as client:
+        client.submit(votes.slice(0, 1000))
+        wait_for(lambda: checkpoints.is_dir() and any(checkpoints.iterdir()))
+        wait_for(lambda: server.service._checkpoint_seq == 1000)
+        before = files_in(checkpoints)
+        with disk_full(monkeypatch):
+            for start in (1000, 2000):
+                last = client.submit(votes.slice(start, start + 1000)).last_seq
+            board = client.leaderboard(method=pb.ELO, min_seq=last)  # the applier goes on
+            wait_for(lambda: "checkpoint failed" in caplog.text)
+            server.stop()  # its final checkpoint fails too
+            assert "final checkpoint failed" in caplog.text and "No space left on device" in caplog.text
+        assert files_in(checkpoints) == before  # no half-written file, the older checkpoint intact
+    again = start_server(data)  # the checkpoint at 1000, then the log
+    with client_for(again) as client:
+        same_numbers(client.leaderboard(method=pb.ELO), board)
+
+
+def test_a_storage_error_on_any_rpc_is_unavailable_with_the_os_message(start_server, monkeypatch):
+    server = start_server()
+
+    def failing_disk():
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(server.service, "boards", failing_disk)
+    with client_for(server) as client:
+        with pytest.raises(grpc.RpcError) as caught:
+            client.boards()
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert os.strerror(errno.EIO) in caught.value.details()
+
+
+@contextmanager
+def small_filesystem(path: Path, size: str = "8m"):
+    """A tmpfs of ``size`` mounted on ``path`` (needs root and CAP_SYS_ADMIN: skips without them)."""
+    path.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: cannot make a small filesystem to fill")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, text=True, timeout=10)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root with CAP_SYS_ADMIN): {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=10)
+
+
+def fill(directory: Path) -> Path:
+    """Write a file until the filesystem is full; returns it (delete it to make room again)."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for chunk in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_really_full_disk_fails_snapshots_and_checkpoints_cleanly(start_server, tmp_path, caplog):
+    with small_filesystem(tmp_path / "small") as disk:
+        data = disk / "data"
+        server = start_server(data)
+        with client_for(server) as client:
+            client.submit(synthetic_batch(2000, 8, seed=8))
+            client.create_snapshot("default", "before")
+            last = client.submit(synthetic_batch(500, 8, seed=9, prefix="more")).last_seq
+            board = client.leaderboard(method=pb.ELO, min_seq=last)
+            snapshots, checkpoints = files_in(data / "snapshots"), files_in(data / "checkpoints")
+            filler = fill(disk)
+            with pytest.raises(grpc.RpcError) as caught:
+                client.create_snapshot("default", "during")
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "No space left on device" in caught.value.details()
+            assert [s.name for s in client.snapshots("default")] == ["before"]
+        server.stop()  # its final checkpoint does not fit either
+        assert "final checkpoint failed" in caplog.text
+        assert files_in(data / "snapshots") == snapshots and files_in(data / "checkpoints") == checkpoints
+        filler.unlink()
+        again = start_server(data)
+        with client_for(again) as client:
+            same_numbers(client.leaderboard(method=pb.ELO), board)
+            assert client.create_snapshot("default", "during").seq == last
+        again.stop()

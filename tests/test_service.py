@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import numpy as np
 import pytest
@@ -201,6 +203,19 @@ def test_boards_are_independent_and_match_their_own_replay(start_server):
         same_numbers(elo_board(client, "code", min_seq=last), offline_elo(code))
 
 
+def test_vote_ids_are_unique_per_board(start_server):
+    """The proto, the README and the service agree: a vote_id is unique within its board."""
+    proto = (Path(__file__).resolve().parent.parent / "protos/arena_ratings/v1/ratings.proto").read_text()
+    [declared] = [line for line in proto.splitlines() if "string vote_id = 1;" in line]
+    assert "unique per board" in declared
+    server = start_server()
+    with client_for(server) as client:
+        for board in ("text", "code"):  # the same ids on two boards: both accepted
+            assert client.submit(synthetic_batch(100, 4, seed=12, board=board)).accepted == 100
+        again = client.submit(synthetic_batch(100, 4, seed=13, board="text"))  # the same ids again on one board
+        assert (again.accepted, again.duplicates) == (0, 100)
+
+
 def test_health_and_reflection(start_server):
     server = start_server()
     with client_for(server) as client:
@@ -228,6 +243,7 @@ def test_restart_recovers_from_checkpoint_and_log_tail(start_server, tmp_path):
     # Simulate a crash: no shutdown checkpoint, so the log tail must be replayed.
     first.server.stop(0).wait()
     first.service._store.close()
+    first.service._dir_lock.release()  # as the OS does when a process dies
     second = start_server(data)
     with client_for(second) as client:
         board = elo_board(client)
