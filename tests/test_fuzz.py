@@ -17,6 +17,7 @@ import re
 import socket
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 import grpc
@@ -291,8 +292,20 @@ def board_ok(board: str) -> bool:
     return board == "" or (BOARD_NAME.fullmatch(board) is not None and len(board) <= LIMITS.max_board_length)
 
 
+_INVISIBLE_EDGE = {"Cf", "Zs", "Zl", "Zp"}
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def name_problem(name: str) -> bool:
-    return not name.strip() or len(name) > NAME_LIMIT
+    """The README's name rule, written out again independently of server.names."""
+    nfc = unicodedata.normalize("NFC", name)
+    edge = [c for c in (nfc[:1], nfc[-1:]) if c]
+    return (
+        not nfc
+        or len(nfc) > NAME_LIMIT
+        or any(unicodedata.category(c) == "Cc" or c in _BIDI for c in nfc)
+        or any(c.isspace() or unicodedata.category(c) in _INVISIBLE_EDGE for c in edge)
+    )
 
 
 def id_problem(value: str) -> bool:
@@ -1142,3 +1155,38 @@ def test_server_is_healthy_after_fuzzing(fz):
     for board in LB_BOARDS:  # the seeded boards were never touched
         reply = fz.stub.GetLeaderboard(pb.LeaderboardRequest(board=board, ci=pb.CI_NONE), timeout=CALL_TIMEOUT)
         assert reply.total_votes == {"lb": 400, "lb-style": 60}[board]
+
+
+def test_restart_after_fuzzing_equals_a_replay_of_the_log(fz):
+    """Last: whatever names and tags the fuzzers got accepted, the state a restart loads from the
+    checkpoint (names and all) equals what a replay of the log alone builds."""
+    import shutil
+
+    import numpy as np
+
+    from server.service import RatingsService
+
+    data, config = fz.service.data_dir, fz.service.config
+    assert stop_within(fz.server, 20.0)
+
+    def state(service):
+        return {name: views.state() for name, views in service._boards.items()}
+
+    restarted = RatingsService(data, config)
+    try:
+        from_checkpoint = state(restarted)
+        assert restarted.last_seq > 0
+    finally:
+        restarted.close()
+    shutil.rmtree(data / "checkpoints")
+    replayed = RatingsService(data, config)
+    try:
+        from_log = state(replayed)
+    finally:
+        replayed.close()
+    assert from_checkpoint.keys() == from_log.keys()
+    for board, views in from_log.items():
+        assert views.keys() == from_checkpoint[board].keys(), board
+        for view, arrays in views.items():
+            for key, value in arrays.items():
+                np.testing.assert_array_equal(value, from_checkpoint[board][view][key], err_msg=f"{board}/{view!r}")
