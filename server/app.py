@@ -103,7 +103,7 @@ def start(
     check_exposure(host, access)
     service = RatingsService(data_dir, config)
     limit = service.config.limits.max_message_bytes
-    gate = CallGate()
+    gate = CallGate(access.quotas.stream_idle_timeout)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         # The error interceptor is outermost, so access refusals map to status codes like any error.

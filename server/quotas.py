@@ -13,7 +13,8 @@ and so are a caller's past its own share (``streams_per_caller``), so that one
 client cannot take every slot. The caller is the token's name; without tokens,
 the connection (the peer's address and port: every client shares 127.0.0.1 on
 loopback, while one connection is one client process, whose channels to a
-server share it).
+server share it). Client streams idle past ``stream_idle_timeout`` are ended
+(server/streams.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Quotas:
     vote_burst: int = 0  # bucket size; 0: one second's worth (at least the batch limit)
     max_streams: int = 100  # open streaming calls, all callers together (below the 128 worker threads)
     max_streams_per_caller: int = 0  # open streaming calls of one caller; 0: a quarter of max_streams (at least 1)
+    stream_idle_timeout: float = 60.0  # seconds a client stream may wait for its next message; 0: no limit
 
     @property
     def streams_per_caller(self) -> int:

@@ -1,6 +1,7 @@
-"""Stream limits against a real server: stream slots per caller.
+"""Stream limits against a real server: stream slots per caller, and the idle timeout of client streams.
 
-Every wait is bounded, so the tests cannot hang.
+Idle timeouts are set short here (IDLE) and every wait is bounded, so the tests are quick and
+cannot hang.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import time
 import grpc
 
 from server import app
+from server.launch import free_loopback_port, spawn_server
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 from server.quotas import Quotas
 from tests.test_access import book, votes
 
+IDLE = 0.5  # the server's --stream-idle-timeout in these tests
 WAIT = 10.0  # the most any test waits for something it expects
 WRITER = [("authorization", "Bearer write-token")]
 EVERYTHING = [("authorization", "Bearer all-token")]
@@ -117,3 +120,77 @@ def test_without_tokens_one_connection_cannot_take_every_stream_slot(start_serve
     finally:
         for stream in idle:
             stream.release()
+
+
+def test_an_idle_stream_is_ended_and_frees_its_slot_but_a_slow_one_is_not(start_server):
+    server = start_server(access=app.Access(quotas=Quotas(max_streams=1, stream_idle_timeout=IDLE)))
+    stub = pb_grpc.RatingsStub(channel(server))
+
+    def slowly():
+        for _ in range(4):  # 1.2 s in all, never IDLE without a message
+            yield votes(n=1)
+            time.sleep(IDLE * 0.6)
+
+    assert [a.accepted for a in stub.StreamVotes(slowly(), timeout=10)] == [1] * 4
+    started = time.monotonic()
+    idle = Stream(stub.StreamVotes, [votes(n=3)])
+    try:
+        assert idle.responses.get(timeout=WAIT).accepted == 3
+        error = idle.end()
+        assert time.monotonic() - started >= IDLE
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "no message for 0.5 s" in error.details() and "--stream-idle-timeout" in error.details()
+        assert server.service.last_seq == 4 + 3  # the batch acknowledged before is stored
+        # Its slot (the only one) is free again.
+        assert [a.accepted for a in stub.StreamVotes(iter([votes(n=2)]), timeout=10)] == [2]
+    finally:
+        idle.release()
+
+
+def test_an_idle_replay_is_discarded_and_live_ingest_resumes_at_once(start_server):
+    server = start_server(access=app.Access(quotas=Quotas(stream_idle_timeout=IDLE)))
+    stub = pb_grpc.RatingsStub(channel(server))
+    last = stub.SubmitVotes(votes(n=4), timeout=10).last_seq
+    before = stub.GetLeaderboard(pb.LeaderboardRequest(board="acl", ci=pb.CI_NONE, min_seq=last), timeout=10)
+    columns = pb.VoteColumns(
+        names=["x", "y"], model_a=[0] * 5, model_b=[1] * 5, outcome=[pb.A_WINS] * 5, vote_id=[f"r{i}" for i in range(5)]
+    )
+    replay = Stream(stub.ReplayVotes, [pb.ReplayChunk(board="acl", columns=columns)], unary=True)
+    try:
+        deadline, held = time.monotonic() + WAIT, 0  # held: the votes the poll got in before the replay began
+        while True:  # until the replay holds the board
+            try:
+                held += stub.SubmitVotes(votes(n=1), timeout=10).accepted
+                assert time.monotonic() < deadline, "the replay never started"
+                time.sleep(0.02)
+            except grpc.RpcError as exc:
+                assert exc.code() == grpc.StatusCode.UNAVAILABLE and "replay" in exc.details()
+                break
+        error = replay.end()
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED and "--stream-idle-timeout" in error.details()
+        ack = stub.SubmitVotes(votes(n=2), timeout=10)  # at once: no retry needed
+        assert ack.accepted == 2
+        after = stub.GetLeaderboard(pb.LeaderboardRequest(board="acl", ci=pb.CI_NONE, min_seq=ack.last_seq), timeout=10)
+        assert after.total_votes == before.total_votes + held + 2  # the old version, with the live votes
+        assert {row.model for row in after.rows} == {row.model for row in before.rows} == {"a", "b"}
+    finally:
+        replay.release()
+
+
+def test_the_serve_flags_set_both_limits(tmp_path):
+    port = free_loopback_port()
+    flags = ["--stream-idle-timeout", str(IDLE), "--max-streams-per-caller", "1", "--snapshot-every", "0"]
+    process = spawn_server(tmp_path / "data", port, flags)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as shared:
+            stub = pb_grpc.RatingsStub(shared)
+            both = [Stream(stub.StreamVotes), Stream(stub.StreamVotes)]  # on one connection
+            try:  # one is refused at once, the other ended after IDLE
+                codes = {stream.end().code() for stream in both}
+                assert codes == {grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.DEADLINE_EXCEEDED}
+            finally:
+                for stream in both:
+                    stream.release()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
