@@ -239,6 +239,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as data:
         threads = ["--engine-threads", str(args.engine_threads)] if args.engine_threads else []
         serve_args = ["--bootstrap", str(args.bootstrap), "--snapshot-every", "0", *threads]
+        # The watchers stand for many clients but share this process's one connection, which the server would
+        # otherwise hold to its per-caller share of the stream slots.
+        serve_args += ["--max-streams-per-caller", str(args.watchers + 1)]
         server = spawn_server(data, port, serve_args)
         try:
             with RatingsClient(target, retries=0) as client:

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 import grpc
 
 from server.auth import METHOD_SCOPES, SERVICE_PREFIX, TokenBook
-from server.errors import ResourceExhausted
 from server.quotas import Quotas, StreamSlots, VoteBuckets
 
 ANONYMOUS = "anonymous"  # the caller when no tokens are configured
@@ -24,7 +23,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
         self._book = book
         burst = quotas.vote_burst or max(quotas.vote_rate, max_batch_votes)
         self._buckets = VoteBuckets(quotas.vote_rate, burst)
-        self._streams = StreamSlots(quotas.max_streams)
+        self._streams = StreamSlots(quotas.max_streams, quotas.streams_per_caller)
 
     def intercept_service(self, continuation, details):
         handler = continuation(details)
@@ -51,8 +50,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             inner_stream = handler.unary_stream
 
             def server_stream(request, context):
-                admit()
-                with self._stream_slot():
+                with self._stream_slot(admit(), context):
                     yield from inner_stream(request, context)
 
             return handler._replace(unary_stream=server_stream)
@@ -60,8 +58,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             inner_upload = handler.stream_unary
 
             def client_stream(requests, context):
-                admit()
-                with self._stream_slot():
+                with self._stream_slot(admit(), context):
                     return inner_upload(requests, context)
 
             return handler._replace(stream_unary=client_stream)
@@ -69,7 +66,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
         def bidi(requests, context):
             caller = admit()
-            with self._stream_slot():
+            with self._stream_slot(caller, context):
                 yield from inner_bidi(self._metered(caller, name, requests), context)
 
         return handler._replace(stream_stream=bidi)
@@ -80,13 +77,14 @@ class AccessInterceptor(grpc.ServerInterceptor):
             yield request
 
     @contextmanager
-    def _stream_slot(self):
-        if not self._streams.acquire():
-            raise ResourceExhausted(f"{self._streams.limit} streams are open, the server's limit; retry later", 1.0)
+    def _stream_slot(self, caller: str, context):
+        # Without tokens every caller is "anonymous": the connection tells clients apart (server/quotas.py).
+        holder = context.peer() if self._book is None else caller
+        self._streams.acquire(holder)
         try:
             yield
         finally:
-            self._streams.release()
+            self._streams.release(holder)
 
 
 def _votes(name: str, request) -> int:

@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from server.access import AccessInterceptor
 from server.auth import TokenBook
+from server.gate import CallGate
 from server.interceptors import ErrorInterceptor
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
@@ -34,21 +36,31 @@ SHUTDOWN_EXTRA_SECONDS = 5.0  # after the grace, how long to wait for gRPC to re
 class RunningServer:
     """A started server: its port, and an orderly stop."""
 
-    def __init__(self, server: grpc.Server, service: RatingsService, health_servicer, port: int) -> None:
+    def __init__(
+        self, server: grpc.Server, service: RatingsService, health_servicer, port: int, gate: CallGate
+    ) -> None:
         self.server = server
         self.service = service
         self.port = port
         self._health = health_servicer
+        self._gate = gate
         self._stopped = threading.Event()
 
     def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """NOT_SERVING, drain in-flight calls, apply and checkpoint, close the store."""
+        """NOT_SERVING, refuse new calls and drain in-flight ones, apply and checkpoint, close the store."""
         if self._stopped.is_set():
             return
         self._stopped.set()
         log.info("shutting down: NOT_SERVING, draining calls for up to %.0f s", grace)
         self._health.enter_graceful_shutdown()
         self.service.begin_shutdown()  # watch streams end now instead of holding the drain for its grace
+        # Refuse calls ourselves (UNAVAILABLE) until the callers are gone, then stop gRPC, whose own refusal is
+        # CANCELLED (server/gate.py says why).
+        deadline = time.monotonic() + grace
+        self._gate.close()
+        if not self._gate.drain(grace):
+            log.warning("calls still running after the %.0f s grace are cancelled", grace)
+        grace = max(0.0, deadline - time.monotonic())
         if not self.server.stop(grace).wait(grace + SHUTDOWN_EXTRA_SECONDS):
             # grpcio 1.85 can keep a stream whose message it failed to deserialize in its server state,
             # and then never reports the stop as done (tests/test_fuzz.py): do not wait forever.
@@ -91,11 +103,13 @@ def start(
     check_exposure(host, access)
     service = RatingsService(data_dir, config)
     limit = service.config.limits.max_message_bytes
+    gate = CallGate(access.quotas.stream_idle_timeout)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         # The error interceptor is outermost, so access refusals map to status codes like any error.
         interceptors=[
             ErrorInterceptor(),
+            gate,
             AccessInterceptor(access.tokens, access.quotas, service.config.limits.max_batch_votes),
         ],
         options=[
@@ -127,7 +141,7 @@ def start(
     mode = "TLS" if access.tls else "plaintext"
     who = f"{len(access.tokens.tokens)} tokens" if access.tokens else "NO AUTHENTICATION"
     log.info("serving %s on %s:%d (%s, %s), data in %s", SERVICE_NAME, host, bound, mode, who, data_dir)
-    return RunningServer(server, service, health_servicer, bound)
+    return RunningServer(server, service, health_servicer, bound, gate)
 
 
 class CannotListen(OSError):

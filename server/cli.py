@@ -523,6 +523,12 @@ def _add_security_options(serve: argparse.ArgumentParser) -> None:
     group.add_argument("--vote-burst", type=int, default=quotas.vote_burst, metavar="VOTES",
                        help="per-token burst (default: a second's worth, at least one full batch)")  # fmt: skip
     group.add_argument("--max-streams", type=int, default=quotas.max_streams, help="open streams (default %(default)s)")
+    group.add_argument("--max-streams-per-caller", type=int, default=quotas.max_streams_per_caller, metavar="N",
+                       help="open streams per token (without tokens: per connection); default a quarter of "
+                       "--max-streams")  # fmt: skip
+    group.add_argument("--stream-idle-timeout", type=float, default=quotas.stream_idle_timeout, metavar="SECONDS",
+                       help="end a StreamVotes or ReplayVotes stream that sends nothing for this long "
+                       "(DEADLINE_EXCEEDED; 0: never; default %(default)g)")  # fmt: skip
     group.add_argument("--max-message-bytes", type=int, default=limits.max_message_bytes, help="default %(default)s")
     group.add_argument("--max-batch-votes", type=int, default=limits.max_batch_votes, help="default %(default)s")
     group.add_argument("--max-name-length", type=int, default=limits.max_name_length, help="default %(default)s")
@@ -603,8 +609,12 @@ def _access(args: argparse.Namespace):
         raise SystemExit("--tls-client-ca needs --tls-cert and --tls-key")
     if args.vote_rate < 0 or args.vote_burst < 0 or args.max_streams < 1:
         raise SystemExit("--vote-rate and --vote-burst must be >= 0, --max-streams >= 1")
+    if args.max_streams_per_caller < 0 or args.stream_idle_timeout < 0:
+        raise SystemExit("--max-streams-per-caller and --stream-idle-timeout must be >= 0")
     tokens = auth.load(Path(args.tokens) if args.tokens else None)
-    quotas = Quotas(vote_rate=args.vote_rate, vote_burst=args.vote_burst, max_streams=args.max_streams)
+    quotas = Quotas(vote_rate=args.vote_rate, vote_burst=args.vote_burst, max_streams=args.max_streams,
+                    max_streams_per_caller=args.max_streams_per_caller,
+                    stream_idle_timeout=args.stream_idle_timeout)  # fmt: skip
     return app.Access(tokens=tokens, quotas=quotas, tls=tls, insecure=args.insecure)
 
 

@@ -8,7 +8,13 @@ refused with RESOURCE_EXHAUSTED and told how long until it could be
 than the burst could never pass and is refused as such.
 
 Streams: StreamVotes, ReplayVotes and WatchLeaderboard each hold a server
-thread while open; past ``max_streams`` open at once, new ones are refused.
+thread while open; past ``max_streams`` open at once, new ones are refused,
+and so are a caller's past its own share (``streams_per_caller``), so that one
+client cannot take every slot. The caller is the token's name; without tokens,
+the connection (the peer's address and port: every client shares 127.0.0.1 on
+loopback, while one connection is one client process, whose channels to a
+server share it). Client streams idle past ``stream_idle_timeout`` are ended
+(server/streams.py).
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ class Quotas:
     vote_rate: float = 0.0  # votes/s per caller; 0: unlimited
     vote_burst: int = 0  # bucket size; 0: one second's worth (at least the batch limit)
     max_streams: int = 100  # open streaming calls, all callers together (below the 128 worker threads)
+    max_streams_per_caller: int = 0  # open streaming calls of one caller; 0: a quarter of max_streams (at least 1)
+    stream_idle_timeout: float = 60.0  # seconds a client stream may wait for its next message; 0: no limit
+
+    @property
+    def streams_per_caller(self) -> int:
+        return self.max_streams_per_caller or max(1, self.max_streams // 4)
 
 
 class VoteBuckets:
@@ -56,18 +68,31 @@ class VoteBuckets:
 
 
 class StreamSlots:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_caller: int) -> None:
         self.limit = limit
+        self.per_caller = per_caller
         self._lock = threading.Lock()
         self.open = 0
+        self._held: dict[str, int] = {}  # caller -> streams open
 
-    def acquire(self) -> bool:
+    def acquire(self, caller: str) -> None:
+        """Take a slot for ``caller`` or raise ResourceExhausted."""
         with self._lock:
+            held = self._held.get(caller, 0)
+            if held >= self.per_caller:  # first: a caller at its own limit should close one, not wait for others
+                raise ResourceExhausted(
+                    f"{caller!r} has {held} streams open, the limit per caller (--max-streams-per-caller); "
+                    "close one first",
+                    1.0,
+                )
             if self.open >= self.limit:
-                return False
+                raise ResourceExhausted(f"{self.limit} streams are open, the server's limit; retry later", 1.0)
             self.open += 1
-            return True
+            self._held[caller] = held + 1
 
-    def release(self) -> None:
+    def release(self, caller: str) -> None:
         with self._lock:
             self.open -= 1
+            held = self._held.pop(caller) - 1
+            if held:
+                self._held[caller] = held

@@ -232,7 +232,7 @@ def test_vote_rate_limit_refuses_with_a_retry_hint_and_recovers(start_server):
 
 
 def test_open_streams_are_limited(start_server):
-    server = start_server(access=app.Access(quotas=Quotas(max_streams=2)))
+    server = start_server(access=app.Access(quotas=Quotas(max_streams=2, max_streams_per_caller=2)))
     target = f"127.0.0.1:{server.port}"
     with RatingsClient(target) as client:
         client.submit(votes(n=2))

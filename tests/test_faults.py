@@ -25,9 +25,10 @@ import grpc
 import pytest
 
 from engine import EloConfig
-from server import checkpoint
+from server import checkpoint, convert
 from server.offline import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 from server.queries import LeaderboardQuery
 from server.votefile import concat
 from tests.conftest import synthetic_batch
@@ -156,6 +157,79 @@ def test_shutdown_under_load_keeps_every_acknowledged_batch_whole(start_server, 
     for prefix, accepted in acked:
         assert stored.get(prefix) == accepted == 200  # every acknowledged batch, whole
     assert all(count == 200 for count in stored.values())  # no batch half stored
+
+
+def test_calls_reaching_a_stopping_server_are_refused_with_unavailable_never_cancelled(start_server, monkeypatch):
+    """gRPC's core cancels the calls it holds but has not yet handed to Python when its stop begins
+    (grpc/grpc#41785), and the client sees CANCELLED, which it does not retry. Make that window wide
+    and certain: stall the dispatch of one call (on gRPC's one dispatching thread), so that the
+    others wait in the core, and stop the server meanwhile. Every call must be acknowledged or
+    refused with UNAVAILABLE."""
+    from server.access import AccessInterceptor
+
+    armed, stalled = threading.Event(), threading.Event()
+    dispatch = AccessInterceptor.intercept_service
+
+    def slow_dispatch(self, continuation, details):
+        if armed.is_set() and details.method.endswith("/SubmitVotes"):
+            armed.clear()
+            stalled.set()
+            time.sleep(0.3)
+        return dispatch(self, continuation, details)
+
+    monkeypatch.setattr(AccessInterceptor, "intercept_service", slow_dispatch)
+    server = start_server()
+    codes = []
+    with client_for(server) as client:
+        client.submit(synthetic_batch(10, 4, seed=1, prefix="warm-"))  # connected before the race
+
+        def submit(worker: int) -> None:
+            try:
+                client.submit(synthetic_batch(10, 4, seed=worker, prefix=f"w{worker}-"))
+                codes.append(grpc.StatusCode.OK)
+            except grpc.RpcError as exc:
+                codes.append(exc.code())
+
+        armed.set()
+        threads = [threading.Thread(target=submit, args=(w,)) for w in range(6)]
+        for thread in threads:
+            thread.start()
+        assert stalled.wait(10)
+        time.sleep(0.1)  # the other calls reach the server meanwhile and wait in the core
+        server.stop(grace=2.0)
+        for thread in threads:
+            thread.join(timeout=20)
+    assert len(codes) == 6 and set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE}, codes
+
+
+def test_open_client_streams_end_with_unavailable_at_once_when_the_server_stops(start_server, tmp_path):
+    """An ingest stream and a replay left open at shutdown end with UNAVAILABLE at once, not with
+    CANCELLED when the grace runs out; the replay is discarded, the acknowledged batch kept."""
+    from tests.test_access import votes
+    from tests.test_streams import Stream
+
+    server = start_server(tmp_path / "data")
+    stub = pb_grpc.RatingsStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    ingest = Stream(stub.StreamVotes, [votes(board="live", n=3)])
+    chunk = pb.ReplayChunk(board="replayed", columns=convert.batch_to_pb(synthetic_batch(5, 3, seed=9)).columns)
+    replay = Stream(stub.ReplayVotes, [chunk], unary=True)
+    try:
+        assert ingest.responses.get(timeout=10).accepted == 3
+        deadline = time.monotonic() + 10
+        while "replayed" not in server.service._replays:  # the replay holds its board, waiting for more
+            assert time.monotonic() < deadline, "the replay never started"
+            time.sleep(0.02)
+        started = time.monotonic()
+        server.stop(grace=5.0)
+        assert time.monotonic() - started < 2.5  # not the grace
+        for stream in (ingest, replay):
+            error = stream.end()
+            assert error.code() == grpc.StatusCode.UNAVAILABLE and "shutting down" in error.details()
+    finally:
+        ingest.release()
+        replay.release()
+    with client_for(start_server(tmp_path / "data")) as client:
+        assert [(b.name, b.votes) for b in client.stub.ListBoards(pb.ListBoardsRequest()).boards] == [("live", 3)]
 
 
 def test_a_retry_storm_is_applied_exactly_once(start_server):
