@@ -341,12 +341,12 @@ def importtime_top(code: str, k: int = 8) -> list[tuple[str, float]]:
 
 
 def bench_phases(path: str, warm_path: str, threads_note: int) -> dict:
-    from server import cli
-    from server.offline import replay_chunks
-    from server.votefile import ReadOptions, iter_votes
+    from server.cli import main as cli
+    from server.files.votefile import ReadOptions, iter_votes
+    from server.offline.replay import replay_chunks
 
     out: dict = {"threads": threads_note}
-    code = "import server.cli, server.offline, server.votefile, server.export"
+    code = "import server.cli.main, server.offline, server.votefile, server.export"
 
     def wall(argv):
         t0 = time.perf_counter()
@@ -693,7 +693,7 @@ def report(args, result, machine, command, cli, rss_how, total, workdir) -> None
             "elo_boot": (big.get("elo_boot"), boot_apply),
         }
         line = lambda label, vals: print(f"| {label} | " + " | ".join(vals) + " |")  # noqa: E731
-        line("Python start-up + the CLI's imports (`python -c 'import server.cli, ...'`)", [fmt_s(imports)] * 3)
+        line("Python start-up + the CLI's imports (`python -c 'import server.cli.main, ...'`)", [fmt_s(imports)] * 3)
         line(f"read + check + per-chunk interning (`iter_votes`, {ph['chunks']} chunks)", [fmt_s(read)] * 3)
         line(
             "`replay_chunks` on the chunks read (intern, `Board.apply`, standings); Elo B=1000: kernel EXTRAPOLATED",

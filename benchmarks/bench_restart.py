@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import EloConfig  # noqa: E402
-from server.service import RatingsService, ServiceConfig  # noqa: E402
-from server.votes import VoteBatch  # noqa: E402
+from server.domain.votes import VoteBatch  # noqa: E402
+from server.service.core import RatingsService, ServiceConfig  # noqa: E402
 
 BATCH = 1000
 MODELS = 100

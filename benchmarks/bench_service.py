@@ -29,13 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import columnar_batch  # noqa: E402
 from engine import Board, EloConfig  # noqa: E402
-from server import convert  # noqa: E402
-from server.client import RatingsClient  # noqa: E402
-from server.launch import free_loopback_port, spawn_server  # noqa: E402
-from server.limits import Limits  # noqa: E402
+from server.client.launch import free_loopback_port, spawn_server  # noqa: E402
+from server.client.ratings_client import RatingsClient  # noqa: E402
+from server.domain.limits import Limits  # noqa: E402
+from server.domain.votes import validate  # noqa: E402
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
-from server.store import LoggedBatch, Store  # noqa: E402
-from server.votes import validate  # noqa: E402
+from server.rpc import convert  # noqa: E402
+from server.storage.store import LoggedBatch, Store  # noqa: E402
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

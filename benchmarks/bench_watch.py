@@ -48,8 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import columnar_batch, machine_line  # noqa: E402
-from server.client import RatingsClient, leaderboard_request  # noqa: E402
-from server.launch import free_loopback_port, spawn_server  # noqa: E402
+from server.client.launch import free_loopback_port, spawn_server  # noqa: E402
+from server.client.ratings_client import RatingsClient, leaderboard_request  # noqa: E402
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
 
 BATCH = 1000  # votes per StreamVotes message

@@ -37,8 +37,8 @@ def start_server(tmp_path):
     Servers still running at the end of the test are stopped.
     """
     from engine import EloConfig
-    from server import app
-    from server.service import ServiceConfig
+    from server.rpc import app
+    from server.service.core import ServiceConfig
 
     running = []
 
@@ -55,7 +55,7 @@ def start_server(tmp_path):
 
 def make_batch(model_a, model_b, outcome, vote_ids=None, board="default", timestamp=None):
     """A VoteBatch from lists of names and outcome codes."""
-    from server.votes import VoteBatch
+    from server.domain.votes import VoteBatch
 
     names = list(dict.fromkeys([*model_a, *model_b]))
     index = {name: i for i, name in enumerate(names)}

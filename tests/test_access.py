@@ -11,11 +11,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server import app, auth
-from server.client import RatingsClient, open_channel
+from server.client.ratings_client import RatingsClient, open_channel
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
-from server.quotas import Quotas
+from server.rpc import app, auth
+from server.rpc.quotas import Quotas
 from tests.test_cli import run_cli
 
 CREDENTIALS = {

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from engine import EloConfig
-from server.ballots import RankingBallot, ballot_votes
-from server.limits import Limits
-from server.listing import ListingConfig
-from server.offline import replay
+from server.domain.ballots import RankingBallot, ballot_votes
+from server.domain.limits import Limits
+from server.domain.listing import ListingConfig
+from server.domain.queries import LeaderboardQuery
+from server.domain.votes import VoteBatch
+from server.files.votefile import concat
+from server.offline.replay import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.queries import LeaderboardQuery
-from server.votefile import concat
-from server.votes import VoteBatch
 from tests.conftest import make_batch, synthetic_batch
 from tests.naive import rank_ub as naive_rank_ub
 from tests.test_service import client_for, same_numbers

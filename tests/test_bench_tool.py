@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from server import bench
-from server.client import RatingsClient
-from server.launch import free_loopback_port
+from server.client import bench
+from server.client.launch import free_loopback_port
+from server.client.ratings_client import RatingsClient
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
 

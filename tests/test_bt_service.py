@@ -8,11 +8,11 @@ import grpc
 import pytest
 
 from engine import EloConfig
-from server import compute as compute_module
-from server.client import RatingsClient
-from server.offline import replay
+from server.client.ratings_client import RatingsClient
+from server.domain.queries import LeaderboardQuery
+from server.offline.replay import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.queries import LeaderboardQuery
+from server.service import compute as compute_module
 from tests.conftest import make_batch, synthetic_batch
 
 ELO = EloConfig(bootstrap_rounds=200)

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from server.cli import main
+from server.cli.main import main
 from tests.conftest import shared_file
 
 ROOT = Path(__file__).resolve().parent.parent

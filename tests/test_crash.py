@@ -12,8 +12,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from server.client import RatingsClient
-from server.launch import free_loopback_port, spawn_server
+from server.client.launch import free_loopback_port, spawn_server
+from server.client.ratings_client import RatingsClient
 from tests.conftest import synthetic_batch
 from tests.test_service import elo_board, offline_elo, same_numbers
 
@@ -98,8 +98,8 @@ def crash_loop(tmp_path: Path, kills: int, clients: int = 3, seed: int = 7) -> N
     """Several clients ingest while the server is SIGKILLed ``kills`` times at random moments
     and restarted. In the end every acknowledged vote is stored exactly once, and the live
     leaderboard equals the offline replay of the stored log, in log order."""
-    from server.store import Store
-    from server.votes import VoteBatch
+    from server.domain.votes import VoteBatch
+    from server.storage.store import Store
 
     port = free_loopback_port()
     data = tmp_path / "data"

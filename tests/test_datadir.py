@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from server import app
-from server.client import RatingsClient
-from server.launch import free_loopback_port, spawn_server
+from server.client.launch import free_loopback_port, spawn_server
+from server.client.ratings_client import RatingsClient
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.service import RatingsService
+from server.rpc import app
+from server.service.core import RatingsService
 from tests.conftest import synthetic_batch
 from tests.test_service import client_for
 

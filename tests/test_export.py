@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from server import export, render
+from server.files import export, render
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,7 +223,7 @@ def test_charts_touch_no_global_matplotlib_state():
         "import io, sys\n"
         "import matplotlib\n"
         "backend = matplotlib.rcParams._get('backend')\n"
-        "from server import export\n"
+        "from server.files import export\n"
         "from tests.test_export import make_board\n"
         "export.chart_png(make_board(), io.BytesIO())\n"
         "export.heatmap_png(make_board(), io.BytesIO())\n"

@@ -25,12 +25,13 @@ import grpc
 import pytest
 
 from engine import EloConfig
-from server import checkpoint, convert
-from server.offline import replay
+from server.domain.queries import LeaderboardQuery
+from server.files.votefile import concat
+from server.offline.replay import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
-from server.queries import LeaderboardQuery
-from server.votefile import concat
+from server.rpc import convert
+from server.storage import checkpoint
 from tests.conftest import synthetic_batch
 from tests.test_service import client_for, same_numbers
 
@@ -165,7 +166,7 @@ def test_calls_reaching_a_stopping_server_are_refused_with_unavailable_never_can
     and certain: stall the dispatch of one call (on gRPC's one dispatching thread), so that the
     others wait in the core, and stop the server meanwhile. Every call must be acknowledged or
     refused with UNAVAILABLE."""
-    from server.access import AccessInterceptor
+    from server.rpc.access import AccessInterceptor
 
     armed, stalled = threading.Event(), threading.Event()
     dispatch = AccessInterceptor.intercept_service

@@ -28,12 +28,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from engine import EloConfig
-from server import app
-from server.client import open_channel
-from server.limits import Limits
+from server.client.ratings_client import open_channel
+from server.domain.limits import Limits
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
-from server.service import ServiceConfig
+from server.rpc import app
+from server.service.core import ServiceConfig
 
 CALL_TIMEOUT = 10.0  # seconds; nothing may hang
 ALLOWED = {
@@ -1164,7 +1164,7 @@ def test_restart_after_fuzzing_equals_a_replay_of_the_log(fz):
 
     import numpy as np
 
-    from server.service import RatingsService
+    from server.service.core import RatingsService
 
     data, config = fz.service.data_dir, fz.service.config
     assert stop_within(fz.server, 20.0)

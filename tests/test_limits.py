@@ -19,10 +19,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from engine import Board, EloConfig
 from engine.memory import ViewMemory, slot_capacity, view_memory
 from engine.views import BoardViews
-from server.capacity import CapacityLimits
-from server.client import RatingsClient
-from server.launch import free_loopback_port
+from server.client.launch import free_loopback_port
+from server.client.ratings_client import RatingsClient
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.service.capacity import CapacityLimits
 from tests.conftest import synthetic_votes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,7 +244,7 @@ def test_a_board_that_does_not_fit_at_restart_fails_alone(start_server, tmp_path
 
 _HOSTILE = r"""
 import sys, grpc
-from server.client import RatingsClient
+from server.client.ratings_client import RatingsClient
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 port, rounds = int(sys.argv[1]), int(sys.argv[2])
 codes = {}

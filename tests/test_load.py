@@ -7,8 +7,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from server.client import RatingsClient
-from server.launch import free_loopback_port, spawn_server
+from server.client.launch import free_loopback_port, spawn_server
+from server.client.ratings_client import RatingsClient
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from tests.conftest import make_batch
 from tests.test_bench_tool import run_json

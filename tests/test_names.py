@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 from engine import EloConfig
 from engine.views import BoardViews
-from server import checkpoint, snapshots
-from server.errors import InvalidArgument
-from server.names import checked
+from server.domain.errors import InvalidArgument
+from server.domain.names import checked
+from server.domain.queries import LeaderboardQuery
+from server.domain.votes import VoteBatch
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.queries import LeaderboardQuery
-from server.service import RatingsService, ServiceConfig
-from server.snapshots import SnapshotInfo
-from server.votes import VoteBatch
+from server.service.core import RatingsService, ServiceConfig
+from server.storage import checkpoint, snapshots
+from server.storage.snapshots import SnapshotInfo
 from tests.conftest import make_batch
 
 NFD_CAFE = "cafe\u0301"
@@ -104,7 +104,7 @@ def test_old_fixed_width_string_arrays_still_load(tmp_path):
 
 def test_the_reported_nul_tags_are_refused_and_nothing_is_lost(start_server):
     """1000 votes, then votes tagged "\\x00" and "cat\\x00", a snapshot, a restart: 1000 votes stay."""
-    from server.client import RatingsClient
+    from server.client.ratings_client import RatingsClient
 
     server = start_server(snapshot_every_seconds=0)
     data = server.service.data_dir
@@ -135,7 +135,7 @@ def test_the_reported_nul_tags_are_refused_and_nothing_is_lost(start_server):
 
 
 def test_nfc_and_nfd_names_are_one_competitor_and_bad_names_name_the_vote(start_server):
-    from server.client import RatingsClient
+    from server.client.ratings_client import RatingsClient
 
     server = start_server(snapshot_every_seconds=0)
     with RatingsClient(f"127.0.0.1:{server.port}") as client:

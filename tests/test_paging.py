@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from engine import EloConfig
-from server import paging
-from server.cli import main
-from server.limits import Limits
+from server.cli.main import main
+from server.domain import paging
+from server.domain.limits import Limits
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from tests.conftest import make_batch, synthetic_batch
 from tests.test_service import client_for
@@ -180,7 +180,7 @@ def test_watch_sends_the_requested_page(start_server):
 
 
 def test_a_read_whose_board_changes_between_pages_starts_over(start_server, monkeypatch):
-    from server.client import PAGED_READ_ATTEMPTS, PagesChanged
+    from server.client.ratings_client import PAGED_READ_ATTEMPTS, PagesChanged
 
     monkeypatch.setattr(paging, "DEFAULT_PAGE_ROWS", 3)
     server = start_server()

@@ -8,10 +8,10 @@ import time
 import grpc
 import pytest
 
-from server import convert
-from server.client import RatingsClient
-from server.filters import VoteFilters
+from server.client.ratings_client import RatingsClient
+from server.domain.filters import VoteFilters
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.rpc import convert
 from tests.conftest import synthetic_batch
 
 

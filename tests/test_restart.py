@@ -10,8 +10,8 @@ import numpy as np
 
 from engine import EloConfig
 from engine.views import BoardViews
-from server.queries import LeaderboardQuery
-from server.service import RatingsService, ServiceConfig
+from server.domain.queries import LeaderboardQuery
+from server.service.core import RatingsService, ServiceConfig
 from tests.conftest import synthetic_batch
 
 
@@ -66,7 +66,7 @@ def test_recovery_uses_every_core_then_gives_the_engine_back_its_share(tmp_path,
         seen.append(self.threads)
         return real_apply(self, *args, **kwargs)
 
-    monkeypatch.setattr("server.service.os.cpu_count", lambda: 7)
+    monkeypatch.setattr("server.service.core.os.cpu_count", lambda: 7)
     monkeypatch.setattr(BoardViews, "apply", spy)
     restarted = RatingsService(tmp_path, config)
     try:

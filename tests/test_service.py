@@ -11,11 +11,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from engine import EloConfig
-from server import convert
-from server.client import RatingsClient
-from server.offline import replay
+from server.client.ratings_client import RatingsClient
+from server.domain.queries import LeaderboardQuery
+from server.offline.replay import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.queries import LeaderboardQuery
+from server.rpc import convert
 from tests.conftest import make_batch, synthetic_batch
 
 

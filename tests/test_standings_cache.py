@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from engine import Standings
+from server.domain.results import BoardStandings
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.results import BoardStandings
-from server.standings_cache import StandingsCache, standings_bytes
+from server.service.standings_cache import StandingsCache, standings_bytes
 from tests.conftest import synthetic_batch
 from tests.test_service import client_for
 
@@ -120,8 +120,8 @@ def test_many_distinct_anchor_ratings_keep_the_service_cache_in_budget(start_ser
 
 
 def test_serve_flag_sets_the_budget(monkeypatch, tmp_path):
-    from server import app
-    from server.cli import main
+    from server.cli.main import main
+    from server.rpc import app
 
     started = []
 

@@ -12,11 +12,11 @@ import time
 
 import grpc
 
-from server import app
-from server.launch import free_loopback_port, spawn_server
+from server.client.launch import free_loopback_port, spawn_server
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
-from server.quotas import Quotas
+from server.rpc import app
+from server.rpc.quotas import Quotas
 from tests.test_access import book, votes
 
 IDLE = 0.5  # the server's --stream-idle-timeout in these tests

@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 
 from engine import EloConfig
-from server.offline import replay
+from server.domain.queries import LeaderboardQuery
+from server.domain.votes import VoteBatch
+from server.files.votefile import ReadOptions, VoteFileError, read_votes
+from server.offline.replay import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.queries import LeaderboardQuery
-from server.votefile import ReadOptions, VoteFileError, read_votes
-from server.votes import VoteBatch
 from tests.conftest import style_votes
 from tests.test_cli import run_cli
 from tests.test_service import client_for

@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from server.filters import FilterRun, VoteFilters
-from server.votefile import ReadOptions, ReadReport, VoteFileError, iter_votes, read_votes
+from server.domain.filters import FilterRun, VoteFilters
+from server.files.votefile import ReadOptions, ReadReport, VoteFileError, iter_votes, read_votes
 from tests.conftest import shared_file
 
 ROWS = {
@@ -208,7 +208,7 @@ def test_filters_against_hand_computed_expectations():
 
 
 def test_filters_need_their_columns():
-    from server.errors import InvalidArgument
+    from server.domain.errors import InvalidArgument
     from tests.conftest import make_batch
 
     batch = make_batch(["a"], ["b"], [1])
@@ -225,8 +225,8 @@ def test_filters_need_their_columns():
 
 def test_lmarena_json_equals_the_parquet_of_the_same_votes():
     from engine import EloConfig
-    from server.offline import replay_chunks
-    from server.queries import LeaderboardQuery
+    from server.domain.queries import LeaderboardQuery
+    from server.offline.replay import replay_chunks
 
     folder = shared_file("lmarena_format")
     jsons = sorted(folder.glob("clean_battle_*.json"))

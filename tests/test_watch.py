@@ -111,8 +111,8 @@ def test_watches_end_with_unavailable_when_the_server_stops_and_reject_bad_reque
 
 
 def test_fifty_watchers_share_one_publisher_and_all_hear_the_change(start_server):
-    from server.queries import LeaderboardQuery, ListingQuery
-    from server.watch import WatchHub, watch
+    from server.domain.queries import LeaderboardQuery, ListingQuery
+    from server.service.watch import WatchHub, watch
 
     server = start_server()
     service = server.service

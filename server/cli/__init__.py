@@ -1,0 +1,5 @@
+"""The ``arena-ratings`` command line."""
+
+from server.cli.main import main
+
+__all__ = ["main"]

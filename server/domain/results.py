@@ -1,0 +1,97 @@
+"""What the service answers: acks, standings, head-to-head records, board listings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine import Standings
+from engine.memory import ViewMemory
+from engine.style import Coefficient
+
+if TYPE_CHECKING:
+    from server.domain.listing import ListingConfig
+
+
+@dataclass(frozen=True)
+class Ack:
+    accepted: int
+    duplicates: int
+    first_seq: int  # 0 when nothing was accepted
+    last_seq: int
+    duplicate_index: list[int]
+
+
+@dataclass(frozen=True)
+class BoardStandings:
+    board: str
+    standings: Standings
+    models: list[str]  # row-aligned with standings
+    method: str = "elo"
+    ci: str = "bootstrap"
+    anchor: tuple[str, float] | None = None
+    log_likelihood: float = 0.0
+    style_control: bool = False
+    style_coefficients: tuple[Coefficient, ...] = ()  # with style_control
+    style_votes: int = 0  # votes in the style-controlled fit
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    board: str
+    model_a: str
+    model_b: str
+    counts: tuple[int, int, int, int]  # wins of a, wins of b, ties, both-bad ties
+    predicted_win_probability: float
+    as_of_seq: int
+
+
+@dataclass(frozen=True)
+class HeadToHeadMatrix:
+    board: str
+    category: str
+    models: list[str]  # best first
+    battles: np.ndarray  # int64[k, k]
+    empirical_win_rate: np.ndarray  # float64[k, k]; NaN where two models never met
+    predicted_win_probability: np.ndarray  # float64[k, k]
+    as_of_seq: int
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    name: str
+    votes: int
+    competitors: int
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    name: str
+    votes: int
+    competitors: int
+    last_seq: int
+    categories: list[CategoryInfo]
+    snapshots: int
+    thresholds: ListingConfig
+    memory: ViewMemory = ViewMemory()  # bytes the views hold now (engine.memory)
+    failure: str = ""  # non-empty: the board could not be rebuilt at start-up
+
+
+@dataclass(frozen=True)
+class BoardList:
+    boards: list[BoardInfo]
+    memory_budget_bytes: int
+    memory_used_bytes: int  # as the budget counts it: an upper bound of what the boards hold
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    board: str
+    received: int
+    applied: int
+    removed: dict[str, int]  # by filter
+    first_seq: int
+    last_seq: int
+    as_of_seq: int  # queries from this seq on see the new version

@@ -1,0 +1,500 @@
+"""Leaderboards as files to publish: a versioned JSON feed, CSV, a text table, a self-contained HTML
+page, PNG charts (ratings with their 95% CIs; predicted win rates) and Parquet.
+
+Builds on :mod:`server.render` (the CLI's text formats), which stays the single definition of the
+JSON shape and of the CSV and table layouts.
+
+The charts use matplotlib's object API (``Figure`` with an Agg canvas), never ``pyplot``: nothing
+global is touched (no backend switch, no figure registry), so importing this module is harmless
+inside the service or a notebook, and charts can be drawn from several threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn: it costs 0.2 s of every CLI start
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+from server.files import render
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+FEED_SCHEMA = "arena-ratings/leaderboard/v1"
+
+FORMATS = ("json", "csv", "table", "html", "png", "heatmap", "parquet")
+
+# The format a file extension implies; the heatmap is a PNG too, so it is only ever chosen explicitly.
+_FORMAT_OF_SUFFIX = {
+    ".json": "json",
+    ".csv": "csv",
+    ".txt": "table",
+    ".html": "html",
+    ".htm": "html",
+    ".png": "png",
+    ".parquet": "parquet",
+}
+
+# The file name export_set gives each format, after the stem.
+_SET_SUFFIX = {
+    "json": ".json",
+    "csv": ".csv",
+    "table": ".txt",
+    "html": ".html",
+    "png": ".png",
+    "heatmap": "-heatmap.png",
+    "parquet": ".parquet",
+}
+
+DPI = 120
+_LABEL_CHARS = 42  # longer model names are shortened on charts so the plot keeps its width
+
+# Parquet column types, one per LeaderboardRow field (render.ROW_FIELDS), as the proto declares them.
+_ROW_SCHEMA = {
+    "rank": pl.UInt32,
+    "rank_ub": pl.UInt32,
+    "model": pl.String,
+    "rating": pl.Float64,
+    "rating_lower": pl.Float64,
+    "rating_upper": pl.Float64,
+    "votes": pl.UInt64,
+    "wins": pl.UInt64,
+    "losses": pl.UInt64,
+    "ties": pl.UInt64,
+    "ties_both_bad": pl.UInt64,
+    "component": pl.UInt32,
+    "preliminary": pl.Boolean,
+    "rank_delta": pl.Int32,
+    "rating_delta": pl.Float64,
+    "display_name": pl.String,
+    "organization": pl.String,
+    "license": pl.String,
+    "open_weights": pl.Boolean,
+    "status": pl.String,
+    "style_rank_delta": pl.Int32,
+}
+
+PathOrBuffer = str | os.PathLike[str] | BinaryIO
+
+
+# --- the JSON feed -----------------------------------------------------------------------------
+
+
+def feed(board: pb.Leaderboard, as_of: datetime | None = None) -> dict:
+    """The published JSON feed: :func:`server.render.as_dict` plus a schema tag and a timestamp.
+
+    Keys, in order:
+
+    - ``schema``: ``FEED_SCHEMA`` ("arena-ratings/leaderboard/v1"). Consumers should check it; a
+      change that removes or redefines a key bumps the version, new keys may be added within v1.
+    - ``as_of``: when the feed was produced, ISO-8601 UTC with second precision
+      (``"2025-06-01T12:00:00Z"``); ``as_of`` if given (a naive datetime is taken as UTC), else now.
+    - ``board``: the board's name.
+    - ``method``: ``"bt"`` (Bradley–Terry) or ``"elo"`` (online Elo).
+    - ``ci``: how the 95% intervals were computed: ``"bootstrap"``, ``"sandwich"`` or ``"none"``.
+    - ``as_of_seq``: the vote-log sequence number the standings cover.
+    - ``total_votes``: votes applied to the board.
+    - ``bootstrap_rounds``: bootstrap replicas behind the intervals; 0 unless ``ci`` is bootstrap.
+    - ``anchor``: ``{"model", "rating"}`` when one model's rating is pinned, else ``null`` (ratings
+      are then centred on the board's mean).
+    - ``log_likelihood``: the Bradley–Terry fit's log-likelihood of the votes; ``null`` for Elo.
+    - ``rows``: one object per model, best first, with
+      ``rank`` (1 + position by rating), ``rank_ub`` (1 + models whose lower bound exceeds this
+      model's upper bound), ``model``, ``rating``, ``rating_lower`` and ``rating_upper`` (the 95%
+      interval), ``votes``, ``wins``, ``losses``, ``ties`` (both kinds), ``ties_both_bad`` (of which
+      "both bad") and ``component`` (connected group of the comparison graph, 0 = the largest;
+      ratings in different components are not comparable), ``preliminary`` (fewer votes than the
+      board's threshold), ``rank_delta`` (previous rank - rank) and ``rating_delta`` against
+      ``compared_to`` (``null`` without a comparison or for a model new since), and the
+      competitor's ``display_name``, ``organization``, ``license`` (empty when not set),
+      ``open_weights`` (``null`` when not known) and ``status``.
+
+    Added within v1: ``category`` (the view; empty for the whole board), ``summary``
+    (``models_listed``, ``models_hidden``, ``preliminary``, ``total_votes``, ``gaps`` as
+    ``{"10": gap}``, ``tied_with_leader``), ``compared_to`` and ``as_of_snapshot``
+    (``{"name", "seq", "created", "votes"}`` or ``null``).
+    """
+    return {"schema": FEED_SCHEMA, "as_of": _iso_utc(as_of), **render.as_dict(board)}
+
+
+def _iso_utc(moment: datetime | None) -> str:
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # a feed timestamp without a zone is meant as UTC
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+def chart_png(board: pb.Leaderboard, path_or_buffer: PathOrBuffer, top: int | None = 50) -> None:
+    """Write a PNG dot plot of the ``top`` best ratings (all when None) with 95% CI error bars.
+
+    Models run down the y axis best first, so long names stay horizontal and legible; the figure
+    grows with the number of models (about 1200 x 1700 pixels for 50). Models in different
+    components of the comparison graph get different colours, since their ratings are not comparable.
+    """
+    rows = _ranked(board)[: _check_top(top)]
+    fig = _new_figure(10.0, max(3.5, 1.6 + 0.24 * len(rows)))
+    ax = fig.add_subplot()
+    if rows:
+        _plot_ratings(ax, board, rows)
+    else:
+        _say_empty(ax)
+    ax.set_title(_chart_title(board, len(rows)), loc="left", fontsize=11, parse_math=False)
+    _save(fig, path_or_buffer)
+
+
+def _plot_ratings(ax: Axes, board: pb.Leaderboard, rows: list[pb.LeaderboardRow]) -> None:
+    y = np.arange(len(rows))
+    rating = np.array([r.rating for r in rows])
+    # Clipped at 0: matplotlib rejects negative error bars, and a bound on the wrong side of the
+    # rating (possible for a bootstrap percentile) draws as no bar on that side.
+    below = np.clip(rating - [r.rating_lower for r in rows], 0.0, None)
+    above = np.clip([r.rating_upper for r in rows] - rating, 0.0, None)
+    components = np.array([r.component for r in rows])
+    several = len(set(components.tolist())) > 1
+    for index, component in enumerate(sorted(set(components.tolist()))):
+        mine = components == component
+        ax.errorbar(
+            rating[mine],
+            y[mine],
+            xerr=[below[mine], above[mine]],
+            fmt="o",
+            markersize=4.5,
+            color=f"C{index}",
+            ecolor=f"C{index}",
+            elinewidth=1.4,
+            capsize=3,
+            label=f"component {component}" if several else None,
+        )
+    if several:
+        ax.legend(title="not comparable across", loc="lower right", fontsize=8, title_fontsize=8)
+    ax.set_yticks(y, [_short(r.model) for r in rows], fontsize=8.5, parse_math=False)
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
+    ax.set_xlabel(f"{_method_label(board)} rating, 95% CI")
+    ax.grid(axis="x", alpha=0.35)
+    ax.grid(axis="y", alpha=0.15, linestyle=":")  # a faint guide from each name to its point
+    ax.set_axisbelow(True)
+    if board.HasField("anchor"):
+        ax.axvline(board.anchor.rating, color="0.5", linewidth=0.8, linestyle="--", zorder=0)
+
+
+def _chart_title(board: pb.Leaderboard, shown: int) -> str:
+    subset = f"top {shown} of {len(board.rows)} models" if shown < len(board.rows) else f"{shown} models"
+    first = f"{board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
+    second = f"{subset} · as of seq {board.as_of_seq}"
+    if board.HasField("anchor"):
+        second += f" · anchored: {_anchor_label(board)}"
+    return f"{first}\n{second}"
+
+
+def heatmap_png(
+    board: pb.Leaderboard,
+    path_or_buffer: PathOrBuffer,
+    top: int = 20,
+    scale: float = 400.0,
+    base: float = 10.0,
+) -> None:
+    """Write a PNG heatmap of predicted win rates among the ``top`` best models, in rank order.
+
+    Cell (row, column) holds P(row beats column) = 1 / (1 + base ** ((r_col - r_row) / scale)),
+    which holds for both the Bradley–Terry and the Elo ratings on the arena's scale (400, base 10).
+    The diagonal is blank, as are pairs in different components (their ratings are not comparable).
+    """
+    rows = _ranked(board)[: _check_top(top)]
+    side = max(5.0, 3.5 + 0.45 * len(rows))  # cells keep their size, so "0.50" at 8 pt always fits
+    fig = _new_figure(side + 1.0, side)
+    ax = fig.add_subplot()
+    if rows:
+        _plot_win_matrix(fig, ax, rows, _win_matrix(rows, scale, base))
+    else:
+        _say_empty(ax)
+    title = f"Predicted win rate, {board.board} · {_method_label(board)} · top {len(rows)} models"
+    formula = f"P(row beats column) = 1 / (1 + {base:g}^((R_col - R_row) / {scale:g}))"
+    ax.set_title(f"{title}\n{formula}", loc="left", fontsize=11, parse_math=False)
+    _save(fig, path_or_buffer)
+
+
+def _win_matrix(rows: Sequence[pb.LeaderboardRow], scale: float = 400.0, base: float = 10.0) -> np.ndarray:
+    """P(row i beats column j) from the ratings; NaN on the diagonal and across components."""
+    if scale <= 0 or base <= 1:
+        raise ValueError(f"need scale > 0 and base > 1, got scale={scale}, base={base}")
+    rating = np.array([r.rating for r in rows], dtype=np.float64)
+    component = np.array([r.component for r in rows])
+    with np.errstate(over="ignore"):  # a huge gap overflows to inf, which correctly gives P = 0
+        p = 1.0 / (1.0 + base ** ((rating[None, :] - rating[:, None]) / scale))
+    p[component[:, None] != component[None, :]] = np.nan
+    np.fill_diagonal(p, np.nan)
+    return p
+
+
+def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[pb.LeaderboardRow], p: np.ndarray) -> None:
+    # Red: the row model is predicted to lose, blue: to win; NaN cells (diagonal, across components) stay white.
+    from matplotlib import colormaps
+
+    cmap = colormaps["RdBu"].with_extremes(bad="white")  # the registry is only read, never changed
+    image = ax.imshow(p, cmap=cmap, vmin=0.0, vmax=1.0)
+    labels = [_short(r.model) for r in rows]
+    ticks = np.arange(len(rows))
+    ax.set_xticks(ticks, labels, rotation=45, ha="right", rotation_mode="anchor", fontsize=8.5, parse_math=False)
+    ax.set_yticks(ticks, labels, fontsize=8.5, parse_math=False)
+    ax.set_xlabel("column: opponent")
+    ax.set_ylabel("row: model")
+    for (i, j), value in np.ndenumerate(p):
+        if np.isfinite(value):
+            # White on the saturated ends of the colour map, black in its pale middle.
+            colour = "white" if abs(value - 0.5) > 0.3 else "black"
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
+    fig.colorbar(image, ax=ax, shrink=0.7, label="P(row beats column)")
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # attaches itself to the figure: Agg without selecting a global backend
+    return fig
+
+
+def _save(fig: Figure, path_or_buffer: PathOrBuffer) -> None:
+    fig.savefig(path_or_buffer, format="png", dpi=DPI, facecolor="white")
+
+
+def _say_empty(ax: Axes) -> None:
+    ax.text(0.5, 0.5, "no ratings yet", ha="center", va="center", fontsize=14, color="0.4", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def _check_top(top: int | None) -> int | None:
+    if top is not None and top < 1:
+        raise ValueError(f"top must be at least 1 (or None for every model), got {top}")
+    return top
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 72rem;
+       padding: 0 1rem; color: #1a1a1a; }
+h1 { font-size: 1.5rem; margin-bottom: 0.25rem; }
+p.summary { color: #444; margin-top: 0; }
+p.note { color: #8a4b00; }
+table { border-collapse: collapse; font-size: 0.9rem; margin: 1rem 0 2rem; }
+th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #e3e3e3; }
+th { text-align: right; background: #f5f5f5; position: sticky; top: 0; }
+td { text-align: right; font-variant-numeric: tabular-nums; }
+th.model, td.model { text-align: left; }
+tbody tr:hover { background: #f0f6ff; }
+img { max-width: 100%; height: auto; }
+footer { color: #777; font-size: 0.8rem; margin-top: 2rem; }
+"""
+
+
+def html_page(board: pb.Leaderboard, as_of: datetime | None = None) -> str:
+    """One self-contained HTML page: title, summary line, the table and the CI chart.
+
+    Nothing is fetched when it is opened: the style is inline and the chart is embedded as a
+    base64 ``data:`` URI, so the file can be mailed, archived or opened from disk.
+    """
+    name = html.escape(board.board)
+    chart = io.BytesIO()
+    chart_png(board, chart)
+    chart_uri = "data:image/png;base64," + base64.b64encode(chart.getvalue()).decode("ascii")
+    components = {row.component for row in board.rows}
+    note = (
+        f'<p class="note">{len(components)} disconnected groups of models: compare ratings only within one '
+        "(column C).</p>"
+        if len(components) > 1
+        else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Leaderboard: {name}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>Leaderboard: {name}</h1>
+<p class="summary">{html.escape(_summary(board))}</p>
+{note}
+{_html_table(board, several_components=len(components) > 1)}
+<img src="{chart_uri}" alt="Ratings of the top models with their 95% confidence intervals">
+<footer>Generated {_iso_utc(as_of)} · feed schema {FEED_SCHEMA}</footer>
+</body>
+</html>
+"""
+
+
+def _summary(board: pb.Leaderboard) -> str:
+    text = (
+        f"board {board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes · "
+        f"{len(board.rows)} models · as of seq {board.as_of_seq}"
+    )
+    if board.HasField("anchor"):
+        text += f" · anchored: {_anchor_label(board)}"
+    return text
+
+
+def _html_table(board: pb.Leaderboard, several_components: bool) -> str:
+    header = ["rank", "rank (UB)", "model", "rating", "95% CI", "votes", "W", "L", "T"]
+    if several_components:
+        header.append("C")
+    head = "".join(f'<th class="model">{h}</th>' if h == "model" else f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join(_html_row(row, several_components) for row in _ranked(board))
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _html_row(row: pb.LeaderboardRow, with_component: bool) -> str:
+    cells = [
+        str(row.rank),
+        str(row.rank_ub),
+        f'<td class="model">{html.escape(row.model)}</td>',
+        f"{row.rating:.1f}",
+        f"+{row.rating_upper - row.rating:.1f}/-{row.rating - row.rating_lower:.1f}",
+        str(row.votes),
+        str(row.wins),
+        str(row.losses),
+        str(row.ties),
+    ]
+    if with_component:
+        cells.append(str(row.component))
+    return "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _method_label(board: pb.Leaderboard) -> str:
+    return {pb.BT: "Bradley–Terry", pb.ELO: "Elo"}.get(board.method, pb.Method.Name(board.method))
+
+
+def _ci_label(board: pb.Leaderboard) -> str:
+    rounds = f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else ""
+    return render.ci_name(board.ci) + rounds
+
+
+def _anchor_label(board: pb.Leaderboard) -> str:
+    return f"{board.anchor.model} = {board.anchor.rating:g}"
+
+
+def _ranked(board: pb.Leaderboard) -> list[pb.LeaderboardRow]:
+    # The service already sends rows best first; sorting again keeps hand-built boards honest.
+    return sorted(board.rows, key=lambda r: (r.rank, -r.rating, r.model))
+
+
+# --- Parquet -----------------------------------------------------------------------------------
+
+
+def _frame(board: pb.Leaderboard) -> pl.DataFrame:
+    """The rows as a polars DataFrame: one column per row field, then the board-level constants
+    ``board``, ``method``, ``ci`` and ``as_of_seq`` (so files from several boards can be stacked)."""
+    summary = render.as_dict(board)
+    rows = pl.DataFrame(summary["rows"], schema=_ROW_SCHEMA)  # explicit types: an empty board still has them
+    return rows.with_columns(
+        pl.lit(summary["board"], dtype=pl.String).alias("board"),
+        pl.lit(summary["method"], dtype=pl.String).alias("method"),
+        pl.lit(summary["ci"], dtype=pl.String).alias("ci"),
+        pl.lit(summary["as_of_seq"], dtype=pl.UInt64).alias("as_of_seq"),
+    )
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def write(board: pb.Leaderboard, path: Path, fmt: str | None = None) -> Path:
+    """Write one export to ``path`` and return it.
+
+    ``fmt`` is one of ``FORMATS``; when None it follows the extension (.json, .csv, .txt for the
+    table, .html/.htm, .png for the chart, .parquet). The heatmap is only written when asked for
+    (``fmt="heatmap"``). The file is replaced atomically, so a reader polling a published feed
+    never sees it half written.
+    """
+    path = Path(path)
+    fmt = fmt or _format_of(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot write {path}: unknown format {fmt!r} (accepted: {', '.join(FORMATS)})")
+    _replace_atomically(path, _encode(board, fmt))
+    log.debug("wrote %s leaderboard %s to %s", fmt, board.board, path)
+    return path
+
+
+def text(board: pb.Leaderboard, fmt: str) -> str:
+    """A text format (table, csv, json: the feed, html) as a string, for standard output."""
+    if fmt not in ("table", "csv", "json", "html"):
+        raise ValueError(f"{fmt!r} is not a text format (table, csv, json, html)")
+    return _encode(board, fmt).decode().rstrip("\n")
+
+
+def export_set(
+    board: pb.Leaderboard,
+    directory: Path,
+    stem: str = "leaderboard",
+    formats: Iterable[str] = ("json", "csv", "html", "png", "heatmap", "parquet"),
+) -> list[Path]:
+    """Write several exports into ``directory`` (created if needed) as ``{stem}.json``,
+    ``{stem}.csv``, ``{stem}.txt`` (table), ``{stem}.html``, ``{stem}.png``,
+    ``{stem}-heatmap.png`` and ``{stem}.parquet``; returns the paths in the order of ``formats``."""
+    formats = list(formats)
+    unknown = [fmt for fmt in formats if fmt not in FORMATS]
+    if unknown:  # checked before writing anything, so a typo does not leave a partial set behind
+        raise ValueError(f"unknown formats {unknown} (accepted: {', '.join(FORMATS)})")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [write(board, directory / f"{stem}{_SET_SUFFIX[fmt]}", fmt) for fmt in formats]
+
+
+def _format_of(path: Path) -> str:
+    fmt = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        accepted = ", ".join(sorted(_FORMAT_OF_SUFFIX))
+        raise ValueError(
+            f"cannot tell the format of {path} from its extension (accepted: {accepted}); "
+            f"or pass fmt, one of {', '.join(FORMATS)}"
+        )
+    return fmt
+
+
+def _encode(board: pb.Leaderboard, fmt: str) -> bytes:
+    """The file's bytes for one format."""
+    if fmt == "json":
+        return (json.dumps(feed(board), indent=2) + "\n").encode()
+    if fmt in ("csv", "table"):
+        return (render.render(board, fmt) + "\n").encode()
+    if fmt == "html":
+        return html_page(board).encode()
+    buffer = io.BytesIO()
+    if fmt == "png":
+        chart_png(board, buffer)
+    elif fmt == "heatmap":
+        heatmap_png(board, buffer)
+    else:  # parquet
+        _frame(board).write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

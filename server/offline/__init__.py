@@ -1,0 +1,1 @@
+"""Offline computation: a vote history replayed in bulk, no server."""

@@ -1,0 +1,1 @@
+"""The gRPC adapter: server set-up, servicer, protobuf conversion, interceptors, access control, quotas."""

@@ -1,0 +1,494 @@
+"""Protobuf messages <-> domain objects. No logic beyond the translation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine import Standings
+from engine.views import SEPARATOR
+from server.domain import names
+from server.domain.ballots import RankingBallot
+from server.domain.competitors import CompetitorInfo, CompetitorUpdate
+from server.domain.errors import InvalidArgument
+from server.domain.filters import VoteFilters
+from server.domain.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
+from server.domain.paging import Page
+from server.domain.queries import LeaderboardQuery, ListingQuery, SnapshotRef
+from server.domain.results import Ack, BoardInfo, BoardList, HeadToHead, HeadToHeadMatrix, ReplayResult
+from server.domain.votes import VoteBatch, resolve_board
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.storage.snapshots import SnapshotInfo
+
+
+def batch_from_pb(message: pb.VoteBatch) -> VoteBatch:
+    board = resolve_board(message.board)
+    has_rows = len(message.votes) > 0
+    has_columns = message.HasField("columns")
+    if has_rows and has_columns:
+        raise InvalidArgument("votes", "a batch carries votes in row form or in columns, not both")
+    if has_columns:
+        return _columns_from_pb(board, message.columns)
+    return _rows_from_pb(board, message.votes)
+
+
+def filters_from_pb(message: pb.ReplayFilters) -> VoteFilters:
+    return VoteFilters(
+        anony_only=message.anony_only,
+        exclude_models=frozenset(message.exclude_models),
+        languages=frozenset(message.languages),
+        since=message.since if message.HasField("since") else None,
+        until=message.until if message.HasField("until") else None,
+        drop_ties=message.drop_ties,
+        tags=frozenset(message.tags),
+        dedupe=message.dedupe,
+        daily_cap=message.daily_cap,
+    )
+
+
+def filters_to_pb(filters: VoteFilters) -> pb.ReplayFilters:
+    message = pb.ReplayFilters(
+        anony_only=filters.anony_only,
+        exclude_models=sorted(filters.exclude_models),
+        languages=sorted(filters.languages),
+        drop_ties=filters.drop_ties,
+        tags=sorted(filters.tags),
+        dedupe=filters.dedupe,
+        daily_cap=filters.daily_cap,
+    )
+    if filters.since is not None:
+        message.since = filters.since
+    if filters.until is not None:
+        message.until = filters.until
+    return message
+
+
+def replay_result_to_pb(result: ReplayResult) -> pb.ReplaySummary:
+    return pb.ReplaySummary(
+        board=result.board,
+        received=result.received,
+        applied=result.applied,
+        removed=result.removed,
+        first_seq=result.first_seq,
+        last_seq=result.last_seq,
+        as_of_seq=result.as_of_seq,
+    )
+
+
+def _columns_from_pb(board: str, columns: pb.VoteColumns) -> VoteBatch:
+    # np.array over a packed repeated field is ~65x faster than np.fromiter.
+    n = len(columns.vote_id)
+    if len(columns.timestamp):
+        timestamp = np.array(columns.timestamp, dtype=np.float64)
+        _require_finite(timestamp)
+    else:
+        timestamp = np.full(n, np.nan)  # NaN: not given, stamped on receipt
+    return VoteBatch(
+        board=board,
+        vote_id=list(columns.vote_id),
+        names=list(columns.names),
+        model_a=np.array(columns.model_a, dtype=np.int64),
+        model_b=np.array(columns.model_b, dtype=np.int64),
+        outcome=np.array(columns.outcome, dtype=np.int64),
+        timestamp=timestamp,
+        voter_id=list(columns.voter_id),
+        tag_count=np.array(columns.tag_count, dtype=np.int64),
+        tags=list(columns.tags),
+        anony=np.array(columns.anony, dtype=bool) if len(columns.anony) else None,
+        language=list(columns.language),
+        **_style_columns(columns, n),
+    )
+
+
+def _style_columns(columns: pb.VoteColumns, n: int) -> dict:
+    """VoteBatch's style fields from the columns (validate() checks their shapes)."""
+    names = list(columns.style_features)
+    if not names and not len(columns.style_a) and not len(columns.style_b):
+        return {}
+    f = len(names)
+    a = np.array(columns.style_a, dtype=np.float64)
+    b = np.array(columns.style_b, dtype=np.float64)
+    for side, values in (("style_a", a), ("style_b", b)):
+        if not f or values.shape[0] != n * f:
+            raise InvalidArgument(f"columns.{side}", f"has {values.shape[0]} values for {n} votes x {f} features")
+    return {"style_names": names, "style": np.hstack([a.reshape(n, f), b.reshape(n, f)])}
+
+
+def _rows_from_pb(board: str, votes) -> VoteBatch:
+    ids: dict[str, int] = {}
+    model_a = np.empty(len(votes), dtype=np.int64)
+    model_b = np.empty(len(votes), dtype=np.int64)
+    outcome = np.empty(len(votes), dtype=np.int64)
+    timestamp = np.full(len(votes), np.nan)
+    vote_id, voter_id, tag_count, tags = [], [], [], []
+    style_names = sorted(votes[0].style_a) if len(votes) else []
+    style = np.empty((len(votes), 2 * len(style_names)))
+    for i, vote in enumerate(votes):
+        model_a[i] = ids.setdefault(vote.model_a, len(ids))
+        model_b[i] = ids.setdefault(vote.model_b, len(ids))
+        outcome[i] = vote.outcome
+        if vote.HasField("timestamp"):
+            timestamp[i] = vote.timestamp
+            _require_finite(timestamp[i : i + 1], offset=i)
+        vote_id.append(vote.vote_id)
+        voter_id.append(vote.voter_id)
+        tag_count.append(len(vote.tags))
+        tags.extend(vote.tags)
+        if style_names or vote.style_a or vote.style_b:
+            style[i] = _row_style(vote, i, style_names)
+    return VoteBatch(
+        board=board,
+        vote_id=vote_id,
+        names=list(ids),
+        model_a=model_a,
+        model_b=model_b,
+        outcome=outcome,
+        timestamp=timestamp,
+        voter_id=voter_id if any(voter_id) else [],
+        tag_count=np.array(tag_count, dtype=np.int64) if tags else np.zeros(0, dtype=np.int64),
+        tags=tags,
+        style_names=style_names,
+        style=style if style_names else None,
+    )
+
+
+def _row_style(vote: pb.Vote, i: int, names: list[str]) -> list[float]:
+    """Vote i's style values (A's then B's) in the order of ``names``: the features of the batch's first vote."""
+    for side in ("style_a", "style_b"):
+        given = sorted(getattr(vote, side))
+        if given != names:
+            raise InvalidArgument(f"votes[{i}].{side}", f"names features {given}; the batch's first vote names {names}")
+    return [vote.style_a[n] for n in names] + [vote.style_b[n] for n in names]
+
+
+def _require_finite(timestamp: np.ndarray, offset: int = 0) -> None:
+    # Inside a VoteBatch NaN means "not given"; on the wire a given NaN is an error.
+    bad = np.flatnonzero(~np.isfinite(timestamp))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidArgument(f"votes[{offset + i}].timestamp", f"{timestamp[i]} is not a finite number")
+
+
+def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
+    """The columnar wire form of a batch (used by the client)."""
+    columns = pb.VoteColumns(
+        names=batch.names,
+        model_a=batch.model_a.tolist(),
+        model_b=batch.model_b.tolist(),
+        outcome=batch.outcome.tolist(),
+        vote_id=batch.vote_id,
+        voter_id=batch.voter_id,
+        tag_count=batch.tag_count.tolist() if batch.tags else [],
+        tags=batch.tags,
+        anony=[] if batch.anony is None else batch.anony.tolist(),
+        language=batch.language,
+        style_features=batch.style_names,
+    )
+    if batch.style_names:
+        f = len(batch.style_names)
+        columns.style_a.extend(batch.style[:, :f].ravel().tolist())
+        columns.style_b.extend(batch.style[:, f:].ravel().tolist())
+    if not np.isnan(batch.timestamp).all():
+        columns.timestamp.extend(batch.timestamp.tolist())
+    return pb.VoteBatch(board=batch.board, columns=columns, batch_id=batch_id)
+
+
+def ack_to_pb(ack: Ack, batch_id: int = 0) -> pb.VoteAck:
+    return pb.VoteAck(
+        batch_id=batch_id,
+        accepted=ack.accepted,
+        duplicates=ack.duplicates,
+        first_seq=ack.first_seq,
+        last_seq=ack.last_seq,
+        duplicate_index=ack.duplicate_index,
+    )
+
+
+METHODS = {pb.METHOD_UNSPECIFIED: "bt", pb.BT: "bt", pb.ELO: "elo"}
+CI_METHODS = {pb.CI_UNSPECIFIED: "bootstrap", pb.BOOTSTRAP: "bootstrap", pb.SANDWICH: "sandwich", pb.CI_NONE: "none"}
+MAX_ROUNDS = 100_000
+
+
+def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
+    board, category = _board_and_category(request)
+    method = METHODS.get(request.method)
+    if method is None:
+        raise InvalidArgument("method", f"{request.method} is not a method (ELO, BT)")
+    ci = CI_METHODS.get(request.ci)
+    if ci is None:
+        raise InvalidArgument("ci", f"{request.ci} is not a CI method (BOOTSTRAP, SANDWICH, CI_NONE)")
+    if request.rounds > MAX_ROUNDS:
+        raise InvalidArgument("rounds", f"{request.rounds} bootstrap rounds, the limit is {MAX_ROUNDS}")
+    anchor_model = None
+    if request.HasField("anchor"):
+        if not request.anchor.model:
+            raise InvalidArgument("anchor.model", "must not be empty")
+        if not math.isfinite(request.anchor.rating):
+            raise InvalidArgument("anchor.rating", f"{request.anchor.rating} is not a finite number")
+        anchor_model = names.normalized(request.anchor.model)  # names are stored in NFC form
+    if request.style_control and (method == "elo" or anchor_model is not None):
+        field = "method" if method == "elo" else "anchor"
+        raise InvalidArgument(field, "style control is a BT fit, centred on the mean; not with ELO or an anchor")
+    if method == "elo":
+        if ci != "bootstrap":
+            raise InvalidArgument("ci", "ELO's CI is the board's online bootstrap; SANDWICH and CI_NONE are BT's")
+        if request.rounds or anchor_model is not None:
+            field = "rounds" if request.rounds else "anchor"
+            raise InvalidArgument(field, "applies to BT; ELO's replicas are fixed per board")
+    return LeaderboardQuery(
+        board=board,
+        method=method,
+        ci=ci,
+        rounds=request.rounds,
+        anchor_model=anchor_model,
+        anchor_rating=request.anchor.rating if anchor_model is not None else 1000.0,
+        category=category,
+        style_control=request.style_control,
+    )
+
+
+def _board_and_category(request: pb.LeaderboardRequest) -> tuple[str, str]:
+    """``board="text/coding"`` is the same view as ``board="text", category="coding"``."""
+    board, sep, category = request.board.partition(SEPARATOR)
+    if sep and request.category:
+        raise InvalidArgument("category", f"given twice: in board {request.board!r} and as {request.category!r}")
+    category = category if sep else request.category
+    if sep and not category:
+        raise InvalidArgument("board", f"{request.board!r} names no category after {SEPARATOR!r}")
+    return resolve_board(board), names.normalized(category)
+
+
+STATUSES = {pb.ACTIVE: "active", pb.DEPRECATED: "deprecated", pb.UNAVAILABLE: "unavailable"}
+STATUS_CODES = {name: code for code, name in STATUSES.items()}
+MAX_GAP_RANKS = 16
+
+
+def listing_query_from_pb(request: pb.LeaderboardRequest) -> ListingQuery:
+    query = query_from_pb(request)
+    f = request.filters
+    statuses = set()
+    for i, status in enumerate(f.statuses):
+        if status not in STATUSES:
+            raise InvalidArgument(
+                f"filters.statuses[{i}]", f"{status} is not a status (ACTIVE, DEPRECATED, UNAVAILABLE)"
+            )
+        statuses.add(STATUSES[status])
+    filters = RowFilters(
+        statuses=frozenset(statuses) or RowFilters().statuses,
+        open_weights_only=f.open_weights_only,
+        licenses=frozenset(f.licenses),
+        organizations=frozenset(f.organizations),
+        min_votes=f.min_votes,
+        include_unlisted=f.include_unlisted,
+    )
+    if len(request.gap_ranks) > MAX_GAP_RANKS or any(k < 1 for k in request.gap_ranks):
+        raise InvalidArgument("gap_ranks", f"at most {MAX_GAP_RANKS} ranks, each at least 1")
+    return ListingQuery(
+        query,
+        filters,
+        compare_to=_snapshot_ref(request, "compare_to"),
+        as_of=_snapshot_ref(request, "as_of"),
+        gap_ranks=tuple(request.gap_ranks) or DEFAULT_GAP_RANKS,
+    )
+
+
+def page_from_pb(request: pb.LeaderboardRequest) -> Page:
+    return Page(limit=request.limit, offset=request.offset)
+
+
+def _snapshot_ref(request: pb.LeaderboardRequest, field: str) -> SnapshotRef | None:
+    if not request.HasField(field):
+        return None
+    ref: pb.SnapshotRef = getattr(request, field)
+    which = ref.WhichOneof("ref")
+    if which == "name" and ref.name:
+        return SnapshotRef(name=ref.name)
+    if which == "time" and math.isfinite(ref.time):
+        return SnapshotRef(time=ref.time)
+    raise InvalidArgument(field, "names no snapshot: give a name or a finite time")
+
+
+def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
+    """The published leaderboard: rows with metadata, flags and deltas, and the summary."""
+    result = shown.result
+    s: Standings = result.standings
+    summary = shown.summary
+    votes = s.votes
+    rows = [
+        pb.LeaderboardRow(
+            rank=int(s.rank[i]),
+            rank_ub=int(s.rank_ub[i]),
+            model=result.models[i],
+            rating=float(s.rating[i]),
+            rating_lower=float(s.rating_lower[i]),
+            rating_upper=float(s.rating_upper[i]),
+            votes=int(votes[i]),
+            wins=int(s.wins[i]),
+            losses=int(s.losses[i]),
+            ties=int(s.ties[i]),
+            ties_both_bad=int(s.ties_both_bad[i]),
+            component=int(s.component[i]),
+            preliminary=bool(shown.preliminary[i]),
+            competitor=competitor_to_pb(shown.competitors[i]),
+        )
+        for i in range(len(s))
+    ]
+    board = pb.Leaderboard(
+        board=result.board,
+        method=pb.BT if result.method == "bt" else pb.ELO,
+        as_of_seq=s.as_of_seq,
+        total_votes=s.total_votes,
+        rows=rows,
+        bootstrap_rounds=s.bootstrap_rounds,
+        ci={"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[result.ci],
+        log_likelihood=result.log_likelihood,
+        category=shown.category,
+        summary=pb.LeaderboardSummary(
+            models_listed=summary.models_listed,
+            models_hidden=summary.models_hidden,
+            preliminary=summary.preliminary,
+            total_votes=summary.total_votes,
+            gaps=[pb.RatingGap(rank=k, gap=gap) for k, gap in summary.gaps],
+            tied_with_leader=summary.tied_with_leader,
+        ),
+        total_rows=summary.models_listed,  # the listing's, also when shown holds one page of it
+    )
+    for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
+        if rank_delta is not None:
+            row.rank_delta, row.rating_delta = rank_delta, rating_delta
+    for row, style_delta in zip(board.rows, shown.style_rank_delta):
+        row.style_rank_delta = style_delta
+    if result.style_control:
+        board.style_control = True
+        board.style_votes = result.style_votes
+        board.style_coefficients.extend(
+            pb.StyleCoefficient(name=c.name, value=c.value, lower=c.lower, upper=c.upper)
+            for c in result.style_coefficients
+        )
+    if result.anchor is not None:
+        board.anchor.model, board.anchor.rating = result.anchor
+    if shown.compared_to is not None:
+        board.compared_to.CopyFrom(snapshot_to_pb(shown.compared_to))
+    if shown.as_of is not None:
+        board.as_of.CopyFrom(snapshot_to_pb(shown.as_of))
+    return board
+
+
+def competitor_to_pb(info: CompetitorInfo) -> pb.Competitor:
+    message = pb.Competitor(name=info.name, status=STATUS_CODES[info.status], links=info.links)
+    for key in ("display_name", "organization", "license"):
+        if getattr(info, key):
+            setattr(message, key, getattr(info, key))
+    if info.open_weights is not None:
+        message.open_weights = info.open_weights
+    return message
+
+
+def updates_from_pb(request: pb.UpsertCompetitorsRequest) -> list[CompetitorUpdate]:
+    updates = []
+    for i, c in enumerate(request.competitors):
+        if c.status not in STATUSES and c.status != pb.STATUS_UNSPECIFIED:
+            raise InvalidArgument(
+                f"competitors[{i}].status", f"{c.status} is not a status (ACTIVE, DEPRECATED, UNAVAILABLE)"
+            )
+        updates.append(
+            CompetitorUpdate(
+                name=c.name,
+                display_name=c.display_name if c.HasField("display_name") else None,
+                organization=c.organization if c.HasField("organization") else None,
+                license=c.license if c.HasField("license") else None,
+                open_weights=c.open_weights if c.HasField("open_weights") else None,
+                status=STATUSES.get(c.status),
+                links=dict(c.links),
+            )
+        )
+    return updates
+
+
+def update_to_pb(update: CompetitorUpdate) -> pb.Competitor:
+    """The wire form of an upsert (used by the client)."""
+    message = pb.Competitor(name=update.name, links=update.links)
+    for key in ("display_name", "organization", "license", "open_weights"):
+        if getattr(update, key) is not None:
+            setattr(message, key, getattr(update, key))
+    if update.status is not None:
+        message.status = STATUS_CODES[update.status]
+    return message
+
+
+def snapshot_to_pb(info: SnapshotInfo) -> pb.Snapshot:
+    return pb.Snapshot(
+        board=info.board, name=info.name, seq=info.seq, created=info.created, votes=info.votes, scheduled=info.scheduled
+    )
+
+
+def board_info_to_pb(info: BoardInfo) -> pb.BoardInfo:
+    return pb.BoardInfo(
+        name=info.name,
+        votes=info.votes,
+        competitors=info.competitors,
+        last_seq=info.last_seq,
+        categories=[pb.CategoryInfo(name=c.name, votes=c.votes, competitors=c.competitors) for c in info.categories],
+        snapshots=info.snapshots,
+        preliminary_votes=info.thresholds.preliminary_votes,
+        listed_min_votes=info.thresholds.listed_min_votes,
+        memory=pb.Memory(
+            replica_bytes=info.memory.replicas,
+            cell_bytes=info.memory.cells,
+            style_bytes=info.memory.style,
+            total_bytes=info.memory.total,
+        ),
+        failure=info.failure,
+    )
+
+
+def board_list_to_pb(boards: BoardList) -> pb.BoardList:
+    return pb.BoardList(
+        boards=[board_info_to_pb(info) for info in boards.boards],
+        memory_budget_bytes=boards.memory_budget_bytes,
+        memory_used_bytes=boards.memory_used_bytes,
+    )
+
+
+def matrix_to_pb(result: HeadToHeadMatrix) -> pb.HeadToHeadMatrix:
+    return pb.HeadToHeadMatrix(
+        board=result.board,
+        category=result.category,
+        models=result.models,
+        battles=result.battles.ravel().tolist(),
+        empirical_win_rate=result.empirical_win_rate.ravel().tolist(),
+        predicted_win_probability=result.predicted_win_probability.ravel().tolist(),
+        as_of_seq=result.as_of_seq,
+    )
+
+
+def ballot_from_pb(message: pb.RankingBallot) -> RankingBallot:
+    if message.HasField("timestamp") and not math.isfinite(message.timestamp):
+        raise InvalidArgument("timestamp", f"{message.timestamp} is not a finite number")
+    return RankingBallot(
+        board=resolve_board(message.board),
+        ballot_id=message.ballot_id,
+        ranking=[(entry.model, entry.place) for entry in message.ranking],
+        timestamp=message.timestamp if message.HasField("timestamp") else math.nan,
+        voter_id=message.voter_id,
+        tags=list(message.tags),
+    )
+
+
+def head_to_head_to_pb(result: HeadToHead) -> pb.HeadToHead:
+    wins_a, wins_b, ties, both_bad = result.counts
+    votes = wins_a + wins_b + ties + both_bad
+    return pb.HeadToHead(
+        board=result.board,
+        model_a=result.model_a,
+        model_b=result.model_b,
+        votes=votes,
+        wins_a=wins_a,
+        wins_b=wins_b,
+        ties=ties + both_bad,
+        ties_both_bad=both_bad,
+        empirical_win_rate=(wins_a + 0.5 * (ties + both_bad)) / votes if votes else 0.0,
+        predicted_win_probability=result.predicted_win_probability,
+        as_of_seq=result.as_of_seq,
+    )

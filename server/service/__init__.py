@@ -1,0 +1,1 @@
+"""The running service: the writer, the applier, board versions, standings, snapshots, watches."""

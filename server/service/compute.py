@@ -1,0 +1,113 @@
+"""Standings from a board: copy what a query reads (cheap, under the engine lock), then compute
+(outside it). The service and the offline replay share these, so their numbers agree."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine import Board, EloConfig, Interner, Standings, bt, style
+from engine.bt import BTConfig, BTQuery
+from engine.scale import RatingScale
+from engine.style import StyleConfig
+from server.domain.errors import FailedPrecondition, NotFound
+from server.domain.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery
+from server.domain.results import BoardStandings
+
+
+def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> tuple:
+    """What computing ``query`` reads, copied (under the engine lock in the service): O(cells) for BT."""
+    if query.method == "elo":
+        return (board.snapshot(),)
+    if query.style_control:
+        if not len(board.style):
+            raise NotFound(f"board {query.board!r} has no votes with style features; style control needs them")
+        # Views, not copies: style rows are append-only (engine.style_rows).
+        return (*board.style.rows(), list(board.style.names), board.competitor_ids.copy(), board.config)
+    anchor_slot = None
+    if query.anchor_model is not None:
+        anchor_id = interner.id_of(query.anchor_model)
+        anchor_slot = None if anchor_id is None else board.slot_of(anchor_id)
+        if anchor_slot is None:
+            raise NotFound(f"anchor.model: {query.anchor_model!r} has no votes on board {query.board!r}")
+    return (
+        board.cell_table(),
+        board.counts.copy(),
+        board.competitor_ids.copy(),
+        board.config,
+        anchor_slot,
+        board.n_votes,
+    )
+
+
+def compute_standings(
+    query: LeaderboardQuery,
+    inputs: tuple,
+    interner: Interner,
+    bt_config: BTConfig,
+    threads: int,
+    theta0: np.ndarray | None = None,
+    progress=None,
+    style_config: StyleConfig | None = None,
+) -> tuple[BoardStandings, np.ndarray | None]:
+    """The standings for ``query`` from copy_inputs(); also the fit's parameters (the next warm start).
+
+    ``progress(n)`` reports BT bootstrap rounds as they finish.
+    """
+    if query.method == "elo":
+        standings = inputs[0].elo_standings()
+        return BoardStandings(query.board, standings, _names(interner, standings), "elo", "bootstrap"), None
+    if query.style_control:
+        return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0)
+    table, counts, ids, elo_config, anchor_slot, n_votes = inputs
+    bt_query = BTQuery(
+        ci=query.ci,
+        rounds=query.rounds or DEFAULT_BT_ROUNDS,
+        seed=elo_config.seed,
+        anchor_slot=anchor_slot,
+        anchor_rating=query.anchor_rating,
+    )
+    standings, fit = bt.standings(
+        table,
+        counts,
+        ids,
+        bt_config,
+        bt_query,
+        scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
+        threads=threads,
+        total_votes=n_votes,
+        theta0=theta0,
+        progress=progress,
+    )
+    anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
+    result = BoardStandings(
+        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood
+    )
+    return result, fit.theta
+
+
+def _style_standings(query, inputs, interner, config, threads, params0) -> tuple[BoardStandings, np.ndarray]:
+    slot_a, slot_b, outcome, values, names, ids, elo_config = inputs
+    bt_query = BTQuery(ci=query.ci, rounds=query.rounds or DEFAULT_BT_ROUNDS, seed=elo_config.seed)
+    scale = RatingScale(elo_config.scale, elo_config.base, elo_config.initial)
+    try:
+        standings, fit, coefficients = style.standings(
+            slot_a, slot_b, outcome, values, names, ids, config, bt_query, scale, threads, params0
+        )
+    except ValueError as exc:  # too many competitors for the dense Hessian
+        raise FailedPrecondition(str(exc)) from exc
+    except style.StyleConvergenceError as exc:
+        raise FailedPrecondition(str(exc)) from exc
+    result = BoardStandings(
+        query.board, standings, _names(interner, standings), "bt", query.ci, None, fit.log_likelihood,
+        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(slot_a),
+    )  # fmt: skip
+    return result, fit.params
+
+
+def win_probability(rating_a, rating_b, config: EloConfig):
+    """P(a beats b) on the rating scale: ratings are theta * scale / ln(base) + c, so this is the BT model's."""
+    return 1.0 / (1.0 + config.base ** ((rating_b - rating_a) / config.scale))
+
+
+def _names(interner: Interner, standings: Standings) -> list[str]:
+    return [interner.name(int(i)) for i in standings.competitor_ids]

@@ -1,0 +1,1 @@
+"""Storage: the SQLite vote log, checkpoint and snapshot files, the data-directory lock."""
