@@ -1005,7 +1005,9 @@ def test_cancelled_watches_release_their_threads(tmp_path):
     try:
         stub = pb_grpc.RatingsStub(channel)
         vote = pb.Vote(vote_id="w1", model_a="m0", model_b="m1", outcome=pb.A_WINS)
-        stub.SubmitVotes(pb.VoteBatch(board="w", votes=[vote]), timeout=CALL_TIMEOUT)
+        ack = stub.SubmitVotes(pb.VoteBatch(board="w", votes=[vote]), timeout=CALL_TIMEOUT)
+        # Acknowledged is not applied (a fresh clone compiles the kernels first): watch once it is.
+        stub.GetLeaderboard(pb.LeaderboardRequest(board="w", ci=pb.CI_NONE, min_seq=ack.last_seq), timeout=60)
         request = pb.WatchRequest(
             leaderboard=pb.LeaderboardRequest(board="w", ci=pb.CI_NONE), min_interval_seconds=3600
         )
