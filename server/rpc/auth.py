@@ -17,7 +17,9 @@ Token files (``serve --tokens FILE``) and the ``ARENA_RATINGS_TOKENS``
 environment variable hold the same JSON:
   {"tokens": [{"name": "ingest-eu", "sha256": "<hex digest of the token>",
                "scopes": ["write"], "expires": "2027-01-01T00:00:00Z"}]}
-``arena-ratings token create`` makes a token and prints its entry.
+or JSON Lines, one entry a line: ``arena-ratings token create`` makes a token
+and prints its entry as one line, so ``token create ... >> tokens.jsonl``
+builds a file ``serve --tokens tokens.jsonl`` reads.
 """
 
 from __future__ import annotations
@@ -116,14 +118,36 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Tok
     return TokenBook(tokens) if tokens else None
 
 
-def parse(text: str, source: str) -> list[Token]:
+def _entries(text: str, source: str) -> list[tuple[str, object]]:
+    """(where, entry) from a ``{"tokens": [...]}`` document or from JSON Lines, one entry a line
+    (what ``token create >> FILE`` appends)."""
+    expected = f'{source}: expected {{"tokens": [{{"name", "sha256", "scopes"}}, ...]}} or one such entry a line'
     try:
-        entries = json.loads(text)["tokens"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f'{source}: expected {{"tokens": [{{"name", "sha256", "scopes"}}, ...]}}: {exc}') from exc
+        document = json.loads(text)
+    except ValueError:
+        document = None  # not one JSON value: JSON Lines
+    if isinstance(document, dict) and "tokens" in document:
+        if not isinstance(document["tokens"], list):
+            raise ValueError(f"{expected}: tokens is not a list")
+        return [(f"{source}: tokens[{i}]", entry) for i, entry in enumerate(document["tokens"])]
+    if document is not None and not (isinstance(document, dict) and "sha256" in document):
+        raise ValueError(f"{expected}: found neither")
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append((f"{source}: line {number}", json.loads(line)))
+        except ValueError as exc:
+            raise ValueError(f"{expected}: line {number}: {exc}") from exc
+    if not entries:
+        raise ValueError(f"{expected}: it holds no entry")
+    return entries
+
+
+def parse(text: str, source: str) -> list[Token]:
     tokens = []
-    for i, entry in enumerate(entries):
-        where = f"{source}: tokens[{i}]"
+    for i, (where, entry) in enumerate(_entries(text, source)):
         try:
             raw = bytes.fromhex(entry["sha256"])
             scopes = frozenset(entry["scopes"])
