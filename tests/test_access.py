@@ -68,7 +68,7 @@ def calls(stub: pb_grpc.RatingsStub):
             pb.ListSnapshotsRequest(board="acl"), metadata=md, timeout=timeout
         ),
         "ReplayVotes": lambda md: stub.ReplayVotes(
-            iter([pb.ReplayChunk(board="acl-replayed", columns=columns)]), metadata=md, timeout=timeout
+            iter([pb.ReplayChunk(board="acl-replayed", columns=columns, commit=True)]), metadata=md, timeout=timeout
         ),
         "UpsertCompetitors": lambda md: stub.UpsertCompetitors(
             pb.UpsertCompetitorsRequest(competitors=[pb.Competitor(name="a", organization="A")]),

@@ -642,6 +642,11 @@ def replay_streams(draw) -> list[pb.ReplayChunk]:
             f.dedupe = draw(st.booleans())
             f.daily_cap = draw(st.one_of(st.just(0), st.integers(0, 3), UINT32))
         chunks.append(chunk)
+    commit = draw(st.integers(0, 9))  # mostly on the last chunk; sometimes never, or too early
+    if chunks and commit > 0:
+        chunks[-1].commit = True
+        if commit == 1:
+            chunks[0].commit = True
     return chunks
 
 
@@ -978,7 +983,7 @@ def test_a_refused_replay_changes_no_board(fz):
     not dense (README, ReplayVotes)."""
     good = pb.VoteColumns(names=["m0", "m1"], model_a=[0], model_b=[1], outcome=[pb.A_WINS], vote_id=["r-1"])
     bad = pb.VoteColumns(names=["m0", "m1"], model_a=[0], model_b=[1], outcome=[9], vote_id=["r-2"])
-    chunks = [pb.ReplayChunk(board="rp-seq", columns=good), pb.ReplayChunk(columns=bad)]
+    chunks = [pb.ReplayChunk(board="rp-seq", columns=good), pb.ReplayChunk(columns=bad, commit=True)]
     before = settled_state(fz)
     with pytest.raises(grpc.RpcError) as err:
         fz.stub.ReplayVotes(iter(chunks), timeout=CALL_TIMEOUT)

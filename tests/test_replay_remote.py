@@ -183,3 +183,29 @@ def test_a_replay_with_a_bad_chunk_changes_nothing(start_server):
             client.replay("default", [old], VoteFilters(exclude_models=frozenset(old.names)))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "no votes left" in err.value.details()
         same_board(client.leaderboard(ci=pb.SANDWICH), before)
+
+
+def test_a_stream_that_ends_without_commit_replaces_nothing(start_server):
+    """A cancelled ReplayVotes can reach the server looking like a stream that ended normally (the end
+    of stream arrives before the cancel; seen under load in CI, where a cancelled replay was
+    activated after its client had gone). So only a chunk marked commit completes a replay."""
+    server = start_server()
+    old = synthetic_batch(300, 5, seed=50, prefix="old")
+    new = synthetic_batch(200, 5, seed=51, prefix="new")
+    with client_for(server) as client:
+        last = client.submit(old).last_seq
+        before = client.leaderboard(ci=pb.SANDWICH, min_seq=last)
+        columns = convert.batch_to_pb(new).columns
+        with pytest.raises(grpc.RpcError) as ended:
+            client.stub.ReplayVotes(iter([pb.ReplayChunk(board="default", columns=columns)]), timeout=30)
+        assert ended.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ended.value.details().startswith("commit:")
+        same_board(client.leaderboard(ci=pb.SANDWICH), before)
+        assert client.submit(synthetic_batch(10, 5, seed=52, prefix="live")).accepted == 10  # not held
+        with pytest.raises(grpc.RpcError) as late:
+            chunks = [pb.ReplayChunk(board="default", columns=columns, commit=True), pb.ReplayChunk(columns=columns)]
+            client.stub.ReplayVotes(iter(chunks), timeout=30)
+        assert late.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "chunks[1]" in late.value.details()
+        summary = client.replay("default", [new])  # the client marks its last chunk
+        assert summary.applied == 200
+        assert client.leaderboard(ci=pb.CI_NONE, min_seq=summary.last_seq).total_votes == 200

@@ -234,8 +234,10 @@ class RatingsClient:
                 yield message
                 if on_chunk is not None:
                     on_chunk(len(piece))
-            if first:  # no votes at all: still name the board, so the server can say what is wrong
-                yield pb.ReplayChunk(board=board)
+            # The end, said explicitly: a stream that ends without a commit is abandoned by the server,
+            # because a cancelled call can reach it looking like one that ended. With no votes at all the
+            # chunk still names the board, so the server can say what is wrong.
+            yield pb.ReplayChunk(board=board, commit=True) if first else pb.ReplayChunk(commit=True)
 
         return self.stub.ReplayVotes(chunks())
 

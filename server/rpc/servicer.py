@@ -104,12 +104,24 @@ class RatingsServicer(pb_grpc.RatingsServicer):
         board = resolve_board(first.board)
         filters = convert.filters_from_pb(first.filters)
 
+        committed = False
+
         def batches():
+            nonlocal committed
             for i, chunk in enumerate(itertools.chain([first], request_iterator)):
+                if committed:
+                    raise InvalidArgument(f"chunks[{i}]", "comes after the chunk marked commit, which ends a replay")
                 if i and (chunk.board or chunk.HasField("filters")):
                     raise InvalidArgument(f"chunks[{i}]", "board and filters belong in the first chunk only")
+                committed = chunk.commit
                 if len(chunk.columns.vote_id) or len(chunk.columns.outcome):
                     yield convert.batch_from_pb(pb.VoteBatch(board=board, columns=chunk.columns))
 
-        result = self._service.replay(board, filters, batches(), still_wanted=context.is_active)
+        def still_wanted() -> bool:
+            # Only an explicit commit completes a replay: a cancel can reach us as a normal end of stream.
+            if not committed:
+                raise InvalidArgument("commit", "the stream ended without a chunk marked commit; nothing was replaced")
+            return context.is_active()
+
+        result = self._service.replay(board, filters, batches(), still_wanted=still_wanted)
         return convert.replay_result_to_pb(result)

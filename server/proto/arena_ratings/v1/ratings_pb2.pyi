@@ -346,14 +346,16 @@ class ReplayFilters(_message.Message):
     def __init__(self, anony_only: _Optional[bool] = ..., exclude_models: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., since: _Optional[float] = ..., until: _Optional[float] = ..., drop_ties: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., dedupe: _Optional[bool] = ..., daily_cap: _Optional[int] = ...) -> None: ...
 
 class ReplayChunk(_message.Message):
-    __slots__ = ("board", "filters", "columns")
+    __slots__ = ("board", "filters", "columns", "commit")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
     board: str
     filters: ReplayFilters
     columns: VoteColumns
-    def __init__(self, board: _Optional[str] = ..., filters: _Optional[_Union[ReplayFilters, _Mapping]] = ..., columns: _Optional[_Union[VoteColumns, _Mapping]] = ...) -> None: ...
+    commit: bool
+    def __init__(self, board: _Optional[str] = ..., filters: _Optional[_Union[ReplayFilters, _Mapping]] = ..., columns: _Optional[_Union[VoteColumns, _Mapping]] = ..., commit: _Optional[bool] = ...) -> None: ...
 
 class ReplaySummary(_message.Message):
     __slots__ = ("board", "received", "applied", "removed", "first_seq", "last_seq", "as_of_seq")
