@@ -2,17 +2,26 @@
 
 Kernels: count_cells_kernel and rehash_kernel (through PairCells), components_kernel,
 assign_slots_kernel, mix64 / poisson1_weight / poisson (the counter-based draws) and
-style's cholesky_solve.
+style's cholesky_solve. The last test runs the engine tests again with NUMBA_DISABLE_JIT=1,
+so the kernels' Python source is what runs (and what a coverage run would measure).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
+import subprocess
+import sys
+import time
+import types
 from fractions import Fraction
+from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
+from numba.core.registry import CPUDispatcher
 
 from engine import Board, EloConfig
 from engine.cells import CellTable, PairCells, components_kernel, count_cells_kernel
@@ -21,6 +30,7 @@ from engine.interning import assign_slots_kernel
 from engine.style import cholesky_solve
 from tests import naive
 
+ROOT = Path(__file__).resolve().parent.parent
 JIT_OFF = bool(numba.config.DISABLE_JIT)
 SEEDS = range(6)
 
@@ -422,3 +432,74 @@ def test_cholesky_solve_edge_sizes():
     assert naive.cholesky_solve([], []) == ([], [])
     out = check_cholesky(np.array([[4.0]]), np.array([2.0]), rtol=0)
     assert out.tolist() == [0.5]
+
+
+# ----------------------------------------------------------------- without the JIT
+
+KERNELS = (count_cells_kernel, components_kernel, assign_slots_kernel, mix64, poisson1_weight, poisson, cholesky_solve)
+
+
+def test_the_jit_setting_reaches_the_kernels():
+    """With NUMBA_DISABLE_JIT=1 every kernel is its plain Python function (numba.njit returns it
+    unwrapped, cache=True and all); otherwise a compiled dispatcher."""
+    assert JIT_OFF == (os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"))
+    for kernel in KERNELS:
+        assert isinstance(kernel, types.FunctionType if JIT_OFF else CPUDispatcher), kernel
+
+
+# The engine tests that run without the JIT. A kernel then runs as Python, ~100x slower, so
+# the tests doing millions of kernel steps are left out (their kernels are still exercised by
+# the tests that are kept). ~20 s in all on an idle 2-core machine.
+JIT_OFF_TESTS = [
+    "tests/test_kernels_naive.py",
+    "tests/test_elo.py",
+    "tests/test_bootstrap.py",
+    "tests/test_bt.py",
+    "tests/test_style.py",
+]
+# Test id (a prefix: every parametrisation) -> why it is left out. Keep in step with renames:
+# a stale id is silently ignored and its test runs, slowly.
+JIT_OFF_EXCLUDED = {
+    "tests/test_bootstrap.py::test_poisson_weights_have_poisson1_frequencies": "2 M Poisson draws, ~40 s",
+    "tests/test_bootstrap.py::test_batching_does_not_change_a_bit": "10 M replica updates, minutes",
+    "tests/test_bootstrap.py::test_checkpoint_state_round_trip_continues_identically": "600 k replica updates",
+    "tests/test_bootstrap.py::test_bootstrap_mean_tracks_point_rating": "70 M replica updates",
+    "tests/test_bootstrap.py::test_ci_width_grows_then_plateaus_at_a_level_set_by_k": "130 M replica updates",
+    "tests/test_bootstrap.py::test_standings_are_sorted_and_consistent": "10 M replica updates",
+    "tests/test_bootstrap.py::test_engine_from_a_thread_pool_equals_serial": "6 M replica updates",
+    "tests/test_bt.py::test_coverage_of_the_true_strengths": "200 boards x 400 bootstrap fits, ~100 s",
+    "tests/test_bt.py::test_mm_agrees_with_newman": "MM's thousands of sweeps over 20 k votes, ~8 s",
+    "tests/test_style.py::test_sandwich_matches_its_numpy_twin_and_the_bootstrap": "style bootstrap, ~100 s",
+    "tests/test_style.py::test_bootstrap_is_deterministic_and_independent_of_threads": "style bootstrap, ~10 s",
+    "tests/test_style.py::test_coefficient_intervals_cover_the_true_length_effect": "style bootstraps, ~150 s",
+    "tests/test_style.py::test_agrees_with_arena_ranks_contextual_bradley_terry": "large style fits, ~12 s",
+    "tests/test_style.py::test_with_all_features_zero_style_control_is_plain_bt": "style and BT fits, ~5 s",
+    "tests/test_kernels_naive.py::test_engine_tests_pass_without_the_jit": "this test: it would start itself again",
+}
+
+
+@pytest.mark.nojit
+@pytest.mark.skipif(JIT_OFF, reason="already running without the JIT")
+def test_engine_tests_pass_without_the_jit():
+    """The engine tests again, in a subprocess with NUMBA_DISABLE_JIT=1: the kernels run as their
+    plain Python source, so a kernel whose compiled meaning differs from its Python meaning
+    (integer types and wrap-around, globals frozen at compile time) shows up here, and a
+    coverage run of the same selection measures the kernels' lines."""
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "--durations=5", *JIT_OFF_TESTS]
+    # uint64 arithmetic on numpy scalars warns when it wraps around, as the hash means it to.
+    command += ["-W", "ignore:overflow encountered in scalar:RuntimeWarning"]
+    for node in JIT_OFF_EXCLUDED:
+        command += ["--deselect", node]
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    elapsed = time.monotonic() - started
+    out = result.stdout
+    assert result.returncode == 0, out[-5000:] + result.stderr[-5000:]
+    assert "PASSED tests/test_kernels_naive.py::test_the_jit_setting_reaches_the_kernels" in out
+    summary = out.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and not re.search(r"\d+ (failed|error)", summary), summary
+    slowest = re.search(r"slowest 5 durations =+\n(.*?)\n=", out, re.S)
+    print(slowest.group(1) if slowest else "")  # with -s: where the time goes
+    print(f"engine tests without the JIT: {summary} ({elapsed:.1f} s in all)")
