@@ -23,6 +23,11 @@ from engine.style_rows import StyleRows
 from engine.text_arrays import decode_strings, encode_strings
 from engine.threads import run_split
 
+# What a board's saved arrays mean. A file saved under another version is not loaded: its
+# state is rebuilt from the vote log. 2: each replica's Poisson weight is mixed (mix64) from
+# the vote key; version 1 used the key plus r * GOLDEN unmixed, which correlated the replicas.
+ENGINE_STATE_VERSION = 2
+
 # Below this many replica-updates per call, handing work to threads costs
 # more than it saves (a pool round trip is ~50 us, a replica-update ~1-3 ns).
 _PARALLEL_MIN_UPDATES = 200_000

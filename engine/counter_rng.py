@@ -74,7 +74,7 @@ def poisson1_weights_kernel(seed: np.uint64, ordinals: np.ndarray, n_replicas: i
     for i in range(ordinals.shape[0]):
         key = vote_key(seed, np.uint64(ordinals[i]))
         for r in range(n_replicas):
-            out[i, r] = poisson1_weight(key + np.uint64(r + 1) * GOLDEN)
+            out[i, r] = poisson1_weight(mix64(key + np.uint64(r + 1) * GOLDEN))
 
 
 def poisson1_weights(seed: int, ordinals: np.ndarray, n_replicas: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine._jit import kernel
-from engine.counter_rng import GOLDEN, poisson1_weight, vote_key
+from engine.counter_rng import GOLDEN, mix64, poisson1_weight, vote_key
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def elo_bootstrap_kernel(
         sa = score_a[outcome[i]]
         key = vote_key(seed, np.uint64(ordinal[i]))
         for r in range(replica_start, replica_stop):
-            w = poisson1_weight(key + np.uint64(r + 1) * GOLDEN)
+            w = poisson1_weight(mix64(key + np.uint64(r + 1) * GOLDEN))
             ea = 1.0 / (1.0 + exp_by_squaring((rb[r] - ra[r]) * log_base_over_scale))
             delta[r] = k * w * (sa - ea)
         for r in range(replica_start, replica_stop):

@@ -21,9 +21,7 @@ def encode_strings(values: list[str]) -> NDArray[np.uint8]:
 
 
 def decode_strings(array: np.ndarray) -> list[str]:
-    """The list ``encode_strings`` stored; also reads the fixed-width string arrays of older files."""
-    if array.dtype.kind == "U":  # written before this format: exact unless a string ended in NUL
-        return [str(v) for v in array.tolist()]
+    """The list ``encode_strings`` stored."""
     values = json.loads(np.asarray(array, dtype=np.uint8).tobytes().decode("ascii"))
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise ValueError("a string list in the state file is not a JSON array of strings")

@@ -82,20 +82,12 @@ def poisson1_by_inversion(h: int, cap: int = 13) -> int:
     return k
 
 
-# engine.counter_rng.vote_key documents that replica r draws mix64(key + (r + 1) * golden), but
-# poisson1_weights_kernel and elo_bootstrap_kernel draw from key + (r + 1) * golden itself: a
-# Weyl sequence, so one vote's weights in replicas r and r + 987 agree 99.7% of the time
-# (tests/test_kernels_naive.py, the xfail tests). The twins follow the engine as built until
-# it is fixed; then set this to True and drop those xfail marks.
-ENGINE_MIXES_REPLICA_DRAW = False
-
-
-def bootstrap_weight(seed: int, ordinal: int, replica: int, mixed: bool = ENGINE_MIXES_REPLICA_DRAW) -> int:
+def bootstrap_weight(seed: int, ordinal: int, replica: int) -> int:
     """Vote ``ordinal``'s Poisson(1) weight in replica ``replica``: the key mix64(mix64(seed) ^ ordinal),
-    then the hash h = key + (replica + 1) * golden, mixed (mix64(h), as documented) or not."""
+    then mix64(key + (replica + 1) * golden) by inversion. (Before ENGINE_STATE_VERSION 2 the engine
+    skipped that last mix64, and the replicas of one vote were strongly correlated.)"""
     key = mix64(mix64(seed) ^ ordinal)
-    h = (key + (replica + 1) * GOLDEN64) & MASK64
-    return poisson1_by_inversion(mix64(h) if mixed else h)
+    return poisson1_by_inversion(mix64((key + (replica + 1) * GOLDEN64) & MASK64))
 
 
 def uniform01(h: int) -> float:

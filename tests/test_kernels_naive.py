@@ -273,37 +273,21 @@ def test_poisson1_weight_equals_twin():
         assert (poisson1_weight(np.uint64(threshold - 1)), poisson1_weight(np.uint64(threshold))) == (k, k + 1)
 
 
-REPLICA_DRAW_BUG = (
-    "engine bug: poisson1_weights_kernel and elo_bootstrap_kernel draw replica r's weight from "
-    "key + (r + 1) * golden without the mix64 that vote_key's docstring promises, so the Elo "
-    "bootstrap's replicas are a Weyl sequence, strongly correlated at Fibonacci lags"
-)
-
-
-def check_bootstrap_weights(seed: int, mixed: bool) -> None:
+@pytest.mark.parametrize("seed", [0, 1, 9, 2**63, 2**64 - 1])
+def test_bootstrap_weights_equal_twin(seed):
     rng = np.random.default_rng(seed % 1000)
     ordinals = np.array([0, 1, 2**40, 2**64 - 1] + rng.integers(0, 10**6, 40).tolist(), dtype=np.uint64)
     for n_replicas in (0, 1, 37):
         weights = poisson1_weights(seed, ordinals, n_replicas)
         assert weights.shape == (len(ordinals), n_replicas)
-        twin = [[naive.bootstrap_weight(seed, int(o), r, mixed) for r in range(n_replicas)] for o in ordinals]
+        twin = [[naive.bootstrap_weight(seed, int(o), r) for r in range(n_replicas)] for o in ordinals]
         assert weights.tolist() == twin
 
 
-@pytest.mark.parametrize("seed", [0, 1, 9, 2**63, 2**64 - 1])
-def test_bootstrap_weights_equal_twin(seed):
-    check_bootstrap_weights(seed, naive.ENGINE_MIXES_REPLICA_DRAW)
-
-
-@pytest.mark.xfail(strict=True, reason=REPLICA_DRAW_BUG)
-def test_bootstrap_weights_equal_the_documented_draw():
-    check_bootstrap_weights(9, mixed=True)
-
-
-@pytest.mark.xfail(strict=True, reason=REPLICA_DRAW_BUG)
 def test_bootstrap_weights_are_independent_across_replicas():
     """Two independent Poisson(1) draws are equal with probability sum_k P(X = k)^2 = 0.3085,
-    whatever the two replicas are. As built: 0.0 at lag 1, 0.97 at lag 89, 0.997 at lag 987."""
+    whatever the two replicas are. Before ENGINE_STATE_VERSION 2 (an unmixed Weyl sequence):
+    0.0 at lag 1, 0.97 at lag 89, 0.997 at lag 987."""
     weights = poisson1_weights(seed=3, ordinals=np.arange(100), n_replicas=1000)
     for lag in (1, 2, 3, 89, 144, 610, 987):
         agree = float(np.mean(weights[:, :-lag] == weights[:, lag:]))

@@ -15,7 +15,7 @@ from engine import EloConfig
 from engine.views import BoardViews
 from server.domain.errors import InvalidArgument
 from server.domain.names import checked
-from server.domain.queries import LeaderboardQuery
+from server.domain.queries import LeaderboardQuery, ListingQuery, SnapshotRef
 from server.domain.votes import VoteBatch
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.service.core import RatingsService, ServiceConfig
@@ -78,25 +78,51 @@ def test_state_files_round_trip_names_ending_in_nul(tmp_path):
     assert back.overall.style.names == ["len\x00"]
 
 
-def test_old_fixed_width_string_arrays_still_load(tmp_path):
-    """Checkpoints written before the exact format (NumPy str arrays) keep loading."""
-    views = BoardViews(EloConfig(bootstrap_rounds=4))
-    views.apply(np.array([0], np.int32), np.array([1], np.int32), np.array([1], np.int8), [["t"]], 1)
-    flat = checkpoint.flatten_views({"b": (1, views)})
-    for state in flat.values():
-        state["config_keys"] = np.array(["k", "base", "scale", "initial", "bootstrap_rounds", "seed"], dtype=np.str_)
-    arrays = {"seq": np.array([1]), "boards": np.array(list(flat), dtype=np.str_)}
-    for i, state in enumerate(flat.values()):
-        arrays.update({f"{i}/{key}": value for key, value in state.items()})
+def _as_version_1(path) -> None:
+    """Rewrite a state file as the engine before ENGINE_STATE_VERSION 2 wrote it (valid checksum)."""
     import hashlib
     import io
 
+    seq, boards = checkpoint.read_states(path)
+    arrays = {"seq": np.array([seq]), "boards": np.array(list(boards), dtype=np.str_)}
+    for i, state in enumerate(boards.values()):
+        arrays.update({f"{i}/{key}": value for key, value in state.items()})
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     payload = buffer.getvalue()
-    (tmp_path / "old.npz").write_bytes(hashlib.sha256(payload).digest() + payload)
-    _, read = checkpoint.read_states(tmp_path / "old.npz")
-    assert sorted(read) == ["b", "b/t"]
+    path.write_bytes(hashlib.sha256(payload).digest() + payload)
+
+
+def test_files_of_an_older_engine_are_rebuilt_from_the_log(tmp_path, caplog):
+    """Version 1 drew correlated replica weights: its checkpoints and snapshots are not loaded, the
+    log rebuilds them (with the corrected draws), and restart = replay holds."""
+    config = ServiceConfig(default_elo=EloConfig(bootstrap_rounds=16), snapshot_every_seconds=0, engine_threads=1)
+    service = RatingsService(tmp_path, config)
+    service.submit(_batch([("a", "b", 1, ["t"]), ("b", "c", 2, []), ("c", "a", 3, ["t"])], 0))
+    service.create_snapshot("default", "s")
+    service.close()
+    (saved,) = (tmp_path / "checkpoints").glob("*.npz")
+    _as_version_1(saved)
+    (frozen,) = (tmp_path / "snapshots").glob("*.npz")
+    _as_version_1(frozen)
+    with pytest.raises(ValueError, match="engine state version 1"):
+        checkpoint.read_states(saved)
+    restarted = RatingsService(tmp_path, config)
+    try:
+        assert "ignoring checkpoint" in caplog.text
+        loaded = _state(restarted)
+        query = LeaderboardQuery("default", "elo", "bootstrap")
+        then = restarted.listing(ListingQuery(query, as_of=SnapshotRef(name="s"))).result.standings
+        now = restarted.listing(ListingQuery(query)).result.standings
+        np.testing.assert_array_equal(then.rating_lower, now.rating_lower)  # the snapshot, rebuilt, is today
+    finally:
+        restarted.close()
+    shutil.rmtree(tmp_path / "checkpoints")
+    replayed = RatingsService(tmp_path, config)
+    try:
+        _assert_same_state(loaded, _state(replayed))
+    finally:
+        replayed.close()
 
 
 # ------------------------------------------------------------- the service

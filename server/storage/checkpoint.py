@@ -3,8 +3,9 @@
 File layout: 32-byte SHA-256 of the payload, then the payload (an
 uncompressed .npz). Written to a temporary file, fsynced, then renamed, so
 a crash leaves either the old checkpoint or the new one, never half of one.
-A checkpoint whose digest does not match is skipped with a warning and the
-state is rebuilt from the log, which is the source of truth.
+A checkpoint whose digest does not match, or that an engine with other state
+(``engine.board.ENGINE_STATE_VERSION``) wrote, is skipped with a warning and
+the state is rebuilt from the log, which is the source of truth.
 
 Snapshots (server.snapshots) use the same file format through
 ``write_states`` and ``read_states``.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.board import ENGINE_STATE_VERSION
 from engine.text_arrays import decode_strings, encode_strings
 from engine.views import SEPARATOR, BoardViews
 
@@ -46,7 +48,11 @@ def write_states(path: Path, seq: int, boards: dict[str, dict[str, np.ndarray]])
     """Write ``boards`` (name -> arrays) as of ``seq`` to ``path`` atomically and durably."""
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = {"seq": np.array([seq], dtype=np.int64), "boards": encode_strings(list(boards))}
+    arrays = {
+        "seq": np.array([seq], dtype=np.int64),
+        "boards": encode_strings(list(boards)),
+        "engine_state": np.array([ENGINE_STATE_VERSION], dtype=np.int64),
+    }
     for i, state in enumerate(boards.values()):
         arrays.update({f"{i}/{key}": value for key, value in state.items()})
     buffer = io.BytesIO()
@@ -84,6 +90,9 @@ def read_states(path: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
     if len(digest) != 32 or hashlib.sha256(payload).digest() != digest:
         raise ValueError("checksum mismatch (truncated or corrupt)")
     with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+        version = int(npz["engine_state"][0]) if "engine_state" in npz.files else 1
+        if version != ENGINE_STATE_VERSION:
+            raise ValueError(f"written by engine state version {version}, this is {ENGINE_STATE_VERSION}")
         names = decode_strings(npz["boards"])
         boards: dict[str, dict[str, np.ndarray]] = {name: {} for name in names}
         for key in npz.files:
