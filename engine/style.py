@@ -53,7 +53,6 @@ from engine.threads import run_split
 
 PENALTIES = ("all", "coefficients")
 DEFAULT_STRENGTH = {"all": 0.5, "coefficients": 1.0}
-DEFAULT_FEATURES = ("tokens", "headers", "lists", "bold")
 MAX_PARAMETERS = 1500  # the Hessian is dense: (M + F)^3 / 3 flops a Newton step
 _GAUGE = 1.0  # (sum theta)^2 / 2 weight: fixes the free shift of unpenalised ratings
 _STYLE_STREAM = np.uint64(0x5354594C452D4254)  # keeps style-bootstrap draws apart from the others

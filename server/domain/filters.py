@@ -32,10 +32,6 @@ class VoteFilters:
     dedupe: bool = False  # keep the first vote of each vote_id
     daily_cap: int = 0  # keep each judge's first N votes per UTC day (0: no cap); votes without a judge are not capped
 
-    @property
-    def active(self) -> bool:
-        return self != VoteFilters()
-
 
 @dataclass
 class FilterRun:
