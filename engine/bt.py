@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from engine._jit import kernel
 from engine.cells import CellTable
 from engine.counter_rng import mix64, poisson
+from engine.outcomes import TIE_SCORE
 from engine.scale import RatingScale
 from engine.standings import CI_PERCENTILES, Standings
 from engine.threads import run_split
@@ -44,7 +45,7 @@ STEPS = {"newman": NEWMAN, "mm": MM, "newton": NEWTON, "auto": AUTO}
 # data, where Newton-CG needs 16 and 23.
 AUTO_SWITCH = 100
 MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
-BOTH_BAD = {"tie": 0.5, "ignore": 0.0}
+BOTH_BAD = {"tie": TIE_SCORE, "ignore": 0.0}
 SANDWICH_MAX_COMPETITORS = 4000
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
 
@@ -90,7 +91,7 @@ def effective_wins_kernel(
 ) -> None:
     """Per cell, the (fractional) wins of lo and hi that the likelihood sees."""
     for c in range(counts.shape[0]):
-        tied = 0.5 * counts[c, 2] + both_bad_weight * counts[c, 3]
+        tied = TIE_SCORE * counts[c, 2] + both_bad_weight * counts[c, 3]
         wl = counts[c, 0] + tied
         wh = counts[c, 1] + tied
         if reweight:
@@ -423,7 +424,7 @@ def sandwich_covariance(
     hessian_weight = (w_lo + w_hi) * p * (1 - p)
     # Each vote's score is r (y - p) (e_lo - e_hi) with y = 1, 0 or 1/2.
     counts = table.counts.astype(np.float64)
-    tie_y = 0.5
+    tie_y = TIE_SCORE
     both_bad = BOTH_BAD[config.both_bad] > 0
     score_sq = (
         counts[:, 0] * (1 - p) ** 2 + counts[:, 1] * p**2 + (counts[:, 2] + both_bad * counts[:, 3]) * (tie_y - p) ** 2

@@ -13,6 +13,7 @@ import numpy as np
 
 from engine._jit import kernel
 from engine.counter_rng import GOLDEN, poisson1_weight, vote_key
+from engine.outcomes import Outcome
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,13 @@ def elo_kernel(
         delta = k * (score_a[o] - 1.0 / (1.0 + math.exp((ratings[b] - ratings[a]) * log_base_over_scale)))
         ratings[a] += delta
         ratings[b] -= delta
-        if o == 1:
+        if o == Outcome.A_WINS:
             counts[a, 0] += 1
             counts[b, 1] += 1
-        elif o == 2:
+        elif o == Outcome.B_WINS:
             counts[a, 1] += 1
             counts[b, 0] += 1
-        else:
+        else:  # TIE -> column 2, TIE_BOTH_BAD -> column 3
             counts[a, o - 1] += 1
             counts[b, o - 1] += 1
 

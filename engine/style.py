@@ -10,7 +10,7 @@ competitors a, b carries, per style feature k, the two sides' raw values
 
 standardised over the votes of the fit (population mean and standard
 deviation; a feature with zero spread is left at 0), FastChat's choice.
-Ties, of both kinds, score 0.5 (or are left out with both_bad="ignore").
+Ties, of both kinds, score 0.5 (engine.outcomes.TIE_SCORE) (or are left out with both_bad="ignore").
 
 Penalised maximum likelihood, two reference penalties:
 
@@ -47,6 +47,7 @@ from engine._jit import kernel
 from engine.bt import Z_95, BTQuery
 from engine.cells import CellTable
 from engine.counter_rng import mix64, poisson1_weight
+from engine.outcomes import SCORE_A, Outcome
 from engine.scale import RatingScale
 from engine.standings import CI_PERCENTILES, Standings
 from engine.threads import run_split
@@ -131,7 +132,7 @@ def style_data(
     mean = diff.mean(axis=0) if n else np.zeros(f)
     std = diff.std(axis=0) if n else np.ones(f)
     std = np.where(std > 0, std, 1.0)
-    score = np.array([np.nan, 1.0, 0.0, 0.5, 0.5])[outcome]
+    score = SCORE_A[outcome]
     weight = np.ones(n)
     if config.reweight and n:
         pairs = np.minimum(slot_a, slot_b).astype(np.int64) * (n_competitors + 1) + np.maximum(slot_a, slot_b)
@@ -139,7 +140,7 @@ def style_data(
         weight = 1.0 / np.maximum(pair_count[pair_of], 50).astype(np.float64)
         weight /= weight.mean()
     if config.both_bad == "ignore":
-        weight[outcome == 4] = 0.0
+        weight[outcome == Outcome.TIE_BOTH_BAD] = 0.0
     return StyleData(
         np.ascontiguousarray(slot_a, dtype=np.int32),
         np.ascontiguousarray(slot_b, dtype=np.int32),
@@ -477,7 +478,9 @@ def standings(
     else:
         lower, upper, beta_lower, beta_upper = rating, rating, full.beta, full.beta
     counts = np.zeros((m, 4), dtype=np.int64)
-    for code, (side_a, side_b) in {1: (0, 1), 2: (1, 0), 3: (2, 2), 4: (3, 3)}.items():
+    # Columns of counts: (wins, losses, ties, both-bad ties), each vote counted for both sides.
+    columns = {Outcome.A_WINS: (0, 1), Outcome.B_WINS: (1, 0), Outcome.TIE: (2, 2), Outcome.TIE_BOTH_BAD: (3, 3)}
+    for code, (side_a, side_b) in columns.items():
         chosen = outcome == code
         counts[:, side_a] += np.bincount(a[chosen], minlength=m)
         counts[:, side_b] += np.bincount(b[chosen], minlength=m)

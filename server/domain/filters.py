@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.outcomes import is_tie
 from server.domain.errors import InvalidArgument
 from server.domain.votes import VoteBatch
 
@@ -69,7 +70,7 @@ class FilterRun:
             inside = (t >= since) & (t < until)
             drop("time_window", ~inside)
         if f.drop_ties:
-            drop("drop_ties", batch.outcome >= 3)
+            drop("drop_ties", is_tie(batch.outcome))
         if f.tags:
             _column(batch.tags or None, "tags", "--tag")
             carries = np.array([any(t in f.tags for t in tags) for tags in batch.tags_of()], dtype=bool)

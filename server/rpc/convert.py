@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from engine import Standings
+from engine.outcomes import TIE_SCORE
 from engine.views import SEPARATOR
 from server.domain import names
 from server.domain.ballots import RankingBallot
@@ -488,7 +489,7 @@ def head_to_head_to_pb(result: HeadToHead) -> pb.HeadToHead:
         wins_b=wins_b,
         ties=ties + both_bad,
         ties_both_bad=both_bad,
-        empirical_win_rate=(wins_a + 0.5 * (ties + both_bad)) / votes if votes else 0.0,
+        empirical_win_rate=(wins_a + TIE_SCORE * (ties + both_bad)) / votes if votes else 0.0,
         predicted_win_probability=result.predicted_win_probability,
         as_of_seq=result.as_of_seq,
     )

@@ -36,6 +36,7 @@ import numpy as np
 
 from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
+from engine.outcomes import TIE_SCORE
 from engine.style import StyleConfig
 from engine.views import BoardViews
 from server.domain import listing
@@ -730,7 +731,7 @@ class RatingsService:
         ties = ties + ties.T
         battles = wins + wins.T + ties
         with np.errstate(invalid="ignore", divide="ignore"):
-            empirical = np.where(battles > 0, (wins + 0.5 * ties) / battles, np.nan)
+            empirical = np.where(battles > 0, (wins + TIE_SCORE * ties) / battles, np.nan)
         predicted = win_probability(rating[:, None], rating[None, :], config)
         np.fill_diagonal(predicted, 0.5)
         return HeadToHeadMatrix(
