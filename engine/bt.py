@@ -29,6 +29,7 @@ from engine.cells import CellTable
 from engine.counter_rng import mix64, poisson
 from engine.outcomes import TIE_SCORE
 from engine.scale import RatingScale
+from engine.scale import win_probability as rating_win_probability
 from engine.standings import CI_PERCENTILES, Standings
 from engine.threads import run_split
 
@@ -451,7 +452,8 @@ def _laplacian(
 
 
 def win_probability(theta_a: float, theta_b: float) -> float:
-    return 1.0 / (1.0 + math.exp(theta_b - theta_a))
+    """P(a beats b) from BT parameters: engine.scale.win_probability on theta's own scale."""
+    return rating_win_probability(theta_a, theta_b, 1.0, math.e)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 from engine._jit import kernel
 from engine.counter_rng import GOLDEN, poisson1_weight, vote_key
 from engine.outcomes import Outcome
+from engine.scale import ARENA_BASE, ARENA_SCALE
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,8 @@ class EloConfig:
     """Per-board online Elo settings."""
 
     k: float = 4.0
-    base: float = 10.0
-    scale: float = 400.0
+    base: float = ARENA_BASE
+    scale: float = ARENA_SCALE
     initial: float = 1000.0
     bootstrap_rounds: int = 1000  # B replicas; 0 disables the CI
     seed: int = 0  # board seed of the bootstrap weights

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 
 import grpc
@@ -173,3 +174,32 @@ def test_bt_survives_a_restart(start_server, tmp_path):
     second = start_server(data)
     with client_for(second) as client:
         close(client.leaderboard(ci=pb.SANDWICH), before, tol=1e-8)
+
+
+def test_win_probabilities_are_on_the_boards_own_scale(start_server, monkeypatch):
+    """Head-to-head, the matrix, the heatmap and the feed all use the board's scale (here 200, not 400)."""
+    from server.files import export, render
+
+    own = EloConfig(scale=200.0, bootstrap_rounds=200)
+    server = start_server(default_elo=own)
+    votes = synthetic_batch(3000, 8, seed=31)
+    with client_for(server) as client:
+        last = client.submit(votes).last_seq
+        board = client.leaderboard(min_seq=last, ci=pb.CI_NONE)
+        assert (board.scale, board.base) == (200.0, 10.0)
+        top, second = board.rows[0].model, board.rows[1].model
+        h2h = client.head_to_head(top, second)
+        matrix = client.head_to_head_matrix(top_k=2, ci=pb.CI_NONE)
+    gap = board.rows[1].rating - board.rows[0].rating
+    assert h2h.predicted_win_probability == pytest.approx(1 / (1 + 10 ** (gap / 200)), abs=1e-12)
+    assert matrix.models[:2] == [top, second]
+    assert matrix.predicted_win_probability[1] == pytest.approx(h2h.predicted_win_probability, abs=1e-12)
+    drawn = []
+    monkeypatch.setattr(export, "_plot_win_matrix", lambda fig, ax, rows, p: drawn.append(p))
+    export.heatmap_png(board, io.BytesIO(), top=2)
+    assert drawn[0][0, 1] == pytest.approx(h2h.predicted_win_probability, abs=1e-12)
+    assert (export.feed(board)["scale"], export.feed(board)["base"]) == (200.0, 10.0)
+    # A Leaderboard without them (an older server) reads as the arena's 400 and 10.
+    assert render.rating_scale(pb.Leaderboard()) == (400.0, 10.0)
+    offline = replay(votes, own, LeaderboardQuery("default", ci="none"))
+    assert (offline.scale, offline.base) == (200.0, 10.0)

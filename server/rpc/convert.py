@@ -354,6 +354,8 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
             tied_with_leader=summary.tied_with_leader,
         ),
         total_rows=summary.models_listed,  # the listing's, also when shown holds one page of it
+        scale=result.scale,
+        base=result.base,
     )
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:

@@ -54,8 +54,10 @@ def compute_standings(
     ``progress(n)`` reports BT bootstrap rounds as they finish.
     """
     if query.method == "elo":
-        standings = inputs[0].elo_standings()
-        return BoardStandings(query.board, standings, _names(interner, standings), "elo", "bootstrap"), None
+        board = inputs[0]
+        standings = board.elo_standings()
+        names = _names(interner, standings)
+        return BoardStandings(query.board, standings, names, "elo", "bootstrap", **_scale_of(board.config)), None
     if query.style_control:
         return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0)
     table, counts, ids, elo_config, anchor_slot, n_votes = inputs
@@ -80,8 +82,9 @@ def compute_standings(
     )
     anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
     result = BoardStandings(
-        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood
-    )
+        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood,
+        **_scale_of(elo_config),
+    )  # fmt: skip
     return result, fit.theta
 
 
@@ -99,14 +102,14 @@ def _style_standings(query, inputs, interner, config, threads, params0) -> tuple
         raise FailedPrecondition(str(exc)) from exc
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, None, fit.log_likelihood,
-        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(slot_a),
+        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(slot_a), **_scale_of(elo_config),
     )  # fmt: skip
     return result, fit.params
 
 
-def win_probability(rating_a, rating_b, config: EloConfig):
-    """P(a beats b) on the rating scale: ratings are theta * scale / ln(base) + c, so this is the BT model's."""
-    return 1.0 / (1.0 + config.base ** ((rating_b - rating_a) / config.scale))
+def _scale_of(config: EloConfig) -> dict[str, float]:
+    """The board's rating scale, which the results carry (win probabilities on the board's own scale)."""
+    return {"scale": config.scale, "base": config.base}
 
 
 def _names(interner: Interner, standings: Standings) -> list[str]:
