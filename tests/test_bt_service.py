@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from engine import EloConfig
+from engine.bt import BTConfig
 from server.client.ratings_client import RatingsClient
 from server.domain.queries import LeaderboardQuery
 from server.offline.replay import replay
@@ -203,3 +204,25 @@ def test_win_probabilities_are_on_the_boards_own_scale(start_server, monkeypatch
     assert render.rating_scale(pb.Leaderboard()) == (400.0, 10.0)
     offline = replay(votes, own, LeaderboardQuery("default", ci="none"))
     assert (offline.scale, offline.base) == (200.0, 10.0)
+
+
+def test_a_fit_that_does_not_converge_is_failed_precondition_not_internal(start_server):
+    """engine.fit.ConvergenceError reaches clients as FAILED_PRECONDITION naming the board and what to change."""
+    server = start_server(bt=BTConfig(step="newman", max_iter=1))
+    votes = synthetic_batch(1000, 10, seed=3)
+    with client_for(server) as client:
+        last = client.submit(votes).last_seq
+        board = client.leaderboard(method=pb.ELO, min_seq=last)  # Elo needs no fit
+        a, b = board.rows[0].model, board.rows[1].model
+        calls = {
+            "leaderboard": lambda: client.leaderboard(ci=pb.SANDWICH),
+            "head-to-head": lambda: client.head_to_head(a, b),
+            "matrix": lambda: client.head_to_head_matrix(top_k=3),
+            "watch": lambda: next(iter(client.watch(timeout=30.0))),
+        }
+        for name, call in calls.items():
+            with pytest.raises(grpc.RpcError) as err:
+                call()
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION, name
+            details = err.value.details()
+            assert "board 'default'" in details and "did not converge" in details and "--bt-prior" in details, name

@@ -7,6 +7,7 @@ import numpy as np
 
 from engine import Board, EloConfig, Interner, Standings, bt, style
 from engine.bt import BTConfig, BTQuery
+from engine.fit import ConvergenceError
 from engine.scale import RatingScale
 from engine.style import StyleConfig
 from server.domain.errors import FailedPrecondition, NotFound
@@ -68,18 +69,21 @@ def compute_standings(
         anchor_slot=anchor_slot,
         anchor_rating=query.anchor_rating,
     )
-    standings, fit = bt.standings(
-        table,
-        counts,
-        ids,
-        bt_config,
-        bt_query,
-        scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
-        threads=threads,
-        total_votes=n_votes,
-        theta0=theta0,
-        progress=progress,
-    )
+    try:
+        standings, fit = bt.standings(
+            table,
+            counts,
+            ids,
+            bt_config,
+            bt_query,
+            scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
+            threads=threads,
+            total_votes=n_votes,
+            theta0=theta0,
+            progress=progress,
+        )
+    except ConvergenceError as exc:
+        raise _on_board(exc, query, "--bt-prior sets the prior; method ELO needs no fit") from exc
     anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood,
@@ -98,13 +102,20 @@ def _style_standings(query, inputs, interner, config, threads, params0) -> tuple
         )
     except ValueError as exc:  # too many competitors for the dense Hessian
         raise FailedPrecondition(str(exc)) from exc
-    except style.StyleConvergenceError as exc:
-        raise FailedPrecondition(str(exc)) from exc
+    except ConvergenceError as exc:
+        raise _on_board(exc, query, "--style-penalty and --style-strength set the penalty") from exc
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, None, fit.log_likelihood,
         style_control=True, style_coefficients=tuple(coefficients), style_votes=len(slot_a), **_scale_of(elo_config),
     )  # fmt: skip
     return result, fit.params
+
+
+def _on_board(exc: ConvergenceError, query: LeaderboardQuery, settings: str) -> ConvergenceError:
+    """The engine's error with the board it happened on and the server settings that change the fit
+    (the interceptor maps it to FAILED_PRECONDITION: retrying the same query fails the same way)."""
+    view = f" (category {query.category!r})" if query.category else ""
+    return ConvergenceError(f"board {query.board!r}{view}: {exc} ({settings})")
 
 
 def _scale_of(config: EloConfig) -> dict[str, float]:
