@@ -396,7 +396,7 @@ def sandwich_covariance(
             "competitors (O(M^3) time, M^2 memory). Use the bootstrap, whose cost is O(cells) per round."
         )
     lo, hi = table.cell_lo, table.cell_hi
-    p = 1.0 / (1.0 + np.exp(theta[hi] - theta[lo]))  # P(lo beats hi)
+    p = rating_win_probability(theta[lo], theta[hi], 1.0, math.e)  # P(lo beats hi), theta on its own scale
     w_lo, w_hi = effective_wins(table, config)
     hessian_weight = (w_lo + w_hi) * p * (1 - p)
     # Each vote's score is r (y - p) (e_lo - e_hi) with y = 1, 0 or 1/2.
