@@ -8,6 +8,7 @@ from dataclasses import asdict
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.arrays import grown
 from engine.cells import CellTable, PairCells
 from engine.elo import (
     EloConfig,
@@ -136,7 +137,7 @@ class Board:
     def _slots(self, competitor_a: NDArray[np.int32], competitor_b: NDArray[np.int32]):
         top = int(max(competitor_a.max(), competitor_b.max()))
         if top >= self._slot_of.shape[0]:
-            self._slot_of = _grown(self._slot_of, slot_capacity(top + 1), -1)
+            self._slot_of = grown(self._slot_of, slot_capacity(top + 1), -1)
         n = competitor_a.shape[0]
         slot_a = np.empty(n, dtype=np.int32)
         slot_b = np.empty(n, dtype=np.int32)
@@ -151,10 +152,10 @@ class Board:
         n_new = self._n + ids.shape[0]
         if n_new > self._ratings.shape[0]:
             capacity = slot_capacity(n_new)
-            self._competitor = _grown(self._competitor, capacity, 0)
-            self._ratings = _grown(self._ratings, capacity, self.config.initial)
-            self._replicas = _grown(self._replicas, capacity, self.config.initial)
-            self._counts = _grown(self._counts, capacity, 0)
+            self._competitor = grown(self._competitor, capacity, 0)
+            self._ratings = grown(self._ratings, capacity, self.config.initial)
+            self._replicas = grown(self._replicas, capacity, self.config.initial)
+            self._counts = grown(self._counts, capacity, 0)
         self._competitor[self._n : n_new] = ids
         self._n = n_new
 
@@ -224,9 +225,3 @@ class Board:
         board.style = StyleRows.from_state(state)
         board.n_votes, board.last_seq = (int(x) for x in state["counters"])
         return board
-
-
-def _grown(array: np.ndarray, capacity: int, fill: float) -> np.ndarray:
-    grown = np.full((capacity, *array.shape[1:]), fill, dtype=array.dtype)
-    grown[: array.shape[0]] = array
-    return grown

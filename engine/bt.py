@@ -27,9 +27,12 @@ from numpy.typing import NDArray
 from engine._jit import kernel
 from engine.cells import CellTable
 from engine.counter_rng import mix64, poisson
+from engine.fit import NOT_CONVERGED, check_settings, run_fit, run_rounds, sufficient_decrease
+from engine.fit import ConvergenceError as ConvergenceError  # re-exported: the one fit error
+from engine.outcomes import TIE_SCORE
 from engine.scale import RatingScale
+from engine.scale import win_probability as rating_win_probability
 from engine.standings import CI_PERCENTILES, Standings
-from engine.threads import run_split
 
 NEWMAN = 0
 MM = 1
@@ -44,13 +47,9 @@ STEPS = {"newman": NEWMAN, "mm": MM, "newton": NEWTON, "auto": AUTO}
 # data, where Newton-CG needs 16 and 23.
 AUTO_SWITCH = 100
 MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
-BOTH_BAD = {"tie": 0.5, "ignore": 0.0}
+BOTH_BAD = {"tie": TIE_SCORE, "ignore": 0.0}
 SANDWICH_MAX_COMPETITORS = 4000
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
-
-
-class ConvergenceError(RuntimeError):
-    """The fit did not reach its tolerance within max_iter iterations."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,7 @@ class BTConfig:
             raise ValueError(f"BTConfig.step must be one of {sorted(STEPS)}, got {self.step!r}")
         if not (self.prior > 0 and math.isfinite(self.prior)):
             raise ValueError(f"BTConfig.prior must be a positive number (it keeps ratings finite), got {self.prior}")
-        if not (self.tol > 0 and self.bootstrap_tol > 0 and self.max_iter > 0):
-            raise ValueError("BTConfig.tol, bootstrap_tol and max_iter must be positive")
+        check_settings("BTConfig", self.tol, self.bootstrap_tol, self.max_iter)
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def effective_wins_kernel(
 ) -> None:
     """Per cell, the (fractional) wins of lo and hi that the likelihood sees."""
     for c in range(counts.shape[0]):
-        tied = 0.5 * counts[c, 2] + both_bad_weight * counts[c, 3]
+        tied = TIE_SCORE * counts[c, 2] + both_bad_weight * counts[c, 3]
         wl = counts[c, 0] + tied
         wh = counts[c, 1] + tied
         if reweight:
@@ -252,7 +250,7 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
     for _ in range(60):
         for i in range(m):
             theta_new[i] = theta[i] + step * direction[i]
-        if objective(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta_new) <= before + 1e-4 * step * slope:
+        if sufficient_decrease(before, objective(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta_new), step, -slope):
             return
         step *= 0.5
 
@@ -261,8 +259,9 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
 def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_iter) -> int:
     """The one fit driver; ``step`` picks the iteration. theta: float64[M], the start in, the fit out.
 
-    Returns the iterations used, or -1 when max_iter passed first. BT has
-    an additive gauge, so convergence is judged on centred theta.
+    Returns the iterations used, or NOT_CONVERGED when max_iter passed first
+    (engine.fit's contract). BT has an additive gauge, so convergence is
+    judged on centred theta.
     """
     m = theta.shape[0]
     theta_new = np.empty(m)
@@ -287,7 +286,7 @@ def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_i
             theta[i] = theta_new[i]
         if delta < tol:
             return it + 1
-    return -1
+    return NOT_CONVERGED
 
 
 @kernel
@@ -343,21 +342,11 @@ def fit(table: CellTable, config: BTConfig | None = None, theta0: NDArray[np.flo
     if theta0 is not None:
         theta[: min(len(theta0), len(theta))] = theta0[: len(theta)]  # new competitors start at 0
     w_lo, w_hi = effective_wins(table, config)
-    iterations = fit_kernel(
-        STEPS[config.step],
-        table.cell_lo,
-        table.cell_hi,
-        w_lo,
-        w_hi,
-        config.prior / 2,
-        theta,
-        config.tol,
-        config.max_iter,
-    )
-    if iterations < 0:
-        raise ConvergenceError(
-            f"Bradley–Terry fit ({config.step}) did not converge to {config.tol} in {config.max_iter} iterations"
-        )
+    args = (STEPS[config.step], table.cell_lo, table.cell_hi, w_lo, w_hi, config.prior / 2, theta)
+    iterations = run_fit(
+        fit_kernel, (*args, config.tol, config.max_iter), f"the Bradley–Terry fit ({config.step})",
+        config.tol, config.max_iter, f"a larger prior (now {config.prior:g}) conditions it better",
+    )  # fmt: skip
     return BTFit(theta, iterations, log_likelihood_kernel(table.cell_lo, table.cell_hi, w_lo, w_hi, theta))
 
 
@@ -374,25 +363,14 @@ def bootstrap(
 
     ``progress(n)``, if given, is called as each block of n rounds finishes.
     """
-    if rounds < 1:
-        raise ValueError(f"bootstrap needs at least one round, got {rounds}")
-    out_theta = np.empty((rounds, table.n_competitors))
-    out_iterations = np.empty(rounds, dtype=np.int64)
     head = (
         STEPS[config.step], table.cell_lo, table.cell_hi, table.counts, BOTH_BAD[config.both_bad],
         config.reweight, config.prior / 2, full_fit.theta, np.uint64(seed),
     )  # fmt: skip
-    tail = (config.bootstrap_tol, config.max_iter, out_theta, out_iterations)
-    block = rounds if progress is None else max(16 * threads, 64)
-    for start in range(0, rounds, block):
-        stop = min(start + block, rounds)
-        run_split(bootstrap_kernel, (start, stop), threads, head, tail)
-        if progress is not None:
-            progress(stop - start)
-    if (out_iterations < 0).any():
-        failed = int((out_iterations < 0).sum())
-        raise ConvergenceError(f"{failed} of {rounds} bootstrap rounds did not converge")
-    return out_theta
+    return run_rounds(
+        bootstrap_kernel, head, rounds, table.n_competitors, config.bootstrap_tol, config.max_iter, threads, progress,
+        f"the Bradley–Terry fit ({config.step})",
+    )  # fmt: skip
 
 
 def sandwich_covariance(
@@ -418,12 +396,12 @@ def sandwich_covariance(
             "competitors (O(M^3) time, M^2 memory). Use the bootstrap, whose cost is O(cells) per round."
         )
     lo, hi = table.cell_lo, table.cell_hi
-    p = 1.0 / (1.0 + np.exp(theta[hi] - theta[lo]))  # P(lo beats hi)
+    p = rating_win_probability(theta[lo], theta[hi], 1.0, math.e)  # P(lo beats hi), theta on its own scale
     w_lo, w_hi = effective_wins(table, config)
     hessian_weight = (w_lo + w_hi) * p * (1 - p)
     # Each vote's score is r (y - p) (e_lo - e_hi) with y = 1, 0 or 1/2.
     counts = table.counts.astype(np.float64)
-    tie_y = 0.5
+    tie_y = TIE_SCORE
     both_bad = BOTH_BAD[config.both_bad] > 0
     score_sq = (
         counts[:, 0] * (1 - p) ** 2 + counts[:, 1] * p**2 + (counts[:, 2] + both_bad * counts[:, 3]) * (tie_y - p) ** 2
@@ -450,7 +428,8 @@ def _laplacian(
 
 
 def win_probability(theta_a: float, theta_b: float) -> float:
-    return 1.0 / (1.0 + math.exp(theta_b - theta_a))
+    """P(a beats b) from BT parameters: engine.scale.win_probability on theta's own scale."""
+    return rating_win_probability(theta_a, theta_b, 1.0, math.e)
 
 
 @dataclass(frozen=True)

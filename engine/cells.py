@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from engine._jit import kernel
 from engine.counter_rng import mix64
+from engine.outcomes import Outcome
 
 _EMPTY = np.int64(-1)
 _MIN_TABLE = 64
@@ -68,11 +69,11 @@ def count_cells_kernel(
             n_cells += 1
         c = cell_of_key[h]
         o = outcome[i]
-        if o == 1:
+        if o == Outcome.A_WINS:
             counts[c, 1 if flipped else 0] += 1
-        elif o == 2:
+        elif o == Outcome.B_WINS:
             counts[c, 0 if flipped else 1] += 1
-        else:
+        else:  # TIE -> column 2, TIE_BOTH_BAD -> column 3
             counts[c, o - 1] += 1
     return n_cells, slot_a.shape[0]
 

@@ -13,6 +13,8 @@ import numpy as np
 
 from engine._jit import kernel
 from engine.counter_rng import GOLDEN, mix64, poisson1_weight, vote_key
+from engine.outcomes import Outcome
+from engine.scale import ARENA_BASE, ARENA_SCALE
 
 
 @dataclass(frozen=True)
@@ -20,8 +22,8 @@ class EloConfig:
     """Per-board online Elo settings."""
 
     k: float = 4.0
-    base: float = 10.0
-    scale: float = 400.0
+    base: float = ARENA_BASE
+    scale: float = ARENA_SCALE
     initial: float = 1000.0
     bootstrap_rounds: int = 1000  # B replicas; 0 disables the CI
     seed: int = 0  # board seed of the bootstrap weights
@@ -64,13 +66,13 @@ def elo_kernel(
         delta = k * (score_a[o] - 1.0 / (1.0 + math.exp((ratings[b] - ratings[a]) * log_base_over_scale)))
         ratings[a] += delta
         ratings[b] -= delta
-        if o == 1:
+        if o == Outcome.A_WINS:
             counts[a, 0] += 1
             counts[b, 1] += 1
-        elif o == 2:
+        elif o == Outcome.B_WINS:
             counts[a, 1] += 1
             counts[b, 0] += 1
-        else:
+        else:  # TIE -> column 2, TIE_BOTH_BAD -> column 3
             counts[a, o - 1] += 1
             counts[b, o - 1] += 1
 

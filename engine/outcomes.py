@@ -16,9 +16,11 @@ class Outcome(enum.IntEnum):
     TIE_BOTH_BAD = 4
 
 
-# LMArena scores both kinds of tie as half a win. Index 0 is not an outcome;
-# NaN there makes a kernel fed an unvalidated code visibly wrong, not a tie.
-SCORE_A: np.ndarray = np.array([np.nan, 1.0, 0.0, 0.5, 0.5], dtype=np.float64)
+# LMArena scores both kinds of tie as half a win for each side.
+TIE_SCORE = 0.5
+# Side A's score, indexed by outcome code. Index 0 is not an outcome; NaN
+# there makes a kernel fed an unvalidated code visibly wrong, not a tie.
+SCORE_A: np.ndarray = np.array([np.nan, 1.0, 0.0, TIE_SCORE, TIE_SCORE], dtype=np.float64)
 
 # FastChat's `winner` labels.
 WINNER_LABELS: dict[str, Outcome] = {
@@ -34,3 +36,8 @@ READ_LABELS: dict[str, Outcome] = {**WINNER_LABELS, "both_bad": Outcome.TIE_BOTH
 def is_valid_outcome(codes: np.ndarray) -> np.ndarray:
     """Elementwise: is each code one of the four outcomes?"""
     return (codes >= Outcome.A_WINS) & (codes <= Outcome.TIE_BOTH_BAD)
+
+
+def is_tie(codes: np.ndarray) -> np.ndarray:
+    """Elementwise: is each code a tie, of either kind?"""
+    return (codes == Outcome.TIE) | (codes == Outcome.TIE_BOTH_BAD)

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+# The arena's rating scale (LMArena, FastChat): 400 points for a 10:1 odds ratio. A board may set its own.
+ARENA_SCALE = 400.0
+ARENA_BASE = 10.0
+
 
 @dataclass(frozen=True)
 class RatingScale:
@@ -18,8 +22,8 @@ class RatingScale:
     (FastChat's convention): a reference competitor's rating is fixed.
     """
 
-    scale: float = 400.0
-    base: float = 10.0
+    scale: float = ARENA_SCALE
+    base: float = ARENA_BASE
     initial: float = 1000.0
 
     @property
@@ -34,3 +38,18 @@ class RatingScale:
             centred = theta - theta.mean(axis=-1, keepdims=True)
             return centred * self.points_per_theta + self.initial
         return (theta - theta[..., anchor_slot : anchor_slot + 1]) * self.points_per_theta + anchor_rating
+
+
+def win_probability(rating_a, rating_b, scale: float = ARENA_SCALE, base: float = ARENA_BASE):
+    """P(a beats b) from ratings on a board's scale: 1 / (1 + base ** ((rating_b - rating_a) / scale)).
+
+    Ratings are theta * scale / ln(base) + c, so this is the BT model's sigmoid(theta_a - theta_b), and
+    Elo's expected score; scale=1, base=e takes theta itself. The one definition: head-to-head, the
+    matrix, the heatmap and the exports all use it. Arrays broadcast; a float in, a float out. A huge
+    gap gives exactly 0 or 1.
+    """
+    if not (scale > 0 and base > 1):
+        raise ValueError(f"need scale > 0 and base > 1, got scale={scale}, base={base}")
+    with np.errstate(over="ignore"):  # a huge gap overflows to inf, which correctly gives P = 0
+        p = 1.0 / (1.0 + np.power(base, (np.asarray(rating_b, dtype=np.float64) - rating_a) / scale))
+    return float(p) if np.ndim(p) == 0 else p

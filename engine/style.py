@@ -10,7 +10,7 @@ competitors a, b carries, per style feature k, the two sides' raw values
 
 standardised over the votes of the fit (population mean and standard
 deviation; a feature with zero spread is left at 0), FastChat's choice.
-Ties, of both kinds, score 0.5 (or are left out with both_bad="ignore").
+Ties, of both kinds, score 0.5 (engine.outcomes.TIE_SCORE) (or are left out with both_bad="ignore").
 
 Penalised maximum likelihood, two reference penalties:
 
@@ -47,20 +47,16 @@ from engine._jit import kernel
 from engine.bt import Z_95, BTQuery
 from engine.cells import CellTable
 from engine.counter_rng import mix64, poisson1_weight
+from engine.fit import NOT_CONVERGED, SINGULAR, check_settings, run_fit, run_rounds, sufficient_decrease
+from engine.outcomes import SCORE_A, Outcome
 from engine.scale import RatingScale
 from engine.standings import CI_PERCENTILES, Standings
-from engine.threads import run_split
 
 PENALTIES = ("all", "coefficients")
 DEFAULT_STRENGTH = {"all": 0.5, "coefficients": 1.0}
-DEFAULT_FEATURES = ("tokens", "headers", "lists", "bold")
 MAX_PARAMETERS = 1500  # the Hessian is dense: (M + F)^3 / 3 flops a Newton step
 _GAUGE = 1.0  # (sum theta)^2 / 2 weight: fixes the free shift of unpenalised ratings
 _STYLE_STREAM = np.uint64(0x5354594C452D4254)  # keeps style-bootstrap draws apart from the others
-
-
-class StyleConvergenceError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -80,6 +76,7 @@ class StyleConfig:
             raise ValueError(f"both_bad must be 'tie' or 'ignore', got {self.both_bad!r}")
         if self.strength is not None and not (math.isfinite(self.strength) and self.strength >= 0):
             raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
+        check_settings("StyleConfig", self.tol, self.bootstrap_tol, self.max_iter)
 
     @property
     def effective_strength(self) -> float:
@@ -132,7 +129,7 @@ def style_data(
     mean = diff.mean(axis=0) if n else np.zeros(f)
     std = diff.std(axis=0) if n else np.ones(f)
     std = np.where(std > 0, std, 1.0)
-    score = np.array([np.nan, 1.0, 0.0, 0.5, 0.5])[outcome]
+    score = SCORE_A[outcome]
     weight = np.ones(n)
     if config.reweight and n:
         pairs = np.minimum(slot_a, slot_b).astype(np.int64) * (n_competitors + 1) + np.maximum(slot_a, slot_b)
@@ -140,7 +137,7 @@ def style_data(
         weight = 1.0 / np.maximum(pair_count[pair_of], 50).astype(np.float64)
         weight /= weight.mean()
     if config.both_bad == "ignore":
-        weight[outcome == 4] = 0.0
+        weight[outcome == Outcome.TIE_BOTH_BAD] = 0.0
     return StyleData(
         np.ascontiguousarray(slot_a, dtype=np.int32),
         np.ascontiguousarray(slot_b, dtype=np.int32),
@@ -272,8 +269,8 @@ def cholesky_solve(a, b, out, lower) -> bool:
 
 @kernel
 def newton_kernel(slot_a, slot_b, score, weight, x, boot, n_comp, lam_theta, lam_beta, params, tol, max_iter) -> int:
-    """Minimise the penalised loss from ``params`` (in place); returns iterations, -1 if not converged,
-    -2 if the Hessian is not positive definite."""
+    """Minimise the penalised loss from ``params`` (in place); returns iterations, NOT_CONVERGED or
+    SINGULAR (the Hessian is not positive definite): engine.fit's contract."""
     size = params.shape[0]
     n = slot_a.shape[0]
     grad = np.empty(size)
@@ -289,7 +286,7 @@ def newton_kernel(slot_a, slot_b, score, weight, x, boot, n_comp, lam_theta, lam
         loss += _penalty(params, n_comp, lam_theta, lam_beta, grad, hess, 1)
         _mirror(hess)
         if not cholesky_solve(hess, grad, step, lower):
-            return -2
+            return SINGULAR
         slope = 0.0
         biggest = 0.0
         for j in range(size):
@@ -301,13 +298,13 @@ def newton_kernel(slot_a, slot_b, score, weight, x, boot, n_comp, lam_theta, lam
                 trial[j] = params[j] - t * step[j]
             value = pass_kernel(slot_a, slot_b, score, weight, x, boot, trial, n_comp, 0, n, grad, hess, no_meat, 0)
             value += _penalty(trial, n_comp, lam_theta, lam_beta, grad, hess, 0)
-            if value <= loss - 1e-4 * t * slope or t < 1e-10:
+            if sufficient_decrease(loss, value, t, slope) or t < 1e-10:
                 break
             t *= 0.5
         params[:] = trial
         if t * biggest < tol:
             return it + 1
-    return -1
+    return NOT_CONVERGED
 
 
 @kernel
@@ -366,16 +363,11 @@ def fit(
         params[:] = params0
     lam_theta, lam_beta = _lambdas(data, config, base)
     no_boot = np.empty(0)
-    iterations = newton_kernel(
-        data.slot_a, data.slot_b, data.score, data.weight, data.x, no_boot, m, lam_theta, lam_beta,
-        params, config.tol, config.max_iter,
+    args = (data.slot_a, data.slot_b, data.score, data.weight, data.x, no_boot, m, lam_theta, lam_beta, params)
+    iterations = run_fit(
+        newton_kernel, (*args, config.tol, config.max_iter), f"the style-controlled fit (penalty {config.penalty!r})",
+        config.tol, config.max_iter, "a competitor without wins or without losses needs penalty 'all'",
     )  # fmt: skip
-    if iterations < 0:
-        why = "did not converge" if iterations == -1 else "met a singular Hessian"
-        raise StyleConvergenceError(
-            f"style-controlled fit {why} in {config.max_iter} iterations (penalty {config.penalty!r}); "
-            "a competitor without wins or without losses needs penalty 'all'"
-        )
     nll = pass_kernel(
         data.slot_a, data.slot_b, data.score, data.weight, data.x, no_boot, params, m, 0, len(data.slot_a),
         np.empty(0), np.empty((0, 0)), np.empty((0, 0)), 0,
@@ -411,20 +403,16 @@ def bootstrap(
     data: StyleData, config: StyleConfig, full: StyleFit, rounds: int, seed: int, threads: int = 1, base: float = 10.0
 ) -> NDArray[np.float64]:
     """(theta, beta) of each round: float64[rounds, M + F]."""
-    if rounds < 1:
-        raise ValueError(f"bootstrap needs at least one round, got {rounds}")
     m = data.n_competitors
     lam_theta, lam_beta = _lambdas(data, config, base)
     # "coefficients" scales with each round's total weight; "all" is fixed (passed negated).
     per_weight = config.effective_strength if config.penalty == "coefficients" else -lam_beta
-    out = np.empty((rounds, m + data.n_features))
-    iterations = np.empty(rounds, dtype=np.int64)
     head = (data.slot_a, data.slot_b, data.score, data.weight, data.x, m, lam_theta, per_weight, full.params,
             np.uint64(seed))  # fmt: skip
-    run_split(bootstrap_kernel, (0, rounds), threads, head, (config.bootstrap_tol, config.max_iter, out, iterations))
-    if (iterations < 0).any():
-        raise StyleConvergenceError(f"{int((iterations < 0).sum())} of {rounds} bootstrap rounds did not converge")
-    return out
+    return run_rounds(
+        bootstrap_kernel, head, rounds, m + data.n_features, config.bootstrap_tol, config.max_iter, threads,
+        what=f"the style-controlled fit (penalty {config.penalty!r})",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -478,7 +466,9 @@ def standings(
     else:
         lower, upper, beta_lower, beta_upper = rating, rating, full.beta, full.beta
     counts = np.zeros((m, 4), dtype=np.int64)
-    for code, (side_a, side_b) in {1: (0, 1), 2: (1, 0), 3: (2, 2), 4: (3, 3)}.items():
+    # Columns of counts: (wins, losses, ties, both-bad ties), each vote counted for both sides.
+    columns = {Outcome.A_WINS: (0, 1), Outcome.B_WINS: (1, 0), Outcome.TIE: (2, 2), Outcome.TIE_BOTH_BAD: (3, 3)}
+    for code, (side_a, side_b) in columns.items():
         chosen = outcome == code
         counts[:, side_a] += np.bincount(a[chosen], minlength=m)
         counts[:, side_b] += np.bincount(b[chosen], minlength=m)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.arrays import grown
 from engine.text_arrays import decode_strings, encode_strings
 
 
@@ -45,10 +46,10 @@ class StyleRows:
         end = self._n + n
         if end > self._slot_a.shape[0]:
             capacity = max(end, 2 * self._slot_a.shape[0], 1024)
-            self._slot_a = _grown(self._slot_a, capacity)
-            self._slot_b = _grown(self._slot_b, capacity)
-            self._outcome = _grown(self._outcome, capacity)
-            self._values = _grown(self._values, capacity)
+            self._slot_a = grown(self._slot_a, capacity)
+            self._slot_b = grown(self._slot_b, capacity)
+            self._outcome = grown(self._outcome, capacity)
+            self._values = grown(self._values, capacity)
         self._slot_a[self._n : end] = slot_a
         self._slot_b[self._n : end] = slot_b
         self._outcome[self._n : end] = outcome
@@ -78,9 +79,3 @@ class StyleRows:
             slot_a, slot_b, outcome = state["style_slot_a"], state["style_slot_b"], state["style_outcome"]
             rows.append(slot_a, slot_b, outcome, names, state["style_values"])
         return rows
-
-
-def _grown(array: np.ndarray, capacity: int) -> np.ndarray:
-    grown = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
-    grown[: array.shape[0]] = array
-    return grown

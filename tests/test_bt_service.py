@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import threading
 
 import grpc
 import pytest
 
 from engine import EloConfig
+from engine.bt import BTConfig
 from server.client.ratings_client import RatingsClient
 from server.domain.queries import LeaderboardQuery
 from server.offline.replay import replay
@@ -173,3 +175,54 @@ def test_bt_survives_a_restart(start_server, tmp_path):
     second = start_server(data)
     with client_for(second) as client:
         close(client.leaderboard(ci=pb.SANDWICH), before, tol=1e-8)
+
+
+def test_win_probabilities_are_on_the_boards_own_scale(start_server, monkeypatch):
+    """Head-to-head, the matrix, the heatmap and the feed all use the board's scale (here 200, not 400)."""
+    from server.files import export, render
+
+    own = EloConfig(scale=200.0, bootstrap_rounds=200)
+    server = start_server(default_elo=own)
+    votes = synthetic_batch(3000, 8, seed=31)
+    with client_for(server) as client:
+        last = client.submit(votes).last_seq
+        board = client.leaderboard(min_seq=last, ci=pb.CI_NONE)
+        assert (board.scale, board.base) == (200.0, 10.0)
+        top, second = board.rows[0].model, board.rows[1].model
+        h2h = client.head_to_head(top, second)
+        matrix = client.head_to_head_matrix(top_k=2, ci=pb.CI_NONE)
+    gap = board.rows[1].rating - board.rows[0].rating
+    assert h2h.predicted_win_probability == pytest.approx(1 / (1 + 10 ** (gap / 200)), abs=1e-12)
+    assert matrix.models[:2] == [top, second]
+    assert matrix.predicted_win_probability[1] == pytest.approx(h2h.predicted_win_probability, abs=1e-12)
+    drawn = []
+    monkeypatch.setattr(export, "_plot_win_matrix", lambda fig, ax, rows, p: drawn.append(p))
+    export.heatmap_png(board, io.BytesIO(), top=2)
+    assert drawn[0][0, 1] == pytest.approx(h2h.predicted_win_probability, abs=1e-12)
+    assert (export.feed(board)["scale"], export.feed(board)["base"]) == (200.0, 10.0)
+    # A Leaderboard without them (an older server) reads as the arena's 400 and 10.
+    assert render.rating_scale(pb.Leaderboard()) == (400.0, 10.0)
+    offline = replay(votes, own, LeaderboardQuery("default", ci="none"))
+    assert (offline.scale, offline.base) == (200.0, 10.0)
+
+
+def test_a_fit_that_does_not_converge_is_failed_precondition_not_internal(start_server):
+    """engine.fit.ConvergenceError reaches clients as FAILED_PRECONDITION naming the board and what to change."""
+    server = start_server(bt=BTConfig(step="newman", max_iter=1))
+    votes = synthetic_batch(1000, 10, seed=3)
+    with client_for(server) as client:
+        last = client.submit(votes).last_seq
+        board = client.leaderboard(method=pb.ELO, min_seq=last)  # Elo needs no fit
+        a, b = board.rows[0].model, board.rows[1].model
+        calls = {
+            "leaderboard": lambda: client.leaderboard(ci=pb.SANDWICH),
+            "head-to-head": lambda: client.head_to_head(a, b),
+            "matrix": lambda: client.head_to_head_matrix(top_k=3),
+            "watch": lambda: next(iter(client.watch(timeout=30.0))),
+        }
+        for name, call in calls.items():
+            with pytest.raises(grpc.RpcError) as err:
+                call()
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION, name
+            details = err.value.details()
+            assert "board 'default'" in details and "did not converge" in details and "--bt-prior" in details, name

@@ -188,3 +188,23 @@ def test_too_many_competitors_and_bad_configs_are_refused():
         style.StyleConfig(penalty="lasso")
     with pytest.raises(ValueError, match="strength"):
         style.StyleConfig(strength=float("nan"))
+
+
+def test_style_and_bt_fits_fail_with_the_one_convergence_error():
+    """engine.fit drives both fits: the same ConvergenceError from a fit and from bootstrap rounds."""
+    from engine.fit import ConvergenceError
+
+    assert bt.ConvergenceError is ConvergenceError
+    a, b, outcome, values, _ = style_votes(2000, 6, seed=3)
+    config = style.StyleConfig(max_iter=1)
+    data = style.style_data(a, b, outcome, values, 6, config)
+    with pytest.raises(ConvergenceError, match=r"style-controlled fit \(penalty 'all'\) did not converge"):
+        style.fit(data, config)
+    full = style.fit(data, style.StyleConfig())
+    with pytest.raises(ConvergenceError, match="4 of 4 bootstrap rounds did not converge"):
+        style.bootstrap(data, config, full, rounds=4, seed=0)
+    table = CellTable.from_votes(6, a, b, outcome)
+    with pytest.raises(ConvergenceError, match=r"Bradley–Terry fit \(newman\) did not converge to 1e-10 in 1 "):
+        bt.fit(table, bt.BTConfig(step="newman", max_iter=1))
+    with pytest.raises(ValueError, match="max_iter"):  # both configs check their stopping rules alike
+        style.StyleConfig(max_iter=0)

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from engine import EloConfig
 from engine.bt import BTConfig
+from engine.fit import ConvergenceError
 from engine.style import StyleConfig
 from server.domain.filters import VoteFilters
 from server.domain.limits import DEFAULT_BOARD, Limits
@@ -931,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
             "token": _token,
             "bench": _bench,
         }[args.command](args)
-    except (VoteFileError, NotFound) as exc:
+    except (VoteFileError, NotFound, ConvergenceError) as exc:  # the last: an offline fit on these votes
         print(f"arena-ratings: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:  # bad settings, e.g. EloConfig

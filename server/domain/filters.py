@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.outcomes import is_tie
 from server.domain.errors import InvalidArgument
 from server.domain.votes import VoteBatch
 
@@ -31,10 +32,6 @@ class VoteFilters:
     tags: frozenset[str] = frozenset()  # keep votes carrying at least one of these tags (empty: all)
     dedupe: bool = False  # keep the first vote of each vote_id
     daily_cap: int = 0  # keep each judge's first N votes per UTC day (0: no cap); votes without a judge are not capped
-
-    @property
-    def active(self) -> bool:
-        return self != VoteFilters()
 
 
 @dataclass
@@ -73,7 +70,7 @@ class FilterRun:
             inside = (t >= since) & (t < until)
             drop("time_window", ~inside)
         if f.drop_ties:
-            drop("drop_ties", batch.outcome >= 3)
+            drop("drop_ties", is_tie(batch.outcome))
         if f.tags:
             _column(batch.tags or None, "tags", "--tag")
             carries = np.array([any(t in f.tags for t in tags) for tags in batch.tags_of()], dtype=bool)

@@ -32,9 +32,6 @@ BOARD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# The same rule as polars regular expressions, for vote files read in bulk (server.votefile).
-FORBIDDEN_PATTERN = r"[\p{Cc}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
-EDGE_PATTERN = r"^[\s\p{Cf}]|[\s\p{Cf}]$"
 
 
 def _is_edge(char: str) -> bool:

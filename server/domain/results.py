@@ -36,6 +36,8 @@ class BoardStandings:
     style_control: bool = False
     style_coefficients: tuple[Coefficient, ...] = ()  # with style_control
     style_votes: int = 0  # votes in the style-controlled fit
+    scale: float = 400.0  # the board's rating scale and base (engine.scale.win_probability)
+    base: float = 10.0
 
 
 @dataclass(frozen=True)

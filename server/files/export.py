@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn: it costs 0.2
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+from engine.scale import ARENA_BASE, ARENA_SCALE, win_probability
 from server.files import render
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
@@ -126,7 +127,8 @@ def feed(board: pb.Leaderboard, as_of: datetime | None = None) -> dict:
     Added within v1: ``category`` (the view; empty for the whole board), ``summary``
     (``models_listed``, ``models_hidden``, ``preliminary``, ``total_votes``, ``gaps`` as
     ``{"10": gap}``, ``tied_with_leader``), ``compared_to`` and ``as_of_snapshot``
-    (``{"name", "seq", "created", "votes"}`` or ``null``).
+    (``{"name", "seq", "created", "votes"}`` or ``null``), ``scale`` and ``base`` (the board's rating
+    scale: P(a beats b) = 1 / (1 + base ** ((rating_b - rating_a) / scale)); 400 and 10 by default).
     """
     return {"schema": FEED_SCHEMA, "as_of": _iso_utc(as_of), **render.as_dict(board)}
 
@@ -207,15 +209,18 @@ def heatmap_png(
     board: pb.Leaderboard,
     path_or_buffer: PathOrBuffer,
     top: int = 20,
-    scale: float = 400.0,
-    base: float = 10.0,
+    scale: float | None = None,
+    base: float | None = None,
 ) -> None:
     """Write a PNG heatmap of predicted win rates among the ``top`` best models, in rank order.
 
-    Cell (row, column) holds P(row beats column) = 1 / (1 + base ** ((r_col - r_row) / scale)),
-    which holds for both the Bradley–Terry and the Elo ratings on the arena's scale (400, base 10).
+    Cell (row, column) holds P(row beats column) = 1 / (1 + base ** ((r_col - r_row) / scale))
+    (engine.scale.win_probability), which holds for both the Bradley–Terry and the Elo ratings, on
+    the board's own scale and base (``board.scale``, ``board.base``) unless ``scale``/``base`` are given.
     The diagonal is blank, as are pairs in different components (their ratings are not comparable).
     """
+    own_scale, own_base = render.rating_scale(board)
+    scale, base = scale or own_scale, base or own_base
     rows = _ranked(board)[: _check_top(top)]
     side = max(5.0, 3.5 + 0.45 * len(rows))  # cells keep their size, so "0.50" at 8 pt always fits
     fig = _new_figure(side + 1.0, side)
@@ -230,14 +235,11 @@ def heatmap_png(
     _save(fig, path_or_buffer)
 
 
-def _win_matrix(rows: Sequence[pb.LeaderboardRow], scale: float = 400.0, base: float = 10.0) -> np.ndarray:
+def _win_matrix(rows: Sequence[pb.LeaderboardRow], scale: float = ARENA_SCALE, base: float = ARENA_BASE) -> np.ndarray:
     """P(row i beats column j) from the ratings; NaN on the diagonal and across components."""
-    if scale <= 0 or base <= 1:
-        raise ValueError(f"need scale > 0 and base > 1, got scale={scale}, base={base}")
     rating = np.array([r.rating for r in rows], dtype=np.float64)
     component = np.array([r.component for r in rows])
-    with np.errstate(over="ignore"):  # a huge gap overflows to inf, which correctly gives P = 0
-        p = 1.0 / (1.0 + base ** ((rating[None, :] - rating[:, None]) / scale))
+    p = win_probability(rating[:, None], rating[None, :], scale, base)
     p[component[:, None] != component[None, :]] = np.nan
     np.fill_diagonal(p, np.nan)
     return p

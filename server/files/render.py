@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from engine.scale import ARENA_BASE, ARENA_SCALE
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
 ROW_FIELDS = (
@@ -70,7 +71,7 @@ def _snapshot_dict(board: pb.Leaderboard, field: str) -> dict | None:
 
 def as_dict(board: pb.Leaderboard) -> dict:
     """The JSON shape: board, category, method, ci, as_of_seq, total_votes, bootstrap_rounds, anchor,
-    log_likelihood, summary, compared_to, as_of_snapshot, rows."""
+    log_likelihood, summary, compared_to, as_of_snapshot, style_*, scale, base, rows."""
     return {
         "board": board.board,
         "category": board.category,
@@ -89,8 +90,15 @@ def as_dict(board: pb.Leaderboard) -> dict:
         "style_coefficients": [
             {"name": c.name, "value": c.value, "lower": c.lower, "upper": c.upper} for c in board.style_coefficients
         ],
+        "scale": rating_scale(board)[0],
+        "base": rating_scale(board)[1],
         "rows": [row_dict(row) for row in board.rows],
     }
+
+
+def rating_scale(board: pb.Leaderboard) -> tuple[float, float]:
+    """(scale, base) of the board's ratings; the arena's 400 and 10 from a server that did not send them."""
+    return board.scale or ARENA_SCALE, board.base or ARENA_BASE
 
 
 def ci_name(ci: int) -> str:

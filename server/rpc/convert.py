@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from engine import Standings
+from engine.outcomes import TIE_SCORE
 from engine.views import SEPARATOR
 from server.domain import names
 from server.domain.ballots import RankingBallot
@@ -353,6 +354,8 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
             tied_with_leader=summary.tied_with_leader,
         ),
         total_rows=summary.models_listed,  # the listing's, also when shown holds one page of it
+        scale=result.scale,
+        base=result.base,
     )
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:
@@ -488,7 +491,7 @@ def head_to_head_to_pb(result: HeadToHead) -> pb.HeadToHead:
         wins_b=wins_b,
         ties=ties + both_bad,
         ties_both_bad=both_bad,
-        empirical_win_rate=(wins_a + 0.5 * (ties + both_bad)) / votes if votes else 0.0,
+        empirical_win_rate=(wins_a + TIE_SCORE * (ties + both_bad)) / votes if votes else 0.0,
         predicted_win_probability=result.predicted_win_probability,
         as_of_seq=result.as_of_seq,
     )

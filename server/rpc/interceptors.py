@@ -1,4 +1,4 @@
-"""One interceptor maps domain errors to gRPC status codes, for every RPC."""
+"""One interceptor maps domain errors (and the engine's ConvergenceError) to gRPC status codes, for every RPC."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 
 import grpc
 
+from engine.fit import ConvergenceError
 from server.domain.errors import (
     AlreadyExists,
     DeadlineExceeded,
@@ -35,6 +36,9 @@ _CODES: dict[type[RatingsError], grpc.StatusCode] = {
 
 
 def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
+    if isinstance(exc, ConvergenceError):  # a fit that does not converge on this board's data: not a server fault
+        log.warning("%s: %s", method, exc)
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
     if isinstance(exc, RatingsError):
         code = next((c for t, c in _CODES.items() if isinstance(exc, t)), grpc.StatusCode.INTERNAL)
         if isinstance(exc, ResourceExhausted) and exc.retry_after is not None:

@@ -181,10 +181,6 @@ class CapacityBook:
         if board is not None:
             self.used -= board.memory.total
 
-    def estimate(self, board_id: int) -> ViewMemory:
-        board = self._boards.get(board_id)
-        return board.memory if board is not None else ViewMemory()
-
 
 def _view_members(n: int, tags: list[list[str]] | None) -> dict[str, NDArray[np.int64]]:
     """Vote indices per view ("" = every vote), views in order of first appearance."""

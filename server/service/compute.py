@@ -7,6 +7,7 @@ import numpy as np
 
 from engine import Board, EloConfig, Interner, Standings, bt, style
 from engine.bt import BTConfig, BTQuery
+from engine.fit import ConvergenceError
 from engine.scale import RatingScale
 from engine.style import StyleConfig
 from server.domain.errors import FailedPrecondition, NotFound
@@ -54,8 +55,10 @@ def compute_standings(
     ``progress(n)`` reports BT bootstrap rounds as they finish.
     """
     if query.method == "elo":
-        standings = inputs[0].elo_standings()
-        return BoardStandings(query.board, standings, _names(interner, standings), "elo", "bootstrap"), None
+        board = inputs[0]
+        standings = board.elo_standings()
+        names = _names(interner, standings)
+        return BoardStandings(query.board, standings, names, "elo", "bootstrap", **_scale_of(board.config)), None
     if query.style_control:
         return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0)
     table, counts, ids, elo_config, anchor_slot, n_votes = inputs
@@ -66,22 +69,26 @@ def compute_standings(
         anchor_slot=anchor_slot,
         anchor_rating=query.anchor_rating,
     )
-    standings, fit = bt.standings(
-        table,
-        counts,
-        ids,
-        bt_config,
-        bt_query,
-        scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
-        threads=threads,
-        total_votes=n_votes,
-        theta0=theta0,
-        progress=progress,
-    )
+    try:
+        standings, fit = bt.standings(
+            table,
+            counts,
+            ids,
+            bt_config,
+            bt_query,
+            scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
+            threads=threads,
+            total_votes=n_votes,
+            theta0=theta0,
+            progress=progress,
+        )
+    except ConvergenceError as exc:
+        raise _on_board(exc, query, "--bt-prior sets the prior; method ELO needs no fit") from exc
     anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
     result = BoardStandings(
-        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood
-    )
+        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood,
+        **_scale_of(elo_config),
+    )  # fmt: skip
     return result, fit.theta
 
 
@@ -95,18 +102,25 @@ def _style_standings(query, inputs, interner, config, threads, params0) -> tuple
         )
     except ValueError as exc:  # too many competitors for the dense Hessian
         raise FailedPrecondition(str(exc)) from exc
-    except style.StyleConvergenceError as exc:
-        raise FailedPrecondition(str(exc)) from exc
+    except ConvergenceError as exc:
+        raise _on_board(exc, query, "--style-penalty and --style-strength set the penalty") from exc
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, None, fit.log_likelihood,
-        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(slot_a),
+        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(slot_a), **_scale_of(elo_config),
     )  # fmt: skip
     return result, fit.params
 
 
-def win_probability(rating_a, rating_b, config: EloConfig):
-    """P(a beats b) on the rating scale: ratings are theta * scale / ln(base) + c, so this is the BT model's."""
-    return 1.0 / (1.0 + config.base ** ((rating_b - rating_a) / config.scale))
+def _on_board(exc: ConvergenceError, query: LeaderboardQuery, settings: str) -> ConvergenceError:
+    """The engine's error with the board it happened on and the server settings that change the fit
+    (the interceptor maps it to FAILED_PRECONDITION: retrying the same query fails the same way)."""
+    view = f" (category {query.category!r})" if query.category else ""
+    return ConvergenceError(f"board {query.board!r}{view}: {exc} ({settings})")
+
+
+def _scale_of(config: EloConfig) -> dict[str, float]:
+    """The board's rating scale, which the results carry (win probabilities on the board's own scale)."""
+    return {"scale": config.scale, "base": config.base}
 
 
 def _names(interner: Interner, standings: Standings) -> list[str]:

@@ -36,6 +36,8 @@ import numpy as np
 
 from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
+from engine.outcomes import TIE_SCORE
+from engine.scale import win_probability
 from engine.style import StyleConfig
 from engine.views import BoardViews
 from server.domain import listing
@@ -66,7 +68,7 @@ from server.domain.results import (
 )
 from server.domain.votes import VoteBatch, validate
 from server.service.capacity import CapacityBook, CapacityLimits, Growth
-from server.service.compute import compute_standings, copy_inputs, win_probability
+from server.service.compute import compute_standings, copy_inputs
 from server.service.standings_cache import DEFAULT_MAX_BYTES, StandingsCache
 from server.storage import checkpoint, datadir_lock, snapshots
 from server.storage.snapshots import SnapshotInfo
@@ -699,7 +701,7 @@ class RatingsService:
                 raise InvalidArgument("model_b", "equals model_a")
             counts = engine_board.cells.pair(*slots)
             config = engine_board.config
-        predicted = win_probability(rating[model_a], rating[model_b], config)
+        predicted = win_probability(rating[model_a], rating[model_b], config.scale, config.base)
         return HeadToHead(board, model_a, model_b, tuple(int(c) for c in counts), predicted, fitted.standings.as_of_seq)
 
     def head_to_head_matrix(
@@ -730,8 +732,8 @@ class RatingsService:
         ties = ties + ties.T
         battles = wins + wins.T + ties
         with np.errstate(invalid="ignore", divide="ignore"):
-            empirical = np.where(battles > 0, (wins + 0.5 * ties) / battles, np.nan)
-        predicted = win_probability(rating[:, None], rating[None, :], config)
+            empirical = np.where(battles > 0, (wins + TIE_SCORE * ties) / battles, np.nan)
+        predicted = win_probability(rating[:, None], rating[None, :], config.scale, config.base)
         np.fill_diagonal(predicted, 0.5)
         return HeadToHeadMatrix(
             query.board, query.category, list(models), battles, empirical, predicted, shown.result.standings.as_of_seq

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from engine.fit import ConvergenceError
 from server.domain.errors import InvalidArgument, RatingsError, Unavailable
 from server.domain.listing import Listing
 from server.domain.queries import ListingQuery
@@ -70,7 +71,7 @@ class Publisher:
                     pause = min(MAX_PAUSE_SECONDS, max(pause, (time.monotonic() - started) / FIT_SHARE))
                     last_stamp = stamp
                     self._publish(shown, None)
-            except RatingsError as exc:  # e.g. the view vanished in a replay: tell the watchers, stop
+            except (RatingsError, ConvergenceError) as exc:  # e.g. the view vanished in a replay: tell, stop
                 self._publish(None, exc)
                 return
             except Exception as exc:  # noqa: BLE001 - a bug; watchers get INTERNAL, the log the traceback
