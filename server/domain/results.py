@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine import Standings
 from engine.memory import ViewMemory
 from engine.style import Coefficient
-
-if TYPE_CHECKING:
-    from server.domain.listing import ListingConfig
+from server.domain.listing_config import ListingConfig
 
 
 @dataclass(frozen=True)
