@@ -52,7 +52,8 @@ from server.domain.errors import (
 )
 from server.domain.filters import FilterRun, VoteFilters
 from server.domain.limits import Limits
-from server.domain.listing import Listing, ListingConfig
+from server.domain.listing import Listing
+from server.domain.listing_config import ListingConfig
 from server.domain.queries import LeaderboardQuery, ListingQuery, SnapshotRef
 from server.domain.results import (
     Ack,
@@ -64,6 +65,7 @@ from server.domain.results import (
     HeadToHeadMatrix,
     ReplayResult,
 )
+from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch, validate
 from server.service.capacity import CapacityBook, CapacityLimits, Growth
 from server.service.compute import compute_standings, copy_inputs, win_probability
@@ -656,10 +658,11 @@ class RatingsService:
             result = self.leaderboard(query, min_seq, timeout)
         present = self._presenter(request)
         shown = replace(present(result), as_of=as_of)
-        if query.style_control:  # each row's rank against the same rows' plain BT ranks
-            plain = replace(query, style_control=False, ci="none", rounds=0)
-            uncontrolled = self._snapshot_standings(as_of, plain) if as_of else self.leaderboard(plain)
-            shown = listing.with_style_deltas(shown, uncontrolled)
+
+        def standings_of(plain: LeaderboardQuery) -> BoardStandings:
+            return self._snapshot_standings(as_of, plain) if as_of else self.leaderboard(plain)
+
+        shown = add_style_deltas(shown, query, standings_of)  # each row's rank against its plain BT rank
         if request.compare_to is None:
             return shown
         then = self._find_snapshot(query.board, request.compare_to)
