@@ -72,7 +72,7 @@ from server.service.compute import compute_standings, copy_inputs, win_probabili
 from server.service.standings_cache import DEFAULT_MAX_BYTES, StandingsCache
 from server.storage import checkpoint, datadir_lock, snapshots
 from server.storage.snapshots import SnapshotInfo
-from server.storage.store import LoggedBatch, Store
+from server.storage.store import LoggedBatch, NewBoard, Store
 
 log = logging.getLogger(__name__)
 
@@ -160,14 +160,14 @@ class RatingsService:
         self._board_ids: dict[str, int] = {}  # name -> active version id
         self._board_names: dict[int, str] = {}  # version id -> name (active and pending)
         self._board_configs: dict[str, EloConfig] = {}
-        for board_id, name, config, state in self._store.boards():
-            if state == "pending":
-                log.warning("discarding board %r version %d: its replay did not complete", name, board_id)
-                self._store.discard(board_id)
-            elif state == "active":
-                self._board_ids[name] = board_id
-                self._board_names[board_id] = name
-                self._board_configs[name] = EloConfig(**config)
+        for version in self._store.boards():
+            if version.state == "pending":
+                log.warning("discarding board %r version %d: its replay did not complete", version.name, version.id)
+                self._store.discard(version.id)
+            elif version.state == "active":
+                self._board_ids[version.name] = version.id
+                self._board_names[version.id] = version.name
+                self._board_configs[version.name] = EloConfig(**version.config)
         self._next_board_id = self._store.max_board_id() + 1
         self._capacity = CapacityBook(self.config.capacity)  # what the engine will hold, checked before commits
         self._failure: str | None = None  # set when the applier fails: writes are refused from then on
@@ -181,7 +181,7 @@ class RatingsService:
         self._metadata: dict[str, CompetitorInfo] = {
             name: CompetitorInfo.from_json(name, meta) for name, meta in self._store.competitor_metadata().items()
         }
-        self._snapshots: list[SnapshotInfo] = [SnapshotInfo(*row) for row in self._store.snapshots()]
+        self._snapshots: list[SnapshotInfo] = self._store.snapshots()
         self._snapshot_lock = threading.Lock()  # one snapshot taken at a time
         self._snapshot_views: dict[int, BoardViews] = {}  # loaded snapshots, by id (bounded) ...
         self._snapshot_views_lock = threading.Lock()  # ... loaded by one thread at a time
@@ -329,7 +329,7 @@ class RatingsService:
             new_board = None
             if board_id is None:
                 board_id = self._next_board_id
-                new_board = (board_id, kept.board, asdict(self._config_for(kept.board)))
+                new_board = NewBoard(board_id, kept.board, asdict(self._config_for(kept.board)))
             logged = self._append(kept, board_id, new_board)
         return Ack(len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index)
 
@@ -428,7 +428,7 @@ class RatingsService:
         if board is not None and board in self._failed_boards:
             raise Unavailable(f"board {board!r} could not be rebuilt at start-up: {self._failed_boards[board]}")
 
-    def _append(self, kept: VoteBatch, board_id: int, new_board: tuple[int, str, dict] | None) -> LoggedBatch:
+    def _append(self, kept: VoteBatch, board_id: int, new_board: NewBoard | None) -> LoggedBatch:
         """Under the writer lock: intern names, assign seqs, commit, then update memory and queue."""
         declared = self._style_names.get(board_id)
         if kept.style_names and declared is not None and kept.style_names != declared:
@@ -819,7 +819,7 @@ class RatingsService:
             with self._write_lock:
                 self._check_open()
                 try:
-                    self._store.add_snapshot(info.row())
+                    self._store.add_snapshot(info)
                 except sqlite3.Error as exc:
                     raise Unavailable(f"storage failed, the snapshot was not taken: {exc}") from exc
             self._snapshots = [*self._snapshots, info]
@@ -871,7 +871,7 @@ class RatingsService:
 
     def _store_config(self, board_id: int) -> dict:
         with self._write_lock:
-            return next(config for i, _, config, _ in self._store.boards() if i == board_id)
+            return next(version.config for version in self._store.boards() if version.id == board_id)
 
     def _snapshot_schedule(self) -> None:
         every = self.config.snapshot_every_seconds
