@@ -68,7 +68,7 @@ from server.domain.results import (
 from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch, validate
 from server.service.capacity import CapacityBook, CapacityLimits, Growth
-from server.service.compute import compute_standings, copy_inputs, win_probability
+from server.service.compute import Inputs, compute_standings, copy_inputs, win_probability
 from server.service.standings_cache import DEFAULT_MAX_BYTES, StandingsCache
 from server.storage import checkpoint, datadir_lock, snapshots
 from server.storage.snapshots import SnapshotInfo
@@ -637,7 +637,7 @@ class RatingsService:
             raise NotFound(f"board {board!r} has no votes tagged {category!r}")
         return view
 
-    def _compute(self, query: LeaderboardQuery, inputs: tuple) -> BoardStandings:
+    def _compute(self, query: LeaderboardQuery, inputs: Inputs) -> BoardStandings:
         warm = (query.board, query.category, query.style_control)
         result, theta = compute_standings(
             query, inputs, self._interner, self.config.bt, self.config.threads(), self._bt_theta.get(warm),
