@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,6 +20,13 @@ class Ack:
     first_seq: int  # 0 when nothing was accepted
     last_seq: int
     duplicate_index: list[int]
+
+
+class Upserted(NamedTuple):
+    """UpsertCompetitors: how many names were new and how many had metadata already."""
+
+    created: int
+    updated: int
 
 
 @dataclass(frozen=True)

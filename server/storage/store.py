@@ -116,6 +116,13 @@ class NewBoard:
     config: dict  # the board's EloConfig as a dict
 
 
+class NewCompetitor(NamedTuple):
+    """A name stored with the batch that first uses it."""
+
+    id: int
+    name: str
+
+
 @dataclass(frozen=True)
 class SnapshotInfo:
     """A row of ``snapshots``: what a snapshot froze (its arrays are in a file named by ``id``)."""
@@ -217,7 +224,10 @@ class Store:
         rows = self._db.execute(
             "SELECT id, board, name, board_id, seq, created, votes, scheduled FROM snapshots ORDER BY id"
         ).fetchall()
-        return [SnapshotInfo(*row[:7], scheduled=bool(row[7])) for row in rows]
+        return [
+            SnapshotInfo(i, board, name, board_id, seq, created, votes, bool(scheduled))
+            for i, board, name, board_id, seq, created, votes, scheduled in rows
+        ]
 
     def add_snapshot(self, info: SnapshotInfo) -> None:
         row = (info.id, info.board, info.name, info.board_id, info.seq, info.created, info.votes, info.scheduled)
@@ -236,7 +246,7 @@ class Store:
         self,
         batch: LoggedBatch,
         new_board: NewBoard | None,
-        new_competitors: list[tuple[int, str]],
+        new_competitors: list[NewCompetitor],
     ) -> None:
         """Durably store a batch (and the board and names it introduces) in one transaction.
 
