@@ -35,7 +35,7 @@ from server.domain.limits import Limits  # noqa: E402
 from server.domain.votes import validate  # noqa: E402
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb  # noqa: E402
 from server.rpc import convert  # noqa: E402
-from server.storage.store import LoggedBatch, Store  # noqa: E402
+from server.storage.store import LoggedBatch, NewBoard, Store  # noqa: E402
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -54,7 +54,7 @@ def stage_profile(models: int, bootstrap: int, repeats: int = 50) -> dict[str, f
         store = Store(Path(tmp) / "votes.sqlite3")
         store.append(
             LoggedBatch(0, 0, 0, *(np.zeros(0, t) for t in (np.int32, np.int32, np.int8, np.float64)), [], None, None),
-            (0, "b", {}),
+            NewBoard(0, "b", {}),
             [],
         )
         for i, raw in enumerate(wire):

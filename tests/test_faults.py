@@ -40,17 +40,17 @@ from tests.test_service import client_for, same_numbers
 def storage_fault(server, pragma: str, undo: str):
     """Apply a PRAGMA to the service's SQLite connection (under its writer lock), undo it after."""
     service = server.service
-    with service._write_lock:  # the store's one connection belongs to the writer
+    with service._writer.lock:  # the store's one connection belongs to the writer
         service._store._db.execute(pragma)
     try:
         yield
     finally:
-        with service._write_lock:
+        with service._writer.lock:
             service._store._db.execute(undo)
 
 
 def page_count(server) -> int:
-    with server.service._write_lock:
+    with server.service._writer.lock:
         return server.service._store._db.execute("PRAGMA page_count").fetchone()[0]
 
 
@@ -217,7 +217,7 @@ def test_open_client_streams_end_with_unavailable_at_once_when_the_server_stops(
     try:
         assert ingest.responses.get(timeout=10).accepted == 3
         deadline = time.monotonic() + 10
-        while "replayed" not in server.service._replays:  # the replay holds its board, waiting for more
+        while "replayed" not in server.service._writer._replays:  # the replay holds its board, waiting for more
             assert time.monotonic() < deadline, "the replay never started"
             time.sleep(0.02)
         started = time.monotonic()
@@ -346,7 +346,7 @@ def test_a_full_disk_fails_checkpoints_cleanly_and_ingest_goes_on(start_server, 
     with client_for(server) as client:
         client.submit(votes.slice(0, 1000))
         wait_for(lambda: checkpoints.is_dir() and any(checkpoints.iterdir()))
-        wait_for(lambda: server.service._checkpoint_seq == 1000)
+        wait_for(lambda: server.service._applier.checkpoint_seq == 1000)
         before = files_in(checkpoints)
         with disk_full(monkeypatch):
             for start in (1000, 2000):

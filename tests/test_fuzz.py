@@ -1177,7 +1177,7 @@ def test_restart_after_fuzzing_equals_a_replay_of_the_log(fz):
     assert stop_within(fz.server, 20.0)
 
     def state(service):
-        return {name: views.state() for name, views in service._boards.items()}
+        return {name: views.state() for name, views in service._versions._live.items()}
 
     restarted = RatingsService(data, config)
     try:

@@ -217,7 +217,7 @@ def _batch(votes, offset: int) -> VoteBatch:
 
 
 def _state(service: RatingsService) -> dict:
-    return {name: views.state() for name, views in service._boards.items()}
+    return {name: views.state() for name, views in service._versions._live.items()}
 
 
 def _assert_same_state(left: dict, right: dict) -> None:

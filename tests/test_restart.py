@@ -38,7 +38,7 @@ def test_close_does_not_wait_for_a_long_backlog_and_the_restart_applies_it(tmp_p
     restarted = RatingsService(tmp_path, config)
     try:
         assert restarted.last_seq == 4000
-        state = restarted._boards["default"].state()
+        state = restarted._versions._live["default"].state()
         elo = restarted.leaderboard(LeaderboardQuery("default", "elo"))
         assert elo.standings.total_votes == 4000
     finally:
@@ -46,7 +46,7 @@ def test_close_does_not_wait_for_a_long_backlog_and_the_restart_applies_it(tmp_p
     shutil.rmtree(tmp_path / "checkpoints")
     replayed = RatingsService(tmp_path, config)  # the whole log, no checkpoint
     try:
-        for view, arrays in replayed._boards["default"].state().items():
+        for view, arrays in replayed._versions._live["default"].state().items():
             for key, value in arrays.items():
                 np.testing.assert_array_equal(value, state[view][key], err_msg=f"{view}: {key}")
     finally:
@@ -71,6 +71,6 @@ def test_recovery_uses_every_core_then_gives_the_engine_back_its_share(tmp_path,
     restarted = RatingsService(tmp_path, config)
     try:
         assert seen == [7]
-        assert restarted._boards["default"].threads == 1
+        assert restarted._versions._live["default"].threads == 1
     finally:
         restarted.close()

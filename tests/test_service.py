@@ -281,16 +281,16 @@ def test_min_seq_wait_without_a_deadline(start_server):
 
     server = start_server()
     service = server.service
-    real_apply = service._apply
+    real_apply = service._versions.apply
 
-    def slow_apply(batch):  # holds the applier back, so the query surely waits
+    def slow_apply(*args, **kwargs):  # holds the applier back, so the query surely waits
         time.sleep(0.3)
-        real_apply(batch)
+        real_apply(*args, **kwargs)
 
-    service._apply = slow_apply
+    service._versions.apply = slow_apply
     with client_for(server) as client:
         ack = client.submit(synthetic_batch(500, 5, seed=31))
-        assert service._applied_seq < ack.last_seq
+        assert service._versions.applied_seq < ack.last_seq
         assert service.wait_applied(ack.last_seq, timeout=1e18) == ack.last_seq  # "no deadline" as gRPC reports it
         second = client.submit(synthetic_batch(500, 5, seed=32, prefix="w"))
         request = pb.LeaderboardRequest(min_seq=second.last_seq, ci=pb.CI_NONE)

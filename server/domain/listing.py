@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from server.domain.competitors import STATUSES, CompetitorInfo
+from server.domain.listing_config import ListingConfig
+from server.domain.results import BoardStandings
 from server.storage.snapshots import SnapshotInfo
-
-if TYPE_CHECKING:
-    from server.domain.results import BoardStandings
 
 DEFAULT_GAP_RANKS = (10, 20)
 
@@ -39,20 +37,6 @@ class RowFilters:
     @classmethod
     def everything(cls) -> RowFilters:
         return cls(statuses=frozenset(STATUSES), include_unlisted=True)
-
-
-@dataclass(frozen=True)
-class ListingConfig:
-    """A board's thresholds, in votes of the competitor on the view shown.
-
-    The defaults flag fewer than 300 votes as preliminary (at LMArena's
-    typical ~1 k-8 k votes per model, 300 is where a 95% CI is still
-    tens of points wide) and list everyone, so a new board shows its first
-    votes; raise ``listed_min_votes`` to keep brand-new models off it.
-    """
-
-    preliminary_votes: int = 300
-    listed_min_votes: int = 0
 
 
 @dataclass(frozen=True)

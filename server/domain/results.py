@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
 
 from engine import Standings
 from engine.memory import ViewMemory
 from engine.style import Coefficient
-
-if TYPE_CHECKING:
-    from server.domain.listing import ListingConfig
+from server.domain.listing_config import ListingConfig
 
 
 @dataclass(frozen=True)
@@ -22,6 +20,13 @@ class Ack:
     first_seq: int  # 0 when nothing was accepted
     last_seq: int
     duplicate_index: list[int]
+
+
+class Upserted(NamedTuple):
+    """UpsertCompetitors: how many names were new and how many had metadata already."""
+
+    created: int
+    updated: int
 
 
 @dataclass(frozen=True)

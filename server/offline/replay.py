@@ -22,8 +22,11 @@ from engine import Board, EloConfig, Interner
 from engine.bt import BTConfig
 from engine.style import StyleConfig
 from server.domain.filters import FilterRun, VoteFilters
-from server.domain.listing import ListingConfig, RowFilters, present, with_style_deltas
+from server.domain.listing import RowFilters, present
+from server.domain.listing_config import ListingConfig
 from server.domain.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery
+from server.domain.results import BoardStandings
+from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.rpc import convert
@@ -98,12 +101,12 @@ def replay_chunks(
         )  # fmt: skip
     result = replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
     shown = present(result, {}, RowFilters.everything(), ListingConfig(), query.category)
-    if query.style_control:
-        plain = replace(query, style_control=False, ci="none", rounds=0)
-        uncontrolled, _ = compute_standings(
-            plain, copy_inputs(board, plain, interner), interner, bt_config or BTConfig(), threads
-        )
-        shown = with_style_deltas(shown, uncontrolled)
+
+    def standings_of(plain: LeaderboardQuery) -> BoardStandings:
+        inputs = copy_inputs(board, plain, interner)
+        return compute_standings(plain, inputs, interner, bt_config or BTConfig(), threads)[0]
+
+    shown = add_style_deltas(shown, query, standings_of)
     return convert.leaderboard_to_pb(shown), summary
 
 

@@ -1,12 +1,19 @@
 """Standings from a board: copy what a query reads (cheap, under the engine lock), then compute
-(outside it). The service and the offline replay share these, so their numbers agree."""
+(outside it). The service and the offline replay share these, so their numbers agree.
+
+What is copied is one named type per kind of query: ``EloInputs``, ``BTInputs``, ``StyleInputs``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from numpy.typing import NDArray
 
 from engine import Board, EloConfig, Interner, Standings, bt, style
 from engine.bt import BTConfig, BTQuery
+from engine.cells import CellTable
 from engine.fit import ConvergenceError
 from engine.scale import RatingScale
 from engine.style import StyleConfig
@@ -15,34 +22,67 @@ from server.domain.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery
 from server.domain.results import BoardStandings
 
 
-def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> tuple:
+@dataclass(frozen=True)
+class EloInputs:
+    """What an Elo query reads: a copy of the view's board."""
+
+    board: Board
+
+
+@dataclass(frozen=True)
+class BTInputs:
+    """What a Bradley–Terry query reads: the pair cells and the per-competitor counts, copied."""
+
+    cells: CellTable
+    counts: NDArray[np.int64]  # [M, 4]
+    competitor_ids: NDArray[np.int32]  # by slot
+    config: EloConfig  # the board's scale, base, initial rating and seed
+    anchor_slot: int | None  # the anchor model's slot, when the query anchors one
+    n_votes: int
+
+
+@dataclass(frozen=True)
+class StyleInputs:
+    """What a style-controlled query reads: the votes' style rows (append-only, so views, not copies)."""
+
+    slot_a: NDArray[np.int32]
+    slot_b: NDArray[np.int32]
+    outcome: NDArray[np.int8]
+    values: NDArray[np.float64]  # [n, 2F]
+    names: list[str]  # the F style features
+    competitor_ids: NDArray[np.int32]
+    config: EloConfig
+
+
+Inputs = EloInputs | BTInputs | StyleInputs
+
+
+def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> Inputs:
     """What computing ``query`` reads, copied (under the engine lock in the service): O(cells) for BT."""
     if query.method == "elo":
-        return (board.snapshot(),)
+        return EloInputs(board.snapshot())
     if query.style_control:
         if not len(board.style):
             raise NotFound(f"board {query.board!r} has no votes with style features; style control needs them")
         # Views, not copies: style rows are append-only (engine.style_rows).
-        return (*board.style.rows(), list(board.style.names), board.competitor_ids.copy(), board.config)
+        slot_a, slot_b, outcome, values = board.style.rows()
+        return StyleInputs(
+            slot_a, slot_b, outcome, values, list(board.style.names), board.competitor_ids.copy(), board.config
+        )
     anchor_slot = None
     if query.anchor_model is not None:
         anchor_id = interner.id_of(query.anchor_model)
         anchor_slot = None if anchor_id is None else board.slot_of(anchor_id)
         if anchor_slot is None:
             raise NotFound(f"anchor.model: {query.anchor_model!r} has no votes on board {query.board!r}")
-    return (
-        board.cell_table(),
-        board.counts.copy(),
-        board.competitor_ids.copy(),
-        board.config,
-        anchor_slot,
-        board.n_votes,
+    return BTInputs(
+        board.cell_table(), board.counts.copy(), board.competitor_ids.copy(), board.config, anchor_slot, board.n_votes
     )
 
 
 def compute_standings(
     query: LeaderboardQuery,
-    inputs: tuple,
+    inputs: Inputs,
     interner: Interner,
     bt_config: BTConfig,
     threads: int,
@@ -54,37 +94,36 @@ def compute_standings(
 
     ``progress(n)`` reports BT bootstrap rounds as they finish.
     """
-    if query.method == "elo":
-        board = inputs[0]
-        standings = board.elo_standings()
+    if isinstance(inputs, EloInputs):
+        standings = inputs.board.elo_standings()
         names = _names(interner, standings)
-        return BoardStandings(query.board, standings, names, "elo", "bootstrap", **_scale_of(board.config)), None
-    if query.style_control:
+        return BoardStandings(query.board, standings, names, "elo", "bootstrap", **_scale_of(inputs.board.config)), None
+    if isinstance(inputs, StyleInputs):
         return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0)
-    table, counts, ids, elo_config, anchor_slot, n_votes = inputs
+    elo_config = inputs.config
     bt_query = BTQuery(
         ci=query.ci,
         rounds=query.rounds or DEFAULT_BT_ROUNDS,
         seed=elo_config.seed,
-        anchor_slot=anchor_slot,
+        anchor_slot=inputs.anchor_slot,
         anchor_rating=query.anchor_rating,
     )
     try:
         standings, fit = bt.standings(
-            table,
-            counts,
-            ids,
+            inputs.cells,
+            inputs.counts,
+            inputs.competitor_ids,
             bt_config,
             bt_query,
             scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
             threads=threads,
-            total_votes=n_votes,
+            total_votes=inputs.n_votes,
             theta0=theta0,
             progress=progress,
         )
     except ConvergenceError as exc:
         raise _on_board(exc, query, "--bt-prior sets the prior; method ELO needs no fit") from exc
-    anchor = None if anchor_slot is None else (query.anchor_model, query.anchor_rating)
+    anchor = None if inputs.anchor_slot is None else (query.anchor_model, query.anchor_rating)
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood,
         **_scale_of(elo_config),
@@ -92,21 +131,30 @@ def compute_standings(
     return result, fit.theta
 
 
-def _style_standings(query, inputs, interner, config, threads, params0) -> tuple[BoardStandings, np.ndarray]:
-    slot_a, slot_b, outcome, values, names, ids, elo_config = inputs
+def _style_standings(
+    query: LeaderboardQuery,
+    inputs: StyleInputs,
+    interner: Interner,
+    config: StyleConfig,
+    threads: int,
+    params0: np.ndarray | None,
+) -> tuple[BoardStandings, np.ndarray]:
+    elo_config = inputs.config
     bt_query = BTQuery(ci=query.ci, rounds=query.rounds or DEFAULT_BT_ROUNDS, seed=elo_config.seed)
     scale = RatingScale(elo_config.scale, elo_config.base, elo_config.initial)
     try:
         standings, fit, coefficients = style.standings(
-            slot_a, slot_b, outcome, values, names, ids, config, bt_query, scale, threads, params0
-        )
+            inputs.slot_a, inputs.slot_b, inputs.outcome, inputs.values, inputs.names, inputs.competitor_ids,
+            config, bt_query, scale, threads, params0,
+        )  # fmt: skip
     except ValueError as exc:  # too many competitors for the dense Hessian
         raise FailedPrecondition(str(exc)) from exc
     except ConvergenceError as exc:
         raise _on_board(exc, query, "--style-penalty and --style-strength set the penalty") from exc
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, None, fit.log_likelihood,
-        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(slot_a), **_scale_of(elo_config),
+        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(inputs.slot_a),
+        **_scale_of(elo_config),
     )  # fmt: skip
     return result, fit.params
 

@@ -11,7 +11,14 @@ is a key of its own. So both things kept per key are bounded:
 - the per-key single-flight locks, by reference counting: a key's lock exists only while someone holds it or
   waits for it, so the lock map holds at most one lock per query in progress.
 
-The cache's own lock guards both maps; it is held for dictionary work only, never during a computation.
+Beside the entries it keeps each (board, category, style control)'s last fitted parameters, the next fit's
+warm start: one array per key (not counted in the budget), tagged with the board version it was fitted on,
+since a replayed version numbers its competitors differently.
+
+The cache's own lock guards the entries, the flights and the warm starts; it is held for dictionary work
+only, never during a computation, and nothing else is locked under it (a leaf). Lock order: a key's
+single-flight lock is held while the computation takes the engine lock (server.service.versions) to copy
+its inputs, never the reverse.
 """
 
 from __future__ import annotations
@@ -62,6 +69,12 @@ class CacheStats:
     evictions: int  # entries dropped for room since the start
 
 
+@dataclass(frozen=True)
+class _WarmStart:
+    version: int  # the board version the parameters were fitted on
+    params: np.ndarray
+
+
 @dataclass
 class _Flight:
     lock: threading.Lock
@@ -88,6 +101,7 @@ class StandingsCache:
         self._nbytes = 0
         self._evictions = 0
         self._flights: dict[Hashable, _Flight] = {}
+        self._warm: dict[Hashable, _WarmStart] = {}
 
     @contextmanager
     def single_flight(self, key: Hashable) -> Iterator[None]:
@@ -136,6 +150,16 @@ class StandingsCache:
                 self._nbytes -= evicted.nbytes
                 self._evictions += 1
         return entry
+
+    def warm_start(self, key: Hashable, version: int) -> np.ndarray | None:
+        """The parameters last kept for ``key`` if they were fitted on board version ``version``."""
+        with self._lock:
+            kept = self._warm.get(key)
+            return kept.params if kept is not None and kept.version == version else None
+
+    def keep_warm_start(self, key: Hashable, version: int, params: np.ndarray) -> None:
+        with self._lock:
+            self._warm[key] = _WarmStart(version, params)
 
     def stats(self) -> CacheStats:
         with self._lock:

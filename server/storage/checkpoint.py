@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +31,27 @@ log = logging.getLogger(__name__)
 
 _PREFIX = "checkpoint-"
 _KEEP = 2
+
+
+class SavedStates(NamedTuple):
+    """What a state file holds: views' arrays by name, as of one log seq."""
+
+    seq: int
+    boards: dict[str, dict[str, np.ndarray]]
+
+
+class VersionedViews(NamedTuple):
+    """A live board for ``flatten_views``: its version id and its views."""
+
+    version: int
+    views: BoardViews
+
+
+class VersionedStates(NamedTuple):
+    """A board from ``unflatten_views``: its version id and {category ("" for the board): arrays}."""
+
+    version: int
+    states: dict[str, dict[str, np.ndarray]]
 
 
 def _path(directory: Path, seq: int) -> Path:
@@ -73,8 +95,8 @@ def write_states(path: Path, seq: int, boards: dict[str, dict[str, np.ndarray]])
     return path
 
 
-def load_latest(directory: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]] | None:
-    """The newest intact checkpoint as (seq, boards), or None."""
+def load_latest(directory: Path) -> SavedStates | None:
+    """The newest intact checkpoint, or None."""
     for path in sorted(directory.glob(f"{_PREFIX}*.npz"), reverse=True):
         try:
             return read_states(path)
@@ -83,8 +105,8 @@ def load_latest(directory: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]
     return None
 
 
-def read_states(path: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
-    """(seq, boards) from a file ``write_states`` wrote; ValueError when the checksum fails."""
+def read_states(path: Path) -> SavedStates:
+    """What ``write_states`` wrote to ``path``; ValueError when the checksum fails."""
     data = path.read_bytes()
     digest, payload = data[:32], data[32:]
     if len(digest) != 32 or hashlib.sha256(payload).digest() != digest:
@@ -99,7 +121,7 @@ def read_states(path: Path) -> tuple[int, dict[str, dict[str, np.ndarray]]]:
             if "/" in key:
                 index, field = key.split("/", 1)
                 boards[names[int(index)]][field] = npz[key]
-        return int(npz["seq"][0]), boards
+        return SavedStates(int(npz["seq"][0]), boards)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -110,7 +132,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def flatten_views(boards: Mapping[str, tuple[int, BoardViews]]) -> dict[str, dict[str, np.ndarray]]:
+def flatten_views(boards: Mapping[str, VersionedViews]) -> dict[str, dict[str, np.ndarray]]:
     """Checkpoint form: one entry per view, "board" or "board/category", each stamped with its version id."""
     flat = {}
     for name, (version, views) in boards.items():
@@ -120,14 +142,12 @@ def flatten_views(boards: Mapping[str, tuple[int, BoardViews]]) -> dict[str, dic
     return flat
 
 
-def unflatten_views(
-    flat: Mapping[str, dict[str, np.ndarray]],
-) -> dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]]:
-    """The inverse of flatten_views: board -> (version id, {category: state})."""
-    boards: dict[str, tuple[int, dict[str, dict[str, np.ndarray]]]] = {}
+def unflatten_views(flat: Mapping[str, dict[str, np.ndarray]]) -> dict[str, VersionedStates]:
+    """The inverse of flatten_views: board name -> its version and views' arrays."""
+    boards: dict[str, VersionedStates] = {}
     for key, state in flat.items():
         name, _, category = key.partition(SEPARATOR)
         state = dict(state)
         version = int(state.pop("board_id")[0])
-        boards.setdefault(name, (version, {}))[1][category] = state
+        boards.setdefault(name, VersionedStates(version, {})).states[category] = state
     return boards

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,25 +25,11 @@ from engine.views import BoardViews
 from server.domain import names
 from server.domain.errors import NotFound
 from server.storage import checkpoint
+from server.storage.store import SnapshotInfo  # the store's row; imported from here too
 
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 64
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    id: int
-    board: str
-    name: str
-    board_id: int  # the board version it froze
-    seq: int  # the log seq it covers
-    created: float  # Unix seconds
-    votes: int
-    scheduled: bool
-
-    def row(self) -> tuple:
-        return (self.id, self.board, self.name, self.board_id, self.seq, self.created, self.votes, self.scheduled)
 
 
 def check_name(name: str) -> None:

@@ -18,7 +18,7 @@ Tables:
                                     (a name may have metadata before any vote)
   snapshots(id, board, name, board_id, seq, created, votes, scheduled)
                                     the board's arrays live in a checksummed
-                                    file named by id (server.snapshots)
+                                    file named by id (server.storage.snapshots)
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,6 +98,45 @@ class LoggedBatch:
     style: NDArray[np.float64] | None = None  # [n, 2F]
 
 
+class BoardVersion(NamedTuple):
+    """A row of ``boards``: one version of a board."""
+
+    id: int
+    name: str
+    config: dict  # the board's EloConfig as a dict
+    state: str  # active | pending | retired
+
+
+@dataclass(frozen=True)
+class NewBoard:
+    """A board's first version, stored with the batch that introduces it."""
+
+    id: int
+    name: str
+    config: dict  # the board's EloConfig as a dict
+
+
+class NewCompetitor(NamedTuple):
+    """A name stored with the batch that first uses it."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A row of ``snapshots``: what a snapshot froze (its arrays are in a file named by ``id``)."""
+
+    id: int
+    board: str
+    name: str
+    board_id: int  # the board version it froze
+    seq: int  # the log seq it covers
+    created: float  # Unix seconds
+    votes: int
+    scheduled: bool
+
+
 class Store:
     """Single-writer access to the SQLite database. Not thread-safe: the
     service calls it under its writer lock."""
@@ -122,10 +162,10 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def boards(self) -> list[tuple[int, str, dict, str]]:
-        """(id, name, config, state) of every board version."""
+    def boards(self) -> list[BoardVersion]:
+        """Every board version, oldest first."""
         rows = self._db.execute("SELECT id, name, config, state FROM boards ORDER BY id").fetchall()
-        return [(i, name, json.loads(config), state) for i, name, config, state in rows]
+        return [BoardVersion(i, name, json.loads(config), state) for i, name, config, state in rows]
 
     def create_pending_board(self, board_id: int, name: str, config: dict) -> None:
         """A new version of a board, built by a replay and invisible until activate()."""
@@ -179,15 +219,25 @@ class Store:
             )
         )
 
-    def snapshots(self) -> list[tuple[int, str, str, int, int, float, int, bool]]:
-        """(id, board, name, board_id, seq, created, votes, scheduled) of every snapshot, oldest first."""
+    def snapshots(self) -> list[SnapshotInfo]:
+        """Every snapshot, oldest first."""
         rows = self._db.execute(
             "SELECT id, board, name, board_id, seq, created, votes, scheduled FROM snapshots ORDER BY id"
         ).fetchall()
-        return [(*row[:7], bool(row[7])) for row in rows]
+        return [
+            SnapshotInfo(i, board, name, board_id, seq, created, votes, bool(scheduled))
+            for i, board, name, board_id, seq, created, votes, scheduled in rows
+        ]
 
-    def add_snapshot(self, row: tuple[int, str, str, int, int, float, int, bool]) -> None:
-        self._transaction(lambda db: db.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row))
+    def add_snapshot(self, info: SnapshotInfo) -> None:
+        row = (info.id, info.board, info.name, info.board_id, info.seq, info.created, info.votes, info.scheduled)
+        self._transaction(
+            lambda db: db.execute(
+                "INSERT INTO snapshots (id, board, name, board_id, seq, created, votes, scheduled) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
 
     def last_seq(self) -> int:
         return self._db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM vote_batches").fetchone()[0]
@@ -195,8 +245,8 @@ class Store:
     def append(
         self,
         batch: LoggedBatch,
-        new_board: tuple[int, str, dict] | None,
-        new_competitors: list[tuple[int, str]],
+        new_board: NewBoard | None,
+        new_competitors: list[NewCompetitor],
     ) -> None:
         """Durably store a batch (and the board and names it introduces) in one transaction.
 
@@ -205,9 +255,9 @@ class Store:
 
         def write(db: sqlite3.Connection) -> None:
             if new_board is not None:
-                board_id, name, config = new_board
                 db.execute(
-                    "INSERT INTO boards (id, name, config) VALUES (?, ?, ?)", (board_id, name, json.dumps(config))
+                    "INSERT INTO boards (id, name, config) VALUES (?, ?, ?)",
+                    (new_board.id, new_board.name, json.dumps(new_board.config)),
                 )
             if new_competitors:
                 db.executemany("INSERT INTO competitors (id, name) VALUES (?, ?)", new_competitors)
