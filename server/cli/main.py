@@ -119,7 +119,7 @@ def _add_listing_options(parser: argparse.ArgumentParser) -> None:
 
 def _listing_options(args: argparse.Namespace) -> dict:
     from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-    from server.rpc.convert import STATUS_CODES
+    from server.rpc.wire import STATUS_CODES
 
     if args.min_votes < 0:
         raise SystemExit("--min-votes must be at least 0")
