@@ -20,7 +20,7 @@ from server.domain.competitors import STATUSES, CompetitorInfo, CompetitorUpdate
 from server.domain.errors import InvalidArgument
 from server.domain.listing import ListingConfig, RowFilters, compare, present, with_style_deltas
 from server.domain.published import ROW_FIELDS, PublishedLeaderboard
-from server.domain.queries import check_query
+from server.domain.queries import QueryRuleError, check_query
 from server.domain.results import BoardStandings
 from server.files import export, render
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
@@ -70,9 +70,9 @@ def test_client_messages_from_domain_values():
     ],
 )
 def test_one_set_of_query_rules_for_the_service_and_the_command_line(method, ci, rounds, anchored, style, field):
-    with pytest.raises(InvalidArgument) as raised:
+    with pytest.raises(QueryRuleError) as raised:
         check_query(method, ci, rounds, anchored, style)
-    assert raised.value.field == field
+    assert raised.value.field == field and raised.value.options.startswith("--")
     request = leaderboard_request(method=method, ci=ci, rounds=rounds, anchor=("a", 1.0) if anchored else None,
                                   style_control=style)  # fmt: skip
     with pytest.raises(InvalidArgument) as served:
@@ -83,9 +83,9 @@ def test_one_set_of_query_rules_for_the_service_and_the_command_line(method, ci,
 def test_the_offline_command_line_refuses_what_the_service_refuses(tmp_path):
     votes = tmp_path / "votes.csv"
     votes.write_text("model_a,model_b,winner\na,b,model_a\nb,c,tie\n")
-    with pytest.raises(SystemExit, match="^--ci: ELO's CI is the board's online bootstrap"):
+    with pytest.raises(SystemExit, match="^--ci and --anchor apply to --method bt"):
         main(["replay", str(votes), "--method", "elo", "--ci", "sandwich"])
-    with pytest.raises(SystemExit, match="^--anchor: style control is a BT fit"):
+    with pytest.raises(SystemExit, match="^--style-control is a BT fit centred on the mean"):
         main(["replay", str(votes), "--style-control", "--anchor", "a=1000"])
     check_query("bt", "sandwich", 1000, True, False)  # the BT options together are fine
 

@@ -108,8 +108,7 @@ def offline_board(args: argparse.Namespace):
 def leaderboard_query(args: argparse.Namespace):
     """The offline query the options describe, under the rules the service applies to a request
     (``server.domain.queries.check_query``)."""
-    from server.domain.errors import InvalidArgument
-    from server.domain.queries import LeaderboardQuery, check_query
+    from server.domain.queries import LeaderboardQuery, QueryRuleError, check_query
 
     if args.category and args.tag:
         raise SystemExit("--category is the view of one tag; give it or --tag, not both")
@@ -117,8 +116,8 @@ def leaderboard_query(args: argparse.Namespace):
     anchor = asked["anchor"]
     try:
         check_query(asked["method"], asked["ci"], asked["rounds"], anchor is not None, asked["style_control"])
-    except InvalidArgument as exc:
-        raise SystemExit(f"--{exc}") from None  # e.g. "--ci: ELO's CI is the board's online bootstrap; ..."
+    except QueryRuleError as exc:
+        raise SystemExit(exc.options) from None
     return LeaderboardQuery(
         args.board,
         method=asked["method"],
