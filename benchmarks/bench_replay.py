@@ -341,12 +341,14 @@ def importtime_top(code: str, k: int = 8) -> list[tuple[str, float]]:
 
 
 def bench_phases(path: str, warm_path: str, threads_note: int) -> dict:
-    from server.cli import main as cli
+    from server.cli import local
+    from server.cli import options as cli
+    from server.cli.main import _parser
     from server.files.votefile import ReadOptions, iter_votes
     from server.offline.replay import replay_chunks
 
     out: dict = {"threads": threads_note}
-    code = "import server.cli.main, server.offline, server.votefile, server.export"
+    code = "import server.cli.main, server.offline.replay, server.files.votefile, server.files.export"
 
     def wall(argv):
         t0 = time.perf_counter()
@@ -360,8 +362,9 @@ def bench_phases(path: str, warm_path: str, threads_note: int) -> dict:
     options = ReadOptions(vote_ids=False)  # what replay reads with (no --dedupe)
 
     def replay(chunks, flags):
-        args = cli._parser().parse_args(["replay", path, *shlex.split(flags)])
-        return replay_chunks(chunks, cli._elo_config(args), cli._query(args), cli._bt_config(args), cli._filters(args))
+        args = _parser().parse_args(["replay", path, *shlex.split(flags)])
+        query = local.leaderboard_query(args)
+        return replay_chunks(chunks, cli.elo_config(args), query, cli.bt_config(args), cli.vote_filters(args))
 
     warm_chunks = list(iter_votes([warm_path], options=options))
     chunks, out["read_s"] = timed(lambda: list(iter_votes([path], options=options)))

@@ -1,7 +1,8 @@
 """Pure rating computation: arrays in, arrays out. No gRPC, sockets or SQL here.
 
-The names below load on first use, so the numpy-only modules (``engine.scale``, ``engine.outcomes``)
-can be imported, e.g. by the exports and the client, without importing numba or compiling a kernel.
+The names below are loaded on first use, so ``import engine.config`` (settings) or
+``engine.outcomes`` does not compile numba kernels: a client or the command line's
+remote commands never pay for them.
 """
 
 from __future__ import annotations
@@ -9,28 +10,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from engine.config import EloConfig
+
 if TYPE_CHECKING:
     from engine.board import Board
-    from engine.elo import EloConfig
     from engine.interning import Interner
     from engine.outcomes import Outcome
     from engine.standings import Standings
 
-_HOMES = {
-    "Board": "engine.board",
-    "EloConfig": "engine.elo",
-    "Interner": "engine.interning",
-    "Outcome": "engine.outcomes",
-    "Standings": "engine.standings",
-}
+_LAZY = {"Board": "engine.board", "Interner": "engine.interning", "Outcome": "engine.outcomes",
+         "Standings": "engine.standings"}  # fmt: skip
 
 __all__ = ["Board", "EloConfig", "Interner", "Outcome", "Standings"]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
+def __getattr__(name: str):
+    if name not in _LAZY:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value

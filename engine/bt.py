@@ -26,19 +26,16 @@ from numpy.typing import NDArray
 
 from engine._jit import kernel
 from engine.cells import CellTable
+from engine.config import BOTH_BAD, CI_METHODS, STEPS, BTConfig  # BTConfig, CI_METHODS: re-exported
 from engine.counter_rng import mix64, poisson
-from engine.fit import NOT_CONVERGED, check_settings, run_fit, run_rounds, sufficient_decrease
+from engine.fit import NOT_CONVERGED, run_fit, run_rounds, sufficient_decrease
 from engine.fit import ConvergenceError as ConvergenceError  # re-exported: the one fit error
 from engine.outcomes import TIE_SCORE
 from engine.scale import RatingScale
 from engine.scale import win_probability as rating_win_probability
 from engine.standings import CI_PERCENTILES, Standings
 
-NEWMAN = 0
-MM = 1
-NEWTON = 2
-AUTO = 3
-STEPS = {"newman": NEWMAN, "mm": MM, "newton": NEWTON, "auto": AUTO}
+NEWMAN, MM, NEWTON, AUTO = STEPS["newman"], STEPS["mm"], STEPS["newton"], STEPS["auto"]
 # "auto": Newman's iteration, the fastest on arena boards (~10 iterations of
 # one pass over the cells: 0.4 ms for 100 models), and Newton-CG from where
 # it got if it has not converged after AUTO_SWITCH iterations. Newman stalls
@@ -47,29 +44,8 @@ STEPS = {"newman": NEWMAN, "mm": MM, "newton": NEWTON, "auto": AUTO}
 # data, where Newton-CG needs 16 and 23.
 AUTO_SWITCH = 100
 MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
-BOTH_BAD = {"tie": TIE_SCORE, "ignore": 0.0}
 SANDWICH_MAX_COMPETITORS = 4000
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
-
-
-@dataclass(frozen=True)
-class BTConfig:
-    both_bad: str = "tie"  # "tie": half a win each (LMArena); "ignore": dropped
-    prior: float = 1.0  # virtual ties per competitor against theta = 0 (see module doc)
-    reweight: bool = False  # weight each vote by 1 / max(pair count, 50) (arena-rank's option)
-    step: str = "auto"  # "newman" (Newman 2023), "mm" (Zermelo / Hunter), "newton" (Newton-CG), or "auto"
-    tol: float = 1e-10  # on the max change of centred theta per iteration
-    bootstrap_tol: float = 1e-7  # per bootstrap round: 1.7e-5 rating points, far below any CI
-    max_iter: int = 100_000
-
-    def __post_init__(self) -> None:
-        if self.both_bad not in BOTH_BAD:
-            raise ValueError(f"BTConfig.both_bad must be one of {sorted(BOTH_BAD)}, got {self.both_bad!r}")
-        if self.step not in STEPS:
-            raise ValueError(f"BTConfig.step must be one of {sorted(STEPS)}, got {self.step!r}")
-        if not (self.prior > 0 and math.isfinite(self.prior)):
-            raise ValueError(f"BTConfig.prior must be a positive number (it keeps ratings finite), got {self.prior}")
-        check_settings("BTConfig", self.tol, self.bootstrap_tol, self.max_iter)
 
 
 @dataclass(frozen=True)
@@ -449,7 +425,6 @@ class BTQuery:
             raise ValueError(f"a bootstrap needs at least one round, got {self.rounds}")
 
 
-CI_METHODS = ("bootstrap", "sandwich", "none")
 Z_95 = 1.959963984540054
 
 

@@ -7,38 +7,13 @@ initial rating 1000, both kinds of tie score 0.5 for each side.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from engine._jit import kernel
+from engine.config import EloConfig  # re-exported: engine.elo.EloConfig is the same class
 from engine.counter_rng import GOLDEN, mix64, poisson1_weight, vote_key
 from engine.outcomes import Outcome
-from engine.scale import ARENA_BASE, ARENA_SCALE
-
-
-@dataclass(frozen=True)
-class EloConfig:
-    """Per-board online Elo settings."""
-
-    k: float = 4.0
-    base: float = ARENA_BASE
-    scale: float = ARENA_SCALE
-    initial: float = 1000.0
-    bootstrap_rounds: int = 1000  # B replicas; 0 disables the CI
-    seed: int = 0  # board seed of the bootstrap weights
-
-    def __post_init__(self) -> None:
-        for name in ("k", "base", "scale", "initial"):
-            value = getattr(self, name)
-            if not math.isfinite(value):
-                raise ValueError(f"EloConfig.{name} must be finite, got {value!r}")
-        if self.k <= 0 or self.scale <= 0 or self.base <= 1:
-            raise ValueError(f"EloConfig needs k > 0, scale > 0 and base > 1, got {self}")
-        if self.bootstrap_rounds < 0:
-            raise ValueError(f"EloConfig.bootstrap_rounds must be >= 0, got {self.bootstrap_rounds}")
-        if not 0 <= self.seed < 2**64:
-            raise ValueError(f"EloConfig.seed must be in [0, 2**64), got {self.seed}")
 
 
 @kernel

@@ -20,15 +20,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine._jit import kernel
+from engine.errors import ConvergenceError as ConvergenceError  # re-exported
 from engine.threads import run_split
 
 NOT_CONVERGED = -1  # a fit kernel's return: max_iter iterations passed before the tolerance was met
 SINGULAR = -2  # a fit kernel's return: a Newton step met a Hessian that is not positive definite
 ARMIJO = 1e-4  # the sufficient-decrease constant of the backtracking line searches
-
-
-class ConvergenceError(RuntimeError):
-    """A fit (or bootstrap rounds of it) did not reach its tolerance within max_iter iterations."""
 
 
 @kernel
@@ -37,12 +34,6 @@ def sufficient_decrease(before: float, after: float, step: float, rate: float) -
     (minus the directional derivative, > 0 for a descent direction), lower it from ``before`` to
     ``after`` by at least ARMIJO of that rate?"""
     return after <= before - ARMIJO * step * rate
-
-
-def check_settings(owner: str, tol: float, bootstrap_tol: float, max_iter: int) -> None:
-    """The stopping rules a config carries: positive, or a fit could never stop or never start."""
-    if not (tol > 0 and bootstrap_tol > 0 and max_iter > 0):
-        raise ValueError(f"{owner}.tol, bootstrap_tol and max_iter must be positive")
 
 
 def run_fit(fit_kernel: Callable[..., int], args: tuple, what: str, tol: float, max_iter: int, hint: str = "") -> int:

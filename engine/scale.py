@@ -9,8 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 # The arena's rating scale (LMArena, FastChat): 400 points for a 10:1 odds ratio. A board may set its own.
-ARENA_SCALE = 400.0
-ARENA_BASE = 10.0
+from engine.config import ARENA_BASE, ARENA_SCALE  # re-exported
 
 
 @dataclass(frozen=True)

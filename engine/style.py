@@ -46,41 +46,16 @@ from numpy.typing import NDArray
 from engine._jit import kernel
 from engine.bt import Z_95, BTQuery
 from engine.cells import CellTable
+from engine.config import StyleConfig  # re-exported: engine.style.StyleConfig is the same class
 from engine.counter_rng import mix64, poisson1_weight
-from engine.fit import NOT_CONVERGED, SINGULAR, check_settings, run_fit, run_rounds, sufficient_decrease
+from engine.fit import NOT_CONVERGED, SINGULAR, run_fit, run_rounds, sufficient_decrease
 from engine.outcomes import SCORE_A, Outcome
 from engine.scale import RatingScale
 from engine.standings import CI_PERCENTILES, Standings
 
-PENALTIES = ("all", "coefficients")
-DEFAULT_STRENGTH = {"all": 0.5, "coefficients": 1.0}
 MAX_PARAMETERS = 1500  # the Hessian is dense: (M + F)^3 / 3 flops a Newton step
 _GAUGE = 1.0  # (sum theta)^2 / 2 weight: fixes the free shift of unpenalised ratings
 _STYLE_STREAM = np.uint64(0x5354594C452D4254)  # keeps style-bootstrap draws apart from the others
-
-
-@dataclass(frozen=True)
-class StyleConfig:
-    penalty: str = "all"
-    strength: float | None = None  # None: DEFAULT_STRENGTH[penalty]
-    both_bad: str = "tie"  # "tie" (0.5) or "ignore" (weight 0)
-    reweight: bool = False  # arena-rank's inverse-propensity weights: 1 / max(pair count, 50), mean 1
-    tol: float = 1e-10  # Newton stops when no parameter moves more than this (theta units)
-    bootstrap_tol: float = 1e-7
-    max_iter: int = 100
-
-    def __post_init__(self) -> None:
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}")
-        if self.both_bad not in ("tie", "ignore"):
-            raise ValueError(f"both_bad must be 'tie' or 'ignore', got {self.both_bad!r}")
-        if self.strength is not None and not (math.isfinite(self.strength) and self.strength >= 0):
-            raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
-        check_settings("StyleConfig", self.tol, self.bootstrap_tol, self.max_iter)
-
-    @property
-    def effective_strength(self) -> float:
-        return DEFAULT_STRENGTH[self.penalty] if self.strength is None else self.strength
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,29 @@
-"""A Python client for the Ratings service (used by the CLI, tests and benchmarks)."""
+"""A Python client for the Ratings service (used by the CLI, tests and benchmarks).
+
+Light to import: gRPC and protobuf, nothing of the engine (no numba), polars or matplotlib.
+Methods take domain values (a ``VoteBatch``, a ``CompetitorUpdate``, a ``RankingBallot``, method and CI
+names) as well as ready-made messages; ``server.rpc.wire`` is where the two meet.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.domain.filters import VoteFilters
 from server.domain.limits import DEFAULT_BOARD, Limits
-from server.domain.votes import VoteBatch
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
-from server.rpc import convert
+from server.rpc import wire
+
+if TYPE_CHECKING:
+    from server.domain.ballots import RankingBallot
+    from server.domain.competitors import CompetitorUpdate
+    from server.domain.filters import VoteFilters
+    from server.domain.votes import VoteBatch
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +121,8 @@ class RatingsClient:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until the server answers SERVING on its health service."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
         health = health_pb2_grpc.HealthStub(self.channel)
         deadline = time.monotonic() + timeout
         while True:
@@ -127,7 +138,7 @@ class RatingsClient:
 
     def submit(self, batch: VoteBatch | pb.VoteBatch, batch_id: int = 0) -> pb.VoteAck:
         """Send one batch; retries UNAVAILABLE with back-off (duplicates are dropped server-side)."""
-        message = convert.batch_to_pb(batch, batch_id) if isinstance(batch, VoteBatch) else batch
+        message = batch if isinstance(batch, pb.VoteBatch) else wire.batch_to_pb(batch, batch_id)
         return self._retrying(self.stub.SubmitVotes, message)
 
     def _retrying(self, rpc, message):
@@ -144,7 +155,7 @@ class RatingsClient:
 
     def stream(self, batches: Iterable[VoteBatch | pb.VoteBatch]) -> Iterator[pb.VoteAck]:
         """StreamVotes: one ack per batch, in order."""
-        messages = (convert.batch_to_pb(b, i) if isinstance(b, VoteBatch) else b for i, b in enumerate(batches))
+        messages = (b if isinstance(b, pb.VoteBatch) else wire.batch_to_pb(b, i) for i, b in enumerate(batches))
         return self.stub.StreamVotes(messages)
 
     def leaderboard(self, board: str = DEFAULT_BOARD, **options) -> pb.Leaderboard:
@@ -188,12 +199,16 @@ class RatingsClient:
         request = pb.HeadToHeadMatrixRequest(leaderboard=leaderboard_request(board, **options), top_k=top_k)
         return self.stub.GetHeadToHeadMatrix(request, timeout=self.timeout)
 
-    def submit_ranking(self, ballot: pb.RankingBallot) -> pb.VoteAck:
+    def submit_ranking(self, ballot: RankingBallot | pb.RankingBallot) -> pb.VoteAck:
         """A multi-way ranking; safe to retry (its votes' ids derive from ballot_id)."""
-        return self._retrying(self.stub.SubmitRanking, ballot)
+        message = ballot if isinstance(ballot, pb.RankingBallot) else wire.ballot_to_pb(ballot)
+        return self._retrying(self.stub.SubmitRanking, message)
 
-    def upsert_competitors(self, competitors: Iterable[pb.Competitor]) -> pb.UpsertCompetitorsResponse:
-        request = pb.UpsertCompetitorsRequest(competitors=list(competitors))
+    def upsert_competitors(
+        self, competitors: Iterable[CompetitorUpdate | pb.Competitor]
+    ) -> pb.UpsertCompetitorsResponse:
+        messages = [c if isinstance(c, pb.Competitor) else wire.update_to_pb(c) for c in competitors]
+        request = pb.UpsertCompetitorsRequest(competitors=messages)
         return self.stub.UpsertCompetitors(request, timeout=self.timeout)
 
     def boards(self) -> list[pb.BoardInfo]:
@@ -223,13 +238,18 @@ class RatingsClient:
                 for start in range(0, len(batch), REPLAY_CHUNK_VOTES):
                     yield batch.slice(start, min(start + REPLAY_CHUNK_VOTES, len(batch)))
 
+        if filters is None:
+            from server.domain.filters import VoteFilters
+
+            filters = VoteFilters()
+
         def chunks():
             first = True
             for piece in pieces():
-                message = pb.ReplayChunk(columns=convert.batch_to_pb(piece).columns)
+                message = pb.ReplayChunk(columns=wire.batch_to_pb(piece).columns)
                 if first:
                     message.board = board
-                    message.filters.CopyFrom(convert.filters_to_pb(filters or VoteFilters()))
+                    message.filters.CopyFrom(wire.filters_to_pb(filters))
                     first = False
                 yield message
                 if on_chunk is not None:
@@ -248,13 +268,13 @@ class RatingsClient:
 
 def leaderboard_request(
     board: str = DEFAULT_BOARD,
-    method: int = pb.METHOD_UNSPECIFIED,
+    method: str | int = pb.METHOD_UNSPECIFIED,
     min_seq: int = 0,
-    ci: int = pb.CI_UNSPECIFIED,
+    ci: str | int = pb.CI_UNSPECIFIED,
     rounds: int = 0,
     anchor: tuple[str, float] | None = None,
     category: str = "",
-    filters: pb.RowFilters | None = None,
+    filters: pb.RowFilters | Mapping[str, Any] | None = None,
     compare_to: str | float | None = None,
     as_of: str | float | None = None,
     gap_ranks: Iterable[int] = (),
@@ -262,15 +282,18 @@ def leaderboard_request(
     limit: int = 0,
     offset: int = 0,
 ) -> pb.LeaderboardRequest:
-    """A LeaderboardRequest; a snapshot is named by a str, or by a time (Unix seconds) as a float."""
+    """A LeaderboardRequest; a snapshot is named by a str, or by a time (Unix seconds) as a float.
+
+    ``method`` and ``ci``: a wire code (``pb.ELO``) or a name ("elo", "sandwich"); ``filters``: a
+    RowFilters message or ``wire.row_filters_to_pb``'s keywords (``{"statuses": ["deprecated"]}``)."""
     request = pb.LeaderboardRequest(
-        board=board, method=method, min_seq=min_seq, ci=ci, rounds=rounds, category=category, gap_ranks=gap_ranks,
-        style_control=style_control, limit=limit, offset=offset,
+        board=board, method=wire.method_code(method), min_seq=min_seq, ci=wire.ci_code(ci), rounds=rounds,
+        category=category, gap_ranks=gap_ranks, style_control=style_control, limit=limit, offset=offset,
     )  # fmt: skip
     if anchor is not None:
         request.anchor.model, request.anchor.rating = anchor
     if filters is not None:
-        request.filters.CopyFrom(filters)
+        request.filters.CopyFrom(filters if isinstance(filters, pb.RowFilters) else wire.row_filters_to_pb(**filters))
     for field, ref in (("compare_to", compare_to), ("as_of", as_of)):
         if isinstance(ref, str):
             getattr(request, field).name = ref

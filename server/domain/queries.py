@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.config import CI_METHODS, METHODS
+from server.domain.errors import InvalidArgument
 from server.domain.listing import DEFAULT_GAP_RANKS, RowFilters
 
 DEFAULT_BT_ROUNDS = 1000
@@ -24,6 +26,42 @@ class LeaderboardQuery:
         return (
             self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating, self.style_control
         )  # fmt: skip
+
+
+class QueryRuleError(InvalidArgument):
+    """A leaderboard query that breaks a rule: ``field`` and the message in the wire's words (the
+    service's INVALID_ARGUMENT), ``options`` the same rule in the command line's (its option names)."""
+
+    def __init__(self, field: str, message: str, options: str) -> None:
+        super().__init__(field, message)
+        self.options = options
+
+
+_BT_OPTIONS = "--ci and --anchor apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)"
+
+
+def check_query(method: str, ci: str, rounds: int = 0, anchored: bool = False, style_control: bool = False) -> None:
+    """The rules a leaderboard query's options obey together, for the service (``convert.query_from_pb``)
+    and the command line's offline replay alike; raises QueryRuleError."""
+    if method not in METHODS:
+        raise QueryRuleError("method", f"{method!r} is not a method ({', '.join(METHODS)})", f"--method {method!r}?")
+    if ci not in CI_METHODS:
+        raise QueryRuleError("ci", f"{ci!r} is not a CI method ({', '.join(CI_METHODS)})", f"--ci {ci!r}?")
+    if style_control and (method == "elo" or anchored):
+        raise QueryRuleError(
+            "method" if method == "elo" else "anchor",
+            "style control is a BT fit, centred on the mean; not with ELO or an anchor",
+            "--style-control is a BT fit centred on the mean: not with --method elo or --anchor",
+        )
+    if method == "elo":
+        if ci != "bootstrap":
+            raise QueryRuleError(
+                "ci", "ELO's CI is the board's online bootstrap; SANDWICH and CI_NONE are BT's", _BT_OPTIONS
+            )
+        if rounds or anchored:
+            raise QueryRuleError(
+                "rounds" if rounds else "anchor", "applies to BT; ELO's replicas are fixed per board", _BT_OPTIONS
+            )
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Leaderboards as files to publish: a versioned JSON feed, CSV, a text table, a self-contained HTML
 page, PNG charts (ratings with their 95% CIs; predicted win rates) and Parquet.
 
-Builds on :mod:`server.render` (the CLI's text formats), which stays the single definition of the
-JSON shape and of the CSV and table layouts.
+Builds on :mod:`server.files.render` (the CLI's text formats), which stays the single definition of
+the JSON shape and of the CSV and table layouts. Every function takes the domain's
+``PublishedLeaderboard`` (a received ``pb.Leaderboard`` is read into one first).
 
 The charts use matplotlib's object API (``Figure`` with an Agg canvas), never ``pyplot``: nothing
 global is touched (no backend switch, no figure registry), so importing this module is harmless
-inside the service or a notebook, and charts can be drawn from several threads.
+inside the service or a notebook, and charts can be drawn from several threads. numpy, matplotlib
+and polars are imported where a chart or a Parquet file is made, so the text formats start fast.
 """
 
 from __future__ import annotations
@@ -22,16 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-import numpy as np
-import polars as pl
+from engine.config import ARENA_BASE, ARENA_SCALE
+from server.domain.published import PublishedLeaderboard, PublishedRow
+from server.files import render
 
-if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn: it costs 0.2 s of every CLI start
+if TYPE_CHECKING:  # imported where a chart or a Parquet file is made: together ~0.5 s of a CLI start
+    import numpy as np
+    import polars as pl
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from engine.scale import ARENA_BASE, ARENA_SCALE, win_probability
-from server.files import render
-from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+    from server.files.render import Board
 
 log = logging.getLogger(__name__)
 
@@ -64,30 +67,35 @@ _SET_SUFFIX = {
 DPI = 120
 _LABEL_CHARS = 42  # longer model names are shortened on charts so the plot keeps its width
 
-# Parquet column types, one per LeaderboardRow field (render.ROW_FIELDS), as the proto declares them.
-_ROW_SCHEMA = {
-    "rank": pl.UInt32,
-    "rank_ub": pl.UInt32,
-    "model": pl.String,
-    "rating": pl.Float64,
-    "rating_lower": pl.Float64,
-    "rating_upper": pl.Float64,
-    "votes": pl.UInt64,
-    "wins": pl.UInt64,
-    "losses": pl.UInt64,
-    "ties": pl.UInt64,
-    "ties_both_bad": pl.UInt64,
-    "component": pl.UInt32,
-    "preliminary": pl.Boolean,
-    "rank_delta": pl.Int32,
-    "rating_delta": pl.Float64,
-    "display_name": pl.String,
-    "organization": pl.String,
-    "license": pl.String,
-    "open_weights": pl.Boolean,
-    "status": pl.String,
-    "style_rank_delta": pl.Int32,
-}
+
+def _row_schema() -> dict:
+    """Parquet column types, one per row field (render.ROW_FIELDS), as the proto declares them."""
+    import polars as pl
+
+    return {
+        "rank": pl.UInt32,
+        "rank_ub": pl.UInt32,
+        "model": pl.String,
+        "rating": pl.Float64,
+        "rating_lower": pl.Float64,
+        "rating_upper": pl.Float64,
+        "votes": pl.UInt64,
+        "wins": pl.UInt64,
+        "losses": pl.UInt64,
+        "ties": pl.UInt64,
+        "ties_both_bad": pl.UInt64,
+        "component": pl.UInt32,
+        "preliminary": pl.Boolean,
+        "rank_delta": pl.Int32,
+        "rating_delta": pl.Float64,
+        "display_name": pl.String,
+        "organization": pl.String,
+        "license": pl.String,
+        "open_weights": pl.Boolean,
+        "status": pl.String,
+        "style_rank_delta": pl.Int32,
+    }
+
 
 PathOrBuffer = str | os.PathLike[str] | BinaryIO
 
@@ -95,8 +103,8 @@ PathOrBuffer = str | os.PathLike[str] | BinaryIO
 # --- the JSON feed -----------------------------------------------------------------------------
 
 
-def feed(board: pb.Leaderboard, as_of: datetime | None = None) -> dict:
-    """The published JSON feed: :func:`server.render.as_dict` plus a schema tag and a timestamp.
+def feed(board: Board, as_of: datetime | None = None) -> dict:
+    """The published JSON feed: :func:`server.files.render.as_dict` plus a schema tag and a timestamp.
 
     Keys, in order:
 
@@ -143,13 +151,14 @@ def _iso_utc(moment: datetime | None) -> str:
 # --- charts ------------------------------------------------------------------------------------
 
 
-def chart_png(board: pb.Leaderboard, path_or_buffer: PathOrBuffer, top: int | None = 50) -> None:
+def chart_png(board: Board, path_or_buffer: PathOrBuffer, top: int | None = 50) -> None:
     """Write a PNG dot plot of the ``top`` best ratings (all when None) with 95% CI error bars.
 
     Models run down the y axis best first, so long names stay horizontal and legible; the figure
     grows with the number of models (about 1200 x 1700 pixels for 50). Models in different
     components of the comparison graph get different colours, since their ratings are not comparable.
     """
+    board = render.published(board)
     rows = _ranked(board)[: _check_top(top)]
     fig = _new_figure(10.0, max(3.5, 1.6 + 0.24 * len(rows)))
     ax = fig.add_subplot()
@@ -161,7 +170,9 @@ def chart_png(board: pb.Leaderboard, path_or_buffer: PathOrBuffer, top: int | No
     _save(fig, path_or_buffer)
 
 
-def _plot_ratings(ax: Axes, board: pb.Leaderboard, rows: list[pb.LeaderboardRow]) -> None:
+def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow]) -> None:
+    import numpy as np
+
     y = np.arange(len(rows))
     rating = np.array([r.rating for r in rows])
     # Clipped at 0: matplotlib rejects negative error bars, and a bound on the wrong side of the
@@ -192,21 +203,21 @@ def _plot_ratings(ax: Axes, board: pb.Leaderboard, rows: list[pb.LeaderboardRow]
     ax.grid(axis="x", alpha=0.35)
     ax.grid(axis="y", alpha=0.15, linestyle=":")  # a faint guide from each name to its point
     ax.set_axisbelow(True)
-    if board.HasField("anchor"):
+    if board.anchor is not None:
         ax.axvline(board.anchor.rating, color="0.5", linewidth=0.8, linestyle="--", zorder=0)
 
 
-def _chart_title(board: pb.Leaderboard, shown: int) -> str:
+def _chart_title(board: PublishedLeaderboard, shown: int) -> str:
     subset = f"top {shown} of {len(board.rows)} models" if shown < len(board.rows) else f"{shown} models"
     first = f"{board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
     second = f"{subset} · as of seq {board.as_of_seq}"
-    if board.HasField("anchor"):
+    if board.anchor is not None:
         second += f" · anchored: {_anchor_label(board)}"
     return f"{first}\n{second}"
 
 
 def heatmap_png(
-    board: pb.Leaderboard,
+    board: Board,
     path_or_buffer: PathOrBuffer,
     top: int = 20,
     scale: float | None = None,
@@ -219,6 +230,7 @@ def heatmap_png(
     the board's own scale and base (``board.scale``, ``board.base``) unless ``scale``/``base`` are given.
     The diagonal is blank, as are pairs in different components (their ratings are not comparable).
     """
+    board = render.published(board)
     own_scale, own_base = render.rating_scale(board)
     scale, base = scale or own_scale, base or own_base
     rows = _ranked(board)[: _check_top(top)]
@@ -235,8 +247,14 @@ def heatmap_png(
     _save(fig, path_or_buffer)
 
 
-def _win_matrix(rows: Sequence[pb.LeaderboardRow], scale: float = ARENA_SCALE, base: float = ARENA_BASE) -> np.ndarray:
+def _win_matrix(rows: Sequence[PublishedRow], scale: float = ARENA_SCALE, base: float = ARENA_BASE) -> np.ndarray:
     """P(row i beats column j) from the ratings; NaN on the diagonal and across components."""
+    import numpy as np
+
+    from engine.scale import win_probability  # numpy: loaded with the chart, not by a text command
+
+    if scale <= 0 or base <= 1:
+        raise ValueError(f"need scale > 0 and base > 1, got scale={scale}, base={base}")
     rating = np.array([r.rating for r in rows], dtype=np.float64)
     component = np.array([r.component for r in rows])
     p = win_probability(rating[:, None], rating[None, :], scale, base)
@@ -245,8 +263,9 @@ def _win_matrix(rows: Sequence[pb.LeaderboardRow], scale: float = ARENA_SCALE, b
     return p
 
 
-def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[pb.LeaderboardRow], p: np.ndarray) -> None:
+def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[PublishedRow], p: np.ndarray) -> None:
     # Red: the row model is predicted to lose, blue: to win; NaN cells (diagonal, across components) stay white.
+    import numpy as np
     from matplotlib import colormaps
 
     cmap = colormaps["RdBu"].with_extremes(bad="white")  # the registry is only read, never changed
@@ -312,12 +331,13 @@ footer { color: #777; font-size: 0.8rem; margin-top: 2rem; }
 """
 
 
-def html_page(board: pb.Leaderboard, as_of: datetime | None = None) -> str:
+def html_page(board: Board, as_of: datetime | None = None) -> str:
     """One self-contained HTML page: title, summary line, the table and the CI chart.
 
     Nothing is fetched when it is opened: the style is inline and the chart is embedded as a
     base64 ``data:`` URI, so the file can be mailed, archived or opened from disk.
     """
+    board = render.published(board)
     name = html.escape(board.board)
     chart = io.BytesIO()
     chart_png(board, chart)
@@ -349,17 +369,17 @@ def html_page(board: pb.Leaderboard, as_of: datetime | None = None) -> str:
 """
 
 
-def _summary(board: pb.Leaderboard) -> str:
+def _summary(board: PublishedLeaderboard) -> str:
     text = (
         f"board {board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes · "
         f"{len(board.rows)} models · as of seq {board.as_of_seq}"
     )
-    if board.HasField("anchor"):
+    if board.anchor is not None:
         text += f" · anchored: {_anchor_label(board)}"
     return text
 
 
-def _html_table(board: pb.Leaderboard, several_components: bool) -> str:
+def _html_table(board: PublishedLeaderboard, several_components: bool) -> str:
     header = ["rank", "rank (UB)", "model", "rating", "95% CI", "votes", "W", "L", "T"]
     if several_components:
         header.append("C")
@@ -368,7 +388,7 @@ def _html_table(board: pb.Leaderboard, several_components: bool) -> str:
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
-def _html_row(row: pb.LeaderboardRow, with_component: bool) -> str:
+def _html_row(row: PublishedRow, with_component: bool) -> str:
     cells = [
         str(row.rank),
         str(row.rank_ub),
@@ -385,32 +405,34 @@ def _html_row(row: pb.LeaderboardRow, with_component: bool) -> str:
     return "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def _method_label(board: pb.Leaderboard) -> str:
-    return {pb.BT: "Bradley–Terry", pb.ELO: "Elo"}.get(board.method, pb.Method.Name(board.method))
+def _method_label(board: PublishedLeaderboard) -> str:
+    return {"bt": "Bradley–Terry", "elo": "Elo"}.get(board.method, board.method.upper())
 
 
-def _ci_label(board: pb.Leaderboard) -> str:
+def _ci_label(board: PublishedLeaderboard) -> str:
     rounds = f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else ""
-    return render.ci_name(board.ci) + rounds
+    return board.ci + rounds
 
 
-def _anchor_label(board: pb.Leaderboard) -> str:
+def _anchor_label(board: PublishedLeaderboard) -> str:
     return f"{board.anchor.model} = {board.anchor.rating:g}"
 
 
-def _ranked(board: pb.Leaderboard) -> list[pb.LeaderboardRow]:
+def _ranked(board: Board) -> list[PublishedRow]:
     # The service already sends rows best first; sorting again keeps hand-built boards honest.
-    return sorted(board.rows, key=lambda r: (r.rank, -r.rating, r.model))
+    return sorted(render.published(board).rows, key=lambda r: (r.rank, -r.rating, r.model))
 
 
 # --- Parquet -----------------------------------------------------------------------------------
 
 
-def _frame(board: pb.Leaderboard) -> pl.DataFrame:
+def _frame(board: PublishedLeaderboard) -> pl.DataFrame:
     """The rows as a polars DataFrame: one column per row field, then the board-level constants
     ``board``, ``method``, ``ci`` and ``as_of_seq`` (so files from several boards can be stacked)."""
+    import polars as pl
+
     summary = render.as_dict(board)
-    rows = pl.DataFrame(summary["rows"], schema=_ROW_SCHEMA)  # explicit types: an empty board still has them
+    rows = pl.DataFrame(summary["rows"], schema=_row_schema())  # explicit types: an empty board still has them
     return rows.with_columns(
         pl.lit(summary["board"], dtype=pl.String).alias("board"),
         pl.lit(summary["method"], dtype=pl.String).alias("method"),
@@ -422,7 +444,7 @@ def _frame(board: pb.Leaderboard) -> pl.DataFrame:
 # --- files -------------------------------------------------------------------------------------
 
 
-def write(board: pb.Leaderboard, path: Path, fmt: str | None = None) -> Path:
+def write(board: Board, path: Path, fmt: str | None = None) -> Path:
     """Write one export to ``path`` and return it.
 
     ``fmt`` is one of ``FORMATS``; when None it follows the extension (.json, .csv, .txt for the
@@ -434,12 +456,13 @@ def write(board: pb.Leaderboard, path: Path, fmt: str | None = None) -> Path:
     fmt = fmt or _format_of(path)
     if fmt not in FORMATS:
         raise ValueError(f"cannot write {path}: unknown format {fmt!r} (accepted: {', '.join(FORMATS)})")
+    board = render.published(board)
     _replace_atomically(path, _encode(board, fmt))
     log.debug("wrote %s leaderboard %s to %s", fmt, board.board, path)
     return path
 
 
-def text(board: pb.Leaderboard, fmt: str) -> str:
+def text(board: Board, fmt: str) -> str:
     """A text format (table, csv, json: the feed, html) as a string, for standard output."""
     if fmt not in ("table", "csv", "json", "html"):
         raise ValueError(f"{fmt!r} is not a text format (table, csv, json, html)")
@@ -447,7 +470,7 @@ def text(board: pb.Leaderboard, fmt: str) -> str:
 
 
 def export_set(
-    board: pb.Leaderboard,
+    board: Board,
     directory: Path,
     stem: str = "leaderboard",
     formats: Iterable[str] = ("json", "csv", "html", "png", "heatmap", "parquet"),
@@ -461,6 +484,7 @@ def export_set(
         raise ValueError(f"unknown formats {unknown} (accepted: {', '.join(FORMATS)})")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    board = render.published(board)
     return [write(board, directory / f"{stem}{_SET_SUFFIX[fmt]}", fmt) for fmt in formats]
 
 
@@ -475,8 +499,9 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _encode(board: pb.Leaderboard, fmt: str) -> bytes:
+def _encode(board: Board, fmt: str) -> bytes:
     """The file's bytes for one format."""
+    board = render.published(board)
     if fmt == "json":
         return (json.dumps(feed(board), indent=2) + "\n").encode()
     if fmt in ("csv", "table"):

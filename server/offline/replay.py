@@ -7,6 +7,8 @@ order), and the
 leaderboard is computed by the same function the service uses, so the
 numbers match the server's (bit for bit for Elo; BT to its tolerance,
 since the server warm-starts its fits). Files stream through in chunks.
+The result is the domain's ``PublishedLeaderboard``, what the exports take:
+no protobuf on this path.
 """
 
 from __future__ import annotations
@@ -19,17 +21,15 @@ import numpy as np
 from tqdm import tqdm
 
 from engine import Board, EloConfig, Interner
-from engine.bt import BTConfig
-from engine.style import StyleConfig
+from engine.config import BTConfig, StyleConfig
 from server.domain.filters import FilterRun, VoteFilters
 from server.domain.listing import RowFilters, present
 from server.domain.listing_config import ListingConfig
+from server.domain.published import PublishedLeaderboard
 from server.domain.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery
 from server.domain.results import BoardStandings
 from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch
-from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.rpc import convert
 from server.service.compute import compute_standings, copy_inputs
 
 _SLICE = 50_000  # votes per engine call: small enough for a lively progress bar
@@ -56,7 +56,7 @@ def replay_chunks(
     filters: VoteFilters | None = None,
     progress: bool = False,
     style_config: StyleConfig | None = None,
-) -> tuple[pb.Leaderboard, ReplaySummary]:
+) -> tuple[PublishedLeaderboard, ReplaySummary]:
     """Apply chunks of votes (through ``filters``) to a fresh board and compute ``query``.
 
     ``query.category``: only votes carrying that tag count (the category view).
@@ -107,7 +107,7 @@ def replay_chunks(
         return compute_standings(plain, inputs, interner, bt_config or BTConfig(), threads)[0]
 
     shown = add_style_deltas(shown, query, standings_of)
-    return convert.leaderboard_to_pb(shown), summary
+    return PublishedLeaderboard.from_listing(shown), summary
 
 
 def replay(
@@ -115,6 +115,6 @@ def replay(
     config: EloConfig,
     query: LeaderboardQuery | None = None,
     bt_config: BTConfig | None = None,
-) -> pb.Leaderboard:
+) -> PublishedLeaderboard:
     """The leaderboard ``query`` asks for (default: BT, bootstrap CIs) after applying ``batch``."""
     return replay_chunks([batch], config, query or LeaderboardQuery(batch.board), bt_config)[0]

@@ -1,4 +1,8 @@
-"""Protobuf messages <-> domain objects. No logic beyond the translation."""
+"""Protobuf messages <-> domain objects, on the service's side. No logic beyond the translation.
+
+The enum mappings and the messages a client builds are ``server.rpc.wire``'s; the rules a
+leaderboard query obeys are ``server.domain.queries.check_query``.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,14 @@ from server.domain.errors import InvalidArgument
 from server.domain.filters import VoteFilters
 from server.domain.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
 from server.domain.paging import Page
-from server.domain.queries import LeaderboardQuery, ListingQuery, SnapshotRef
+from server.domain.queries import LeaderboardQuery, ListingQuery, SnapshotRef, check_query
 from server.domain.results import Ack, BoardInfo, BoardList, HeadToHead, HeadToHeadMatrix, ReplayResult
 from server.domain.votes import VoteBatch, resolve_board
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.rpc import wire
+from server.rpc.wire import batch_to_pb as batch_to_pb  # the client's builders, for callers that send by hand
+from server.rpc.wire import filters_to_pb as filters_to_pb
+from server.rpc.wire import update_to_pb as update_to_pb
 from server.storage.snapshots import SnapshotInfo
 
 
@@ -46,23 +54,6 @@ def filters_from_pb(message: pb.ReplayFilters) -> VoteFilters:
         dedupe=message.dedupe,
         daily_cap=message.daily_cap,
     )
-
-
-def filters_to_pb(filters: VoteFilters) -> pb.ReplayFilters:
-    message = pb.ReplayFilters(
-        anony_only=filters.anony_only,
-        exclude_models=sorted(filters.exclude_models),
-        languages=sorted(filters.languages),
-        drop_ties=filters.drop_ties,
-        tags=sorted(filters.tags),
-        dedupe=filters.dedupe,
-        daily_cap=filters.daily_cap,
-    )
-    if filters.since is not None:
-        message.since = filters.since
-    if filters.until is not None:
-        message.until = filters.until
-    return message
 
 
 def replay_result_to_pb(result: ReplayResult) -> pb.ReplaySummary:
@@ -171,30 +162,6 @@ def _require_finite(timestamp: np.ndarray, offset: int = 0) -> None:
         raise InvalidArgument(f"votes[{offset + i}].timestamp", f"{timestamp[i]} is not a finite number")
 
 
-def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
-    """The columnar wire form of a batch (used by the client)."""
-    columns = pb.VoteColumns(
-        names=batch.names,
-        model_a=batch.model_a.tolist(),
-        model_b=batch.model_b.tolist(),
-        outcome=batch.outcome.tolist(),
-        vote_id=batch.vote_id,
-        voter_id=batch.voter_id,
-        tag_count=batch.tag_count.tolist() if batch.tags else [],
-        tags=batch.tags,
-        anony=[] if batch.anony is None else batch.anony.tolist(),
-        language=batch.language,
-        style_features=batch.style_names,
-    )
-    if batch.style_names:
-        f = len(batch.style_names)
-        columns.style_a.extend(batch.style[:, :f].ravel().tolist())
-        columns.style_b.extend(batch.style[:, f:].ravel().tolist())
-    if not np.isnan(batch.timestamp).all():
-        columns.timestamp.extend(batch.timestamp.tolist())
-    return pb.VoteBatch(board=batch.board, columns=columns, batch_id=batch_id)
-
-
 def ack_to_pb(ack: Ack, batch_id: int = 0) -> pb.VoteAck:
     return pb.VoteAck(
         batch_id=batch_id,
@@ -206,17 +173,15 @@ def ack_to_pb(ack: Ack, batch_id: int = 0) -> pb.VoteAck:
     )
 
 
-METHODS = {pb.METHOD_UNSPECIFIED: "bt", pb.BT: "bt", pb.ELO: "elo"}
-CI_METHODS = {pb.CI_UNSPECIFIED: "bootstrap", pb.BOOTSTRAP: "bootstrap", pb.SANDWICH: "sandwich", pb.CI_NONE: "none"}
 MAX_ROUNDS = 100_000
 
 
 def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
     board, category = _board_and_category(request)
-    method = METHODS.get(request.method)
+    method = wire.REQUEST_METHODS.get(request.method)
     if method is None:
         raise InvalidArgument("method", f"{request.method} is not a method (ELO, BT)")
-    ci = CI_METHODS.get(request.ci)
+    ci = wire.REQUEST_CIS.get(request.ci)
     if ci is None:
         raise InvalidArgument("ci", f"{request.ci} is not a CI method (BOOTSTRAP, SANDWICH, CI_NONE)")
     if request.rounds > MAX_ROUNDS:
@@ -228,15 +193,7 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         if not math.isfinite(request.anchor.rating):
             raise InvalidArgument("anchor.rating", f"{request.anchor.rating} is not a finite number")
         anchor_model = names.normalized(request.anchor.model)  # names are stored in NFC form
-    if request.style_control and (method == "elo" or anchor_model is not None):
-        field = "method" if method == "elo" else "anchor"
-        raise InvalidArgument(field, "style control is a BT fit, centred on the mean; not with ELO or an anchor")
-    if method == "elo":
-        if ci != "bootstrap":
-            raise InvalidArgument("ci", "ELO's CI is the board's online bootstrap; SANDWICH and CI_NONE are BT's")
-        if request.rounds or anchor_model is not None:
-            field = "rounds" if request.rounds else "anchor"
-            raise InvalidArgument(field, "applies to BT; ELO's replicas are fixed per board")
+    check_query(method, ci, request.rounds, anchor_model is not None, request.style_control)
     return LeaderboardQuery(
         board=board,
         method=method,
@@ -260,8 +217,6 @@ def _board_and_category(request: pb.LeaderboardRequest) -> tuple[str, str]:
     return resolve_board(board), names.normalized(category)
 
 
-STATUSES = {pb.ACTIVE: "active", pb.DEPRECATED: "deprecated", pb.UNAVAILABLE: "unavailable"}
-STATUS_CODES = {name: code for code, name in STATUSES.items()}
 MAX_GAP_RANKS = 16
 
 
@@ -270,11 +225,11 @@ def listing_query_from_pb(request: pb.LeaderboardRequest) -> ListingQuery:
     f = request.filters
     statuses = set()
     for i, status in enumerate(f.statuses):
-        if status not in STATUSES:
+        if status not in wire.STATUS_NAMES:
             raise InvalidArgument(
                 f"filters.statuses[{i}]", f"{status} is not a status (ACTIVE, DEPRECATED, UNAVAILABLE)"
             )
-        statuses.add(STATUSES[status])
+        statuses.add(wire.STATUS_NAMES[status])
     filters = RowFilters(
         statuses=frozenset(statuses) or RowFilters().statuses,
         open_weights_only=f.open_weights_only,
@@ -337,12 +292,12 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
     ]
     board = pb.Leaderboard(
         board=result.board,
-        method=pb.BT if result.method == "bt" else pb.ELO,
+        method=wire.METHOD_CODES[result.method],
         as_of_seq=s.as_of_seq,
         total_votes=s.total_votes,
         rows=rows,
         bootstrap_rounds=s.bootstrap_rounds,
-        ci={"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}[result.ci],
+        ci=wire.CI_CODES[result.ci],
         log_likelihood=result.log_likelihood,
         category=shown.category,
         summary=pb.LeaderboardSummary(
@@ -379,7 +334,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
 
 
 def competitor_to_pb(info: CompetitorInfo) -> pb.Competitor:
-    message = pb.Competitor(name=info.name, status=STATUS_CODES[info.status], links=info.links)
+    message = pb.Competitor(name=info.name, status=wire.STATUS_CODES[info.status], links=info.links)
     for key in ("display_name", "organization", "license"):
         if getattr(info, key):
             setattr(message, key, getattr(info, key))
@@ -391,7 +346,7 @@ def competitor_to_pb(info: CompetitorInfo) -> pb.Competitor:
 def updates_from_pb(request: pb.UpsertCompetitorsRequest) -> list[CompetitorUpdate]:
     updates = []
     for i, c in enumerate(request.competitors):
-        if c.status not in STATUSES and c.status != pb.STATUS_UNSPECIFIED:
+        if c.status not in wire.STATUS_NAMES and c.status != pb.STATUS_UNSPECIFIED:
             raise InvalidArgument(
                 f"competitors[{i}].status", f"{c.status} is not a status (ACTIVE, DEPRECATED, UNAVAILABLE)"
             )
@@ -402,22 +357,11 @@ def updates_from_pb(request: pb.UpsertCompetitorsRequest) -> list[CompetitorUpda
                 organization=c.organization if c.HasField("organization") else None,
                 license=c.license if c.HasField("license") else None,
                 open_weights=c.open_weights if c.HasField("open_weights") else None,
-                status=STATUSES.get(c.status),
+                status=wire.STATUS_NAMES.get(c.status),
                 links=dict(c.links),
             )
         )
     return updates
-
-
-def update_to_pb(update: CompetitorUpdate) -> pb.Competitor:
-    """The wire form of an upsert (used by the client)."""
-    message = pb.Competitor(name=update.name, links=update.links)
-    for key in ("display_name", "organization", "license", "open_weights"):
-        if getattr(update, key) is not None:
-            setattr(message, key, getattr(update, key))
-    if update.status is not None:
-        message.status = STATUS_CODES[update.status]
-    return message
 
 
 def snapshot_to_pb(info: SnapshotInfo) -> pb.Snapshot:

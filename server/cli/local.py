@@ -1,0 +1,130 @@
+"""The commands that compute on this machine: ``replay`` (offline) and ``export``.
+
+The engine (numba), polars and the offline replay are imported inside these functions, so the
+remote commands never load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from server.cli import options, remote
+from server.domain.limits import DEFAULT_BOARD
+
+
+def replay_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="+")
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    parser.add_argument(
+        "--target", metavar="HOST:PORT",
+        help="stream the votes into a new version of --board on this server, swapped in atomically when done",
+    )  # fmt: skip
+    parser.add_argument("--sort-by-time", action="store_true", help="apply votes in tstamp order (reads all first)")
+    options.add_credential_options(parser)
+    options.add_read_options(parser)
+    options.add_filter_options(parser)
+    options.add_query_options(parser)
+    options.add_elo_options(parser)
+    options.add_bt_options(parser)
+
+
+def replay(args: argparse.Namespace) -> int:
+    if args.target:
+        return remote.remote_replay(args)
+    board, summary = offline_board(args)
+    print(f"replay summary: {json.dumps(summary.as_dict())}", file=sys.stderr)
+    remote.emit(board, args)
+    return 0
+
+
+def export_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--file", nargs="+", help="vote files (replayed offline)")
+    source.add_argument("--target", metavar="HOST:PORT", help="a running server (--status and the like apply)")
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    parser.add_argument("--outdir", default=".", help="default %(default)s")
+    parser.add_argument(
+        "--stem", default="leaderboard", help="file names: STEM.json, STEM.csv, ... (default %(default)s)"
+    )
+    parser.add_argument(
+        "--formats", default="json,csv,html,png,heatmap,parquet", help="comma-separated (default %(default)s)"
+    )
+    parser.add_argument("--sort-by-time", action="store_true", help="with --file: apply votes in tstamp order")
+    options.add_credential_options(parser)
+    options.add_read_options(parser)
+    options.add_filter_options(parser)
+    options.add_query_options(parser)
+    options.add_listing_options(parser)
+    options.add_elo_options(parser)
+    options.add_bt_options(parser)
+
+
+def export(args: argparse.Namespace) -> int:
+    from server.files import export as files
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in options.OUTPUT_FORMATS]
+    if unknown:
+        raise SystemExit(f"--formats: unknown {', '.join(unknown)} (known: {', '.join(options.OUTPUT_FORMATS)})")
+    if not args.target and options.listing_asked(args):
+        raise SystemExit("--status, --compare-to and the other listing options need --target (a server)")
+    board = remote.fetch_leaderboard(args) if args.target else offline_board(args)[0]
+    for path in files.export_set(board, Path(args.outdir), args.stem, formats):
+        print(path)
+    return 0
+
+
+def offline_board(args: argparse.Namespace):
+    """The replay of the command's vote files: (``PublishedLeaderboard``, ``ReplaySummary``)."""
+    import numpy as np
+
+    from server.files.votefile import ReadReport, iter_votes, read_votes
+    from server.offline.replay import replay_chunks
+
+    query = leaderboard_query(args)
+    filters = options.vote_filters(args)
+    report = ReadReport()
+    read = options.read_options(args, vote_ids=filters.dedupe)
+    if args.sort_by_time:
+        votes = read_votes(args.file, args.board, read, report)
+        if np.isnan(votes.timestamp).any():
+            raise SystemExit("--sort-by-time needs a tstamp on every row")
+        chunks = [votes.take(np.argsort(votes.timestamp, kind="stable"))]
+    else:
+        chunks = iter_votes(args.file, args.board, read, report)
+    progress = sys.stderr.isatty()
+    board, summary = replay_chunks(
+        chunks, options.elo_config(args), query, options.bt_config(args), filters, progress,
+        style_config=options.style_config(args),
+    )  # fmt: skip
+    summary.read += report.skipped_total
+    summary.skipped = dict(report.skipped)
+    return board, summary
+
+
+def leaderboard_query(args: argparse.Namespace):
+    """The offline query the options describe, under the rules the service applies to a request
+    (``server.domain.queries.check_query``)."""
+    from server.domain.queries import LeaderboardQuery, QueryRuleError, check_query
+
+    if args.category and args.tag:
+        raise SystemExit("--category is the view of one tag; give it or --tag, not both")
+    asked = options.query_options(args)
+    anchor = asked["anchor"]
+    try:
+        check_query(asked["method"], asked["ci"], asked["rounds"], anchor is not None, asked["style_control"])
+    except QueryRuleError as exc:
+        raise SystemExit(exc.options) from None
+    return LeaderboardQuery(
+        args.board,
+        method=asked["method"],
+        ci=asked["ci"],
+        rounds=asked["rounds"],
+        anchor_model=anchor[0] if anchor else None,
+        anchor_rating=anchor[1] if anchor else 1000.0,
+        category=args.category,
+        style_control=args.style_control,
+    )

@@ -1,0 +1,338 @@
+"""The commands that talk to a server: their options and what they do.
+
+Requests are built by the client (``server.client``) from plain values; nothing here imports the
+engine, so none of these commands loads numba, and only those that read vote files load polars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from server.cli import options
+from server.domain.limits import DEFAULT_BOARD
+
+log = logging.getLogger("arena_ratings")
+
+
+def emit(board, args: argparse.Namespace) -> None:
+    """The leaderboard (a ``PublishedLeaderboard``) to standard output, or to --output in the chosen format."""
+    from server.files import export
+
+    if args.output:
+        path = export.write(board, Path(args.output), args.format)
+        log.info("wrote %s", path)
+        return
+    fmt = args.format or "table"
+    if fmt not in options.STDOUT_FORMATS:
+        raise SystemExit(f"--format {fmt} is binary: give --output PATH")
+    print(export.text(board, fmt))
+
+
+def fetch_leaderboard(args: argparse.Namespace):
+    """The whole listed leaderboard the options ask the server for, as a ``PublishedLeaderboard``."""
+    from server.rpc.wire import leaderboard_from_pb
+
+    with options.client(args) as client:
+        board = client.full_leaderboard(args.board, min_seq=getattr(args, "min_seq", 0), **_request_options(args))
+    return leaderboard_from_pb(board)
+
+
+def _request_options(args: argparse.Namespace) -> dict:
+    """The leaderboard request a remote command's options describe (``leaderboard_request``'s keywords)."""
+    return {**options.query_options(args), **options.listing_options(args)}
+
+
+# --- submit ----------------------------------------------------------------------------------------
+
+
+def submit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="+")
+    options.add_client_options(parser)
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    parser.add_argument("--batch-size", type=int, default=1000, help="default %(default)s")
+    options.add_read_options(parser)
+
+
+def submit(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from server.files.votefile import ReadReport, read_votes
+
+    if args.batch_size < 1:
+        raise SystemExit("--batch-size must be at least 1")
+    report = ReadReport()
+    # Read (and check) every row before sending any: a bad row stops the command with nothing stored.
+    votes = read_votes(args.file, args.board, options.read_options(args, vote_ids=True), report)
+    accepted = duplicates = 0
+    last_seq = 0
+    with options.client(args) as client, tqdm(total=len(votes), unit="vote", desc="submit") as bar:
+        for batch_id, start in enumerate(range(0, len(votes), args.batch_size)):
+            stop = min(start + args.batch_size, len(votes))
+            ack = client.submit(votes.slice(start, stop), batch_id)
+            accepted += ack.accepted
+            duplicates += ack.duplicates
+            last_seq = max(last_seq, ack.last_seq)
+            bar.update(stop - start)
+    result = {"accepted": accepted, "duplicates": duplicates, "last_seq": last_seq}
+    if report.skipped_total:
+        result["skipped_bad_rows"] = dict(report.skipped)
+    print(json.dumps(result))
+    return 0
+
+
+# --- leaderboard, watch ----------------------------------------------------------------------------
+
+
+def leaderboard_options(parser: argparse.ArgumentParser) -> None:
+    options.add_client_options(parser)
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    parser.add_argument("--min-seq", type=int, default=0, help="wait until the board covers this seq")
+    options.add_query_options(parser)
+    options.add_listing_options(parser)
+
+
+def leaderboard(args: argparse.Namespace) -> int:
+    emit(fetch_leaderboard(args), args)
+    return 0
+
+
+def watch_options(parser: argparse.ArgumentParser) -> None:
+    options.add_client_options(parser)
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    parser.add_argument("--top-k", type=int, default=0, help="watch the top K rows only (default: all)")
+    parser.add_argument("--interval", type=float, default=1.0, help="at most one update per this many seconds")
+    parser.add_argument("--count", type=int, default=0, help="stop after this many updates (default: run until ^C)")
+    options.add_query_options(parser)
+    options.add_listing_options(parser)
+
+
+def watch(args: argparse.Namespace) -> int:
+    from server.files import export
+    from server.rpc.wire import leaderboard_from_pb
+
+    fmt = args.format or "table"
+    if fmt not in ("table", "json"):
+        raise SystemExit("watch prints table or json (one JSON document per line)")
+    with options.client(args) as client:
+        updates = client.watch(args.board, args.top_k, args.interval, **_request_options(args))
+        try:
+            for n, message in enumerate(updates, start=1):
+                board = leaderboard_from_pb(message)
+                if fmt == "json":
+                    print(json.dumps(export.feed(board)), flush=True)
+                else:
+                    print(
+                        f"--- update {n} at {datetime.now(UTC):%H:%M:%S} UTC\n{export.text(board, 'table')}", flush=True
+                    )
+                if n == args.count:
+                    break
+        finally:
+            updates.cancel()
+    return 0
+
+
+# --- head-to-head ----------------------------------------------------------------------------------
+
+
+def head_to_head_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_a", nargs="?")
+    parser.add_argument("model_b", nargs="?")
+    options.add_client_options(parser)
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+    parser.add_argument("--top-k", type=int, default=10, help="the matrix's size (default %(default)s)")
+    parser.add_argument("--category", default="", metavar="TAG", help="matrix of this category view")
+    parser.add_argument(
+        "--format", choices=["table", "json"], default="table", help="the matrix's (default %(default)s)"
+    )
+
+
+def head_to_head(args: argparse.Namespace) -> int:
+    if (args.model_a is None) != (args.model_b is None):
+        raise SystemExit("give two models, or none for the top-k matrix")
+    with options.client(args) as client:
+        if args.model_a is None:
+            matrix = client.head_to_head_matrix(args.board, args.top_k, category=args.category)
+            print(_matrix_text(matrix) if args.format == "table" else _message_json(matrix))
+            return 0
+        result = client.head_to_head(args.model_a, args.model_b, args.board)
+    print(_message_json(result))
+    return 0
+
+
+def _message_json(message) -> str:
+    """A flat response message as JSON: numbers stay numbers (protobuf's JSON mapping quotes 64-bit
+    ints), NaN becomes null."""
+
+    def plain(value):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
+
+    fields = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        fields[field.name] = [plain(v) for v in value] if field.is_repeated else plain(value)
+    return json.dumps(fields, indent=2)
+
+
+def _matrix_text(matrix) -> str:
+    """Each row model against each column model: win rate (battles) and the BT prediction."""
+    k = len(matrix.models)
+    width = max([len(m) for m in matrix.models] + [5])
+    lines = [f"board {matrix.board}{'/' + matrix.category if matrix.category else ''} · top {k} · "
+             "cell: empirical win rate (battles) / predicted"]  # fmt: skip
+    lines.append(" " * (width + 4) + "  ".join(f"{j + 1:>19}" for j in range(k)))
+    for i, model in enumerate(matrix.models):
+        cells = []
+        for j in range(k):
+            c = i * k + j
+            if i == j:
+                cells.append(f"{'-':>19}")
+                continue
+            empirical = matrix.empirical_win_rate[c]
+            seen = "  --  " if math.isnan(empirical) else f"{empirical:.2f}"
+            cells.append(f"{seen} ({matrix.battles[c]:>5}) / {matrix.predicted_win_probability[c]:.2f}".rjust(19))
+        lines.append(f"{i + 1:>2}. {model:<{width}}" + "  ".join(cells))
+    return "\n".join(lines)
+
+
+# --- boards, competitors, snapshots, rankings ------------------------------------------------------
+
+
+def boards(args: argparse.Namespace) -> int:
+    with options.client(args) as client:
+        found = client.boards()
+    for board in found:
+        print(
+            f"{board.name}: {board.votes} votes, {board.competitors} competitors, last seq {board.last_seq}, "
+            f"{board.snapshots} snapshots, preliminary under {board.preliminary_votes} votes, "
+            f"listed from {board.listed_min_votes}"
+        )
+        for category in board.categories:
+            print(f"  {board.name}/{category.name}: {category.votes} votes, {category.competitors} competitors")
+    return 0
+
+
+def competitors_options(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    upsert = actions.add_parser("upsert", help="set metadata from a CSV, JSON or JSONL file")
+    upsert.add_argument("file")
+    options.add_client_options(upsert)
+
+
+def competitors(args: argparse.Namespace) -> int:
+    from server.files.admin_files import read_competitors
+
+    updates = read_competitors(Path(args.file))
+    with options.client(args) as client:
+        result = client.upsert_competitors(updates)
+    print(json.dumps({"created": result.created, "updated": result.updated}))
+    return 0
+
+
+def snapshot_options(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="freeze the board as it is now")
+    create.add_argument("name")
+    listed = actions.add_parser("list", help="the board's snapshots, oldest first")
+    for sub in (create, listed):
+        options.add_client_options(sub)
+        sub.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+
+
+def snapshot(args: argparse.Namespace) -> int:
+    with options.client(args) as client:
+        found = (
+            [client.create_snapshot(args.board, args.name)] if args.action == "create" else client.snapshots(args.board)
+        )
+    for taken in found:
+        created = datetime.fromtimestamp(taken.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        scheduled = " (scheduled)" if taken.scheduled else ""
+        print(f"{taken.board} {taken.name}: seq {taken.seq}, {taken.votes} votes, taken {created}{scheduled}")
+    return 0
+
+
+def submit_rankings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file")
+    options.add_client_options(parser)
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
+
+
+def submit_rankings(args: argparse.Namespace) -> int:
+    from server.files.admin_files import read_ballots
+
+    ballots = read_ballots(Path(args.file), args.board)
+    accepted = duplicates = 0
+    with options.client(args) as client:
+        for ballot in ballots:
+            ack = client.submit_ranking(ballot)
+            accepted += ack.accepted
+            duplicates += ack.duplicates
+    print(json.dumps({"ballots": len(ballots), "accepted_votes": accepted, "duplicate_votes": duplicates}))
+    return 0
+
+
+# --- replay into a server, tokens, bench ----------------------------------------------------------
+
+
+def remote_replay(args: argparse.Namespace) -> int:
+    """``replay --target``: stream vote files into a new version of a server's board."""
+    from tqdm import tqdm
+
+    from server.files.votefile import ReadReport, iter_votes
+
+    if args.category:
+        raise SystemExit(
+            "--category computes a view offline; a replay into a server keeps every tag, so its views follow"
+        )
+    filters = options.vote_filters(args)
+    report = ReadReport()
+    chunks = iter_votes(args.file, args.board, options.read_options(args, vote_ids=True), report)
+    with options.client(args) as client, tqdm(unit="vote", desc=f"replay into {args.board}") as bar:
+        summary = client.replay(args.board, chunks, filters, on_chunk=bar.update)
+    result = {
+        "board": summary.board,
+        "read": summary.received + report.skipped_total,
+        "skipped": dict(report.skipped),
+        "removed": dict(summary.removed),
+        "applied": summary.applied,
+        "as_of_seq": summary.as_of_seq,
+    }
+    print(json.dumps(result))
+    return 0
+
+
+def token_options(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="print a new token (stderr) and its file entry (stdout)")
+    create.add_argument("--name", required=True, help="who holds it (shown in logs and rate limits)")
+    create.add_argument("--scopes", required=True, help="comma-separated: read, write, admin")
+    create.add_argument("--expires", metavar="TIME", help="Unix seconds or ISO date (UTC); default: never")
+
+
+def token(args: argparse.Namespace) -> int:
+    from server.rpc import auth
+
+    expires = options.parse_time(args.expires)
+    value, made = auth.create(args.name, [s.strip() for s in args.scopes.split(",") if s.strip()], expires)
+    print(f"token (shown once; give it to the client): {value}", file=sys.stderr)
+    print(json.dumps(made.as_json()))
+    return 0
+
+
+def bench_options(parser: argparse.ArgumentParser) -> None:
+    from server.client import bench
+
+    bench.add_arguments(parser)
+
+
+def bench(args: argparse.Namespace) -> int:
+    from server.client import bench
+
+    return bench.main(args)

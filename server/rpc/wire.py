@@ -1,0 +1,237 @@
+"""The wire's vocabulary, defined once for the server, the client and the command line.
+
+Each enum of protos/arena_ratings/v1/ratings.proto against the names the rest of the code uses:
+
+- ``Method``: "bt" and "elo" (``engine.config.METHODS``); in a request METHOD_UNSPECIFIED means BT.
+- ``CIMethod``: "bootstrap", "sandwich" and "none" (``engine.config.CI_METHODS``); unspecified
+  means BOOTSTRAP.
+- ``CompetitorStatus``: "active", "deprecated" and "unavailable" (``server.domain.competitors``);
+  STATUS_UNSPECIFIED reads as active (in an upsert: leave the status as it is).
+- ``Outcome``: the wire's codes are ``engine.outcomes.Outcome``'s values (tests/test_protos.py
+  checks), so vote columns carry them unchanged.
+
+Also the messages a client builds from domain values (vote batches, replay filters, competitor
+updates, ballots, row filters) and ``leaderboard_from_pb``, which reads a received leaderboard into
+the domain's ``PublishedLeaderboard``. The service's own conversions are ``server.rpc.convert``.
+
+Imports protobuf and light domain modules only (numpy when a batch is encoded): a client that
+imports this pays for neither numba, polars nor matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from server.domain.published import (
+    Anchor,
+    PublishedLeaderboard,
+    PublishedRow,
+    PublishedSummary,
+    SnapshotMark,
+    StyleCoefficient,
+)
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+if TYPE_CHECKING:
+    from server.domain.ballots import RankingBallot
+    from server.domain.competitors import CompetitorUpdate
+    from server.domain.filters import VoteFilters
+    from server.domain.votes import VoteBatch
+
+METHOD_CODES = {"bt": pb.BT, "elo": pb.ELO}
+METHOD_NAMES = {code: name for name, code in METHOD_CODES.items()}
+REQUEST_METHODS = {pb.METHOD_UNSPECIFIED: "bt", **METHOD_NAMES}  # what a request's method asks for
+
+CI_CODES = {"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}
+CI_NAMES = {code: name for name, code in CI_CODES.items()}
+REQUEST_CIS = {pb.CI_UNSPECIFIED: "bootstrap", **CI_NAMES}
+
+STATUS_CODES = {"active": pb.ACTIVE, "deprecated": pb.DEPRECATED, "unavailable": pb.UNAVAILABLE}
+STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
+
+
+def method_code(method: str | int) -> int:
+    """A method by name ("bt", "elo") or already a wire code."""
+    return METHOD_CODES[method] if isinstance(method, str) else method
+
+
+def ci_code(ci: str | int) -> int:
+    """A CI method by name ("bootstrap", "sandwich", "none") or already a wire code."""
+    return CI_CODES[ci] if isinstance(ci, str) else ci
+
+
+def method_name(code: int) -> str:
+    """A leaderboard's method as published: "bt", "elo" (another code: its enum name, lower case)."""
+    return METHOD_NAMES.get(code) or pb.Method.Name(code).lower()
+
+
+def ci_name(code: int) -> str:
+    return REQUEST_CIS.get(code, "bootstrap")
+
+
+def status_name(code: int) -> str:
+    return STATUS_NAMES.get(code, "active")
+
+
+# --- what a client sends -----------------------------------------------------------------------
+
+
+def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
+    """The columnar wire form of a batch."""
+    import numpy as np  # a VoteBatch holds numpy arrays: whoever has one has numpy loaded
+
+    columns = pb.VoteColumns(
+        names=batch.names,
+        model_a=batch.model_a.tolist(),
+        model_b=batch.model_b.tolist(),
+        outcome=batch.outcome.tolist(),
+        vote_id=batch.vote_id,
+        voter_id=batch.voter_id,
+        tag_count=batch.tag_count.tolist() if batch.tags else [],
+        tags=batch.tags,
+        anony=[] if batch.anony is None else batch.anony.tolist(),
+        language=batch.language,
+        style_features=batch.style_names,
+    )
+    if batch.style_names:
+        f = len(batch.style_names)
+        columns.style_a.extend(batch.style[:, :f].ravel().tolist())
+        columns.style_b.extend(batch.style[:, f:].ravel().tolist())
+    if not np.isnan(batch.timestamp).all():
+        columns.timestamp.extend(batch.timestamp.tolist())
+    return pb.VoteBatch(board=batch.board, columns=columns, batch_id=batch_id)
+
+
+def filters_to_pb(filters: VoteFilters) -> pb.ReplayFilters:
+    message = pb.ReplayFilters(
+        anony_only=filters.anony_only,
+        exclude_models=sorted(filters.exclude_models),
+        languages=sorted(filters.languages),
+        drop_ties=filters.drop_ties,
+        tags=sorted(filters.tags),
+        dedupe=filters.dedupe,
+        daily_cap=filters.daily_cap,
+    )
+    if filters.since is not None:
+        message.since = filters.since
+    if filters.until is not None:
+        message.until = filters.until
+    return message
+
+
+def update_to_pb(update: CompetitorUpdate) -> pb.Competitor:
+    """The wire form of an upsert."""
+    message = pb.Competitor(name=update.name, links=update.links)
+    for key in ("display_name", "organization", "license", "open_weights"):
+        if getattr(update, key) is not None:
+            setattr(message, key, getattr(update, key))
+    if update.status is not None:
+        message.status = STATUS_CODES[update.status]
+    return message
+
+
+def ballot_to_pb(ballot: RankingBallot) -> pb.RankingBallot:
+    """The wire form of a multi-way ballot (a NaN timestamp: not given)."""
+    message = pb.RankingBallot(
+        board=ballot.board,
+        ballot_id=ballot.ballot_id,
+        ranking=[pb.RankedCompetitor(model=m, place=p) for m, p in ballot.ranking],
+        voter_id=ballot.voter_id,
+        tags=ballot.tags,
+    )
+    if not math.isnan(ballot.timestamp):
+        message.timestamp = ballot.timestamp
+    return message
+
+
+def row_filters_to_pb(
+    statuses: Iterable[str] = (),
+    open_weights_only: bool = False,
+    licenses: Iterable[str] = (),
+    organizations: Iterable[str] = (),
+    min_votes: int = 0,
+    include_unlisted: bool = False,
+) -> pb.RowFilters:
+    """Which rows a leaderboard lists (``server.domain.listing.RowFilters``); no statuses: active only."""
+    return pb.RowFilters(
+        statuses=[STATUS_CODES[s] for s in statuses],
+        open_weights_only=open_weights_only,
+        licenses=licenses,
+        organizations=organizations,
+        min_votes=min_votes,
+        include_unlisted=include_unlisted,
+    )
+
+
+# --- what a client receives --------------------------------------------------------------------
+
+
+def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
+    """A received leaderboard as the domain's published form (what exports and text formats take)."""
+    s = message.summary
+    return PublishedLeaderboard(
+        board=message.board,
+        method=method_name(message.method),
+        ci=ci_name(message.ci),
+        as_of_seq=message.as_of_seq,
+        total_votes=message.total_votes,
+        rows=tuple(_row_from_pb(row) for row in message.rows),
+        bootstrap_rounds=message.bootstrap_rounds,
+        anchor=Anchor(message.anchor.model, message.anchor.rating) if message.HasField("anchor") else None,
+        log_likelihood=message.log_likelihood if message.method == pb.BT else None,
+        category=message.category,
+        summary=PublishedSummary(
+            models_listed=s.models_listed,
+            models_hidden=s.models_hidden,
+            preliminary=s.preliminary,
+            total_votes=s.total_votes,
+            gaps=tuple((g.rank, g.gap) for g in s.gaps),
+            tied_with_leader=s.tied_with_leader,
+        ),
+        compared_to=_mark_from_pb(message, "compared_to"),
+        as_of=_mark_from_pb(message, "as_of"),
+        style_control=message.style_control,
+        style_votes=message.style_votes,
+        scale=message.scale,
+        base=message.base,
+        style_coefficients=tuple(
+            StyleCoefficient(c.name, c.value, c.lower, c.upper) for c in message.style_coefficients
+        ),
+        total_rows=message.total_rows,
+    )
+
+
+def _row_from_pb(row: pb.LeaderboardRow) -> PublishedRow:
+    c = row.competitor
+    return PublishedRow(
+        rank=row.rank,
+        rank_ub=row.rank_ub,
+        model=row.model,
+        rating=row.rating,
+        rating_lower=row.rating_lower,
+        rating_upper=row.rating_upper,
+        votes=row.votes,
+        wins=row.wins,
+        losses=row.losses,
+        ties=row.ties,
+        ties_both_bad=row.ties_both_bad,
+        component=row.component,
+        preliminary=row.preliminary,
+        rank_delta=row.rank_delta if row.HasField("rank_delta") else None,
+        rating_delta=row.rating_delta if row.HasField("rating_delta") else None,
+        display_name=c.display_name,
+        organization=c.organization,
+        license=c.license,
+        open_weights=c.open_weights if c.HasField("open_weights") else None,
+        status=status_name(c.status),
+        style_rank_delta=row.style_rank_delta if row.HasField("style_rank_delta") else None,
+    )
+
+
+def _mark_from_pb(message: pb.Leaderboard, field: str) -> SnapshotMark | None:
+    if not message.HasField(field):
+        return None
+    snapshot = getattr(message, field)
+    return SnapshotMark(name=snapshot.name, seq=snapshot.seq, created=snapshot.created, votes=snapshot.votes)
