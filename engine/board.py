@@ -128,7 +128,7 @@ class Board:
 
     def _apply_bootstrap(self, slot_a, slot_b, outcome, ordinals) -> None:
         cfg = self.config
-        head = (self._replicas, slot_a, slot_b, outcome, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
+        head: tuple = (self._replicas, slot_a, slot_b, outcome, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
         head += (log_base_over_scale(cfg),)
         parts = self.threads if slot_a.shape[0] * cfg.bootstrap_rounds >= _PARALLEL_MIN_UPDATES else 1
         # Each range writes its own slice of the shared scratch row, so threads never share memory.

@@ -400,7 +400,9 @@ def _laplacian(
     lo = lo.astype(np.int64)
     hi = hi.astype(np.int64)
     flat = np.concatenate([lo * m + lo, hi * m + hi, lo * m + hi, hi * m + lo])
-    return np.bincount(flat, np.concatenate([weight, weight, -weight, -weight]), minlength=m * m).reshape(m, m)
+    weights = np.concatenate([weight, weight, -weight, -weight])
+    # numpy's stubs type bincount as intp whatever the weights; with float64 weights it is float64
+    return np.bincount(flat, weights, minlength=m * m).reshape(m, m)  # type: ignore[return-value]
 
 
 def win_probability(theta_a: float, theta_b: float) -> float:

@@ -24,7 +24,7 @@ _MIN_TABLE = 64
 
 
 @kernel
-def _slot_of_key(keys: np.ndarray, key: np.int64) -> int:
+def _slot_of_key(keys: np.ndarray, key: np.int64) -> np.int64:
     mask = keys.shape[0] - 1
     h = np.int64(mix64(np.uint64(key)) & np.uint64(mask))
     while keys[h] != key and keys[h] != _EMPTY:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 _lock = threading.Lock()
@@ -32,7 +33,7 @@ def split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
-def run_split(kernel, span: tuple[int, int], parts: int, head: tuple, tail: tuple) -> None:
+def run_split(kernel: Callable[..., object], span: tuple[int, int], parts: int, head: tuple, tail: tuple) -> None:
     """Run kernel(*head, lo, hi, *tail) over ``span`` cut in ``parts`` ranges, on the pool when more than one."""
     start, stop = span
     ranges = [(start + lo, start + hi) for lo, hi in split(stop - start, parts)]
