@@ -9,10 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.cli import options, remote
 from server.domain.limits import DEFAULT_BOARD
+
+if TYPE_CHECKING:
+    from server.domain.votes import VoteBatch
 
 
 def replay_options(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +93,7 @@ def offline_board(args: argparse.Namespace):
     filters = options.vote_filters(args)
     report = ReadReport()
     read = options.read_options(args, vote_ids=filters.dedupe)
+    chunks: Iterable[VoteBatch]
     if args.sort_by_time:
         votes = read_votes(args.file, args.board, read, report)
         if np.isnan(votes.timestamp).any():

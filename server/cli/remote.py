@@ -79,7 +79,7 @@ def submit(args: argparse.Namespace) -> int:
             duplicates += ack.duplicates
             last_seq = max(last_seq, ack.last_seq)
             bar.update(stop - start)
-    result = {"accepted": accepted, "duplicates": duplicates, "last_seq": last_seq}
+    result: dict[str, int | dict[str, int]] = {"accepted": accepted, "duplicates": duplicates, "last_seq": last_seq}
     if report.skipped_total:
         result["skipped_bad_rows"] = dict(report.skipped)
     print(json.dumps(result))

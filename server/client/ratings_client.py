@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 
@@ -30,6 +30,16 @@ log = logging.getLogger(__name__)
 REPLAY_CHUNK_VOTES = 1000  # votes per ReplayChunk message, well under the server's batch and size limits
 
 PAGED_READ_ATTEMPTS = 3  # full_leaderboard's reads of a board that keeps changing between its pages
+
+
+class LeaderboardStream(Protocol):
+    """WatchLeaderboard's response stream: leaderboards as they come, until cancelled."""
+
+    def __iter__(self) -> Iterator[pb.Leaderboard]: ...
+
+    def __next__(self) -> pb.Leaderboard: ...
+
+    def cancel(self) -> bool: ...
 
 
 class PagesChanged(RuntimeError):
@@ -188,8 +198,8 @@ class RatingsClient:
 
     def watch(
         self, board: str = DEFAULT_BOARD, top_k: int = 0, interval: float = 0.0, timeout: float | None = None, **options
-    ) -> Iterator[pb.Leaderboard]:
-        """WatchLeaderboard: the leaderboard now, then whenever its ranks change. Cancel the iterator to stop."""
+    ) -> LeaderboardStream:
+        """WatchLeaderboard: the leaderboard now, then whenever its ranks change. Cancel the stream to stop."""
         request = pb.WatchRequest(
             leaderboard=leaderboard_request(board, **options), top_k=top_k, min_interval_seconds=interval
         )

@@ -11,6 +11,7 @@ page's. ``Leaderboard.total_rows`` is the number of listed rows; a client pages 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,8 @@ def page_of(shown: Listing, page: Page) -> Listing:
 def _slice(standings: Standings, rows: slice) -> Standings:
     # Not Standings.select, which re-ranks the rows kept: a page keeps the ranks of the whole listing.
     arrays = {f.name: getattr(standings, f.name) for f in fields(standings)}
-    return replace(standings, **{name: a[rows] for name, a in arrays.items() if isinstance(a, np.ndarray)})
+    sliced: dict[str, Any] = {name: a[rows] for name, a in arrays.items() if isinstance(a, np.ndarray)}
+    return replace(standings, **sliced)
 
 
 def fit_message(board: pb.Leaderboard, page: Page, max_bytes: int) -> pb.Leaderboard:

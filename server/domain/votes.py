@@ -57,6 +57,12 @@ class VoteBatch:
         starts = ends - self.tag_count
         return [self.tags[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
 
+    def style_values(self) -> NDArray[np.float64]:
+        """``style`` of a batch that names style features (``validate`` checks that it carries them)."""
+        if self.style is None:
+            raise ValueError(f"the batch names style features {self.style_names} but carries no values")
+        return self.style
+
     def select(self, keep: NDArray[np.bool_]) -> VoteBatch:
         """The votes where ``keep`` is true, in order."""
         return self.take(np.flatnonzero(keep))
@@ -150,9 +156,9 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
     ):
         if len(values) != n:
             raise InvalidArgument(f"columns.{column}", f"has {len(values)} values for {n} votes")
-    for column, values in (("vote_id", batch.vote_id), ("voter_id", batch.voter_id), ("language", batch.language)):
-        if values and len(values) != n:
-            raise InvalidArgument(f"columns.{column}", f"has {len(values)} values for {n} votes")
+    for column, texts in (("vote_id", batch.vote_id), ("voter_id", batch.voter_id), ("language", batch.language)):
+        if texts and len(texts) != n:
+            raise InvalidArgument(f"columns.{column}", f"has {len(texts)} values for {n} votes")
     if batch.anony is not None and len(batch.anony) != n:
         raise InvalidArgument("columns.anony", f"has {len(batch.anony)} values for {n} votes")
     if batch.tags or len(batch.tag_count):

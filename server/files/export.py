@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from engine.config import ARENA_BASE, ARENA_SCALE
-from server.domain.published import PublishedLeaderboard, PublishedRow
+from server.domain.published import Anchor, PublishedLeaderboard, PublishedRow
 from server.files import render
 
 if TYPE_CHECKING:  # imported where a chart or a Parquet file is made: together ~0.5 s of a CLI start
@@ -212,7 +212,7 @@ def _chart_title(board: PublishedLeaderboard, shown: int) -> str:
     first = f"{board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
     second = f"{subset} · as of seq {board.as_of_seq}"
     if board.anchor is not None:
-        second += f" · anchored: {_anchor_label(board)}"
+        second += f" · anchored: {_anchor_label(board.anchor)}"
     return f"{first}\n{second}"
 
 
@@ -375,7 +375,7 @@ def _summary(board: PublishedLeaderboard) -> str:
         f"{len(board.rows)} models · as of seq {board.as_of_seq}"
     )
     if board.anchor is not None:
-        text += f" · anchored: {_anchor_label(board)}"
+        text += f" · anchored: {_anchor_label(board.anchor)}"
     return text
 
 
@@ -414,8 +414,8 @@ def _ci_label(board: PublishedLeaderboard) -> str:
     return board.ci + rounds
 
 
-def _anchor_label(board: PublishedLeaderboard) -> str:
-    return f"{board.anchor.model} = {board.anchor.rating:g}"
+def _anchor_label(anchor: Anchor) -> str:
+    return f"{anchor.model} = {anchor.rating:g}"
 
 
 def _ranked(board: Board) -> list[PublishedRow]:

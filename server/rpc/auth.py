@@ -30,7 +30,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,9 +104,11 @@ class TokenBook:
         return found
 
 
-def load(path: Path | None = None, environ: dict[str, str] | None = None) -> TokenBook | None:
-    """Tokens from ``path`` and the environment variable, or None when neither gives any."""
-    environ = os.environ if environ is None else environ
+def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> TokenBook | None:
+    """Tokens from ``path`` and the environment variable (``environ``: os.environ unless given), or
+    None when neither gives any."""
+    if environ is None:
+        environ = os.environ
     tokens: list[Token] = []
     if path is not None:
         try:
@@ -149,6 +151,8 @@ def parse(text: str, source: str) -> list[Token]:
     tokens = []
     for i, (where, entry) in enumerate(_entries(text, source)):
         try:
+            if not isinstance(entry, dict):
+                raise TypeError(f"an entry must be a JSON object, not {type(entry).__name__}")
             raw = bytes.fromhex(entry["sha256"])
             scopes = frozenset(entry["scopes"])
             name = str(entry.get("name") or f"token-{i}")

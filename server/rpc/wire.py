@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from server.domain.published import (
     Anchor,
@@ -40,26 +40,28 @@ if TYPE_CHECKING:
     from server.domain.filters import VoteFilters
     from server.domain.votes import VoteBatch
 
+# Keyed by int: a received message's enum fields may hold any code, including ones this build does
+# not know (the generated stubs type them as the enum class; at run time they are plain ints).
 METHOD_CODES = {"bt": pb.BT, "elo": pb.ELO}
-METHOD_NAMES = {code: name for name, code in METHOD_CODES.items()}
-REQUEST_METHODS = {pb.METHOD_UNSPECIFIED: "bt", **METHOD_NAMES}  # what a request's method asks for
+METHOD_NAMES: dict[int, str] = {code: name for name, code in METHOD_CODES.items()}
+REQUEST_METHODS: dict[int, str] = {pb.METHOD_UNSPECIFIED: "bt", **METHOD_NAMES}  # what a request's method asks for
 
 CI_CODES = {"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}
-CI_NAMES = {code: name for name, code in CI_CODES.items()}
-REQUEST_CIS = {pb.CI_UNSPECIFIED: "bootstrap", **CI_NAMES}
+CI_NAMES: dict[int, str] = {code: name for name, code in CI_CODES.items()}
+REQUEST_CIS: dict[int, str] = {pb.CI_UNSPECIFIED: "bootstrap", **CI_NAMES}
 
 STATUS_CODES = {"active": pb.ACTIVE, "deprecated": pb.DEPRECATED, "unavailable": pb.UNAVAILABLE}
-STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
+STATUS_NAMES: dict[int, str] = {code: name for name, code in STATUS_CODES.items()}
 
 
-def method_code(method: str | int) -> int:
-    """A method by name ("bt", "elo") or already a wire code."""
-    return METHOD_CODES[method] if isinstance(method, str) else method
+def method_code(method: str | int) -> pb.Method:
+    """A method by name ("bt", "elo") or already a wire code (an int: the enum's values are ints)."""
+    return METHOD_CODES[method] if isinstance(method, str) else cast("pb.Method", method)
 
 
-def ci_code(ci: str | int) -> int:
+def ci_code(ci: str | int) -> pb.CIMethod:
     """A CI method by name ("bootstrap", "sandwich", "none") or already a wire code."""
-    return CI_CODES[ci] if isinstance(ci, str) else ci
+    return CI_CODES[ci] if isinstance(ci, str) else cast("pb.CIMethod", ci)
 
 
 def method_name(code: int) -> str:
@@ -97,8 +99,9 @@ def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
     )
     if batch.style_names:
         f = len(batch.style_names)
-        columns.style_a.extend(batch.style[:, :f].ravel().tolist())
-        columns.style_b.extend(batch.style[:, f:].ravel().tolist())
+        style = batch.style_values()
+        columns.style_a.extend(style[:, :f].ravel().tolist())
+        columns.style_b.extend(style[:, f:].ravel().tolist())
     if not np.isnan(batch.timestamp).all():
         columns.timestamp.extend(batch.timestamp.tolist())
     return pb.VoteBatch(board=batch.board, columns=columns, batch_id=batch_id)

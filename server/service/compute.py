@@ -7,6 +7,7 @@ What is copied is one named type per kind of query: ``EloInputs``, ``BTInputs``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,7 +124,9 @@ def compute_standings(
         )
     except ConvergenceError as exc:
         raise _on_board(exc, query, "--bt-prior sets the prior; method ELO needs no fit") from exc
-    anchor = None if inputs.anchor_slot is None else (query.anchor_model, query.anchor_rating)
+    anchor = None
+    if inputs.anchor_slot is not None and query.anchor_model is not None:  # the slot is the anchor model's
+        anchor = (query.anchor_model, query.anchor_rating)
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood,
         **_scale_of(elo_config),
@@ -166,7 +169,12 @@ def _on_board(exc: ConvergenceError, query: LeaderboardQuery, settings: str) -> 
     return ConvergenceError(f"board {query.board!r}{view}: {exc} ({settings})")
 
 
-def _scale_of(config: EloConfig) -> dict[str, float]:
+class _Scale(TypedDict):
+    scale: float
+    base: float
+
+
+def _scale_of(config: EloConfig) -> _Scale:
     """The board's rating scale, which the results carry (win probabilities on the board's own scale)."""
     return {"scale": config.scale, "base": config.base}
 

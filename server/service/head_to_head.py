@@ -51,7 +51,8 @@ def pair_record(
 
     pair = versions.read(board, "", read)
     predicted = win_probability(rating[model_a], rating[model_b], pair.config.scale, pair.config.base)
-    counts = tuple(int(c) for c in pair.counts)
+    wins_a, wins_b, ties, both_bad = (int(c) for c in pair.counts)
+    counts = (wins_a, wins_b, ties, both_bad)
     return HeadToHead(board, model_a, model_b, counts, predicted, fitted.standings.as_of_seq)
 
 
@@ -71,7 +72,7 @@ def pair_matrix(
 
     def read(view: Board) -> PairCounts:
         counts = np.zeros((k, k, 4), dtype=np.int64)
-        slots = [view.slot_of(interner.id_of(name)) for name in models]
+        slots = [_listed_slot(view, interner, name) for name in models]
         for i in range(k):
             for j in range(i + 1, k):
                 counts[i, j] = view.cells.pair(slots[i], slots[j])
@@ -92,3 +93,13 @@ def pair_matrix(
     return HeadToHeadMatrix(
         query.board, query.category, list(models), battles, empirical, predicted, shown.result.standings.as_of_seq
     )
+
+
+def _listed_slot(view: Board, interner: Interner, name: str) -> int:
+    """The slot of a model that a listing of this board shows: it has votes here, and a board never
+    gives a slot back."""
+    competitor = interner.id_of(name)
+    slot = None if competitor is None else view.slot_of(competitor)
+    if slot is None:
+        raise RuntimeError(f"{name!r} is listed but has no slot on the board")
+    return slot

@@ -70,7 +70,7 @@ def write_states(path: Path, seq: int, boards: dict[str, dict[str, np.ndarray]])
     """Write ``boards`` (name -> arrays) as of ``seq`` to ``path`` atomically and durably."""
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "seq": np.array([seq], dtype=np.int64),
         "boards": encode_strings(list(boards)),
         "engine_state": np.array([ENGINE_STATE_VERSION], dtype=np.int64),
@@ -78,7 +78,7 @@ def write_states(path: Path, seq: int, boards: dict[str, dict[str, np.ndarray]])
     for i, state in enumerate(boards.values()):
         arrays.update({f"{i}/{key}": value for key, value in state.items()})
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=False, **arrays)  # numeric arrays only: load() reads without pickle
     payload = buffer.getvalue()
     tmp = path.with_suffix(".tmp")
     try:

@@ -275,7 +275,7 @@ class Store:
                     None if batch.voter_id is None else json.dumps(batch.voter_id),
                     None if batch.tags is None else json.dumps(batch.tags),
                     None if not batch.style_names else json.dumps(batch.style_names),
-                    None if not batch.style_names else batch.style.astype("<f8").tobytes(),
+                    _style_bytes(batch),
                 ),
             )
 
@@ -309,6 +309,15 @@ class Store:
             yield from _logged(cursor)
         finally:
             db.close()
+
+
+def _style_bytes(batch: LoggedBatch) -> bytes | None:
+    """The style rows as stored: none without style features; a batch that names them carries them."""
+    if not batch.style_names:
+        return None
+    if batch.style is None:
+        raise ValueError(f"the batch names style features {batch.style_names} but carries no values")
+    return batch.style.astype("<f8").tobytes()
 
 
 def _logged(cursor: sqlite3.Cursor) -> Iterator[LoggedBatch]:

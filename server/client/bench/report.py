@@ -217,7 +217,7 @@ def render_table(report: Report) -> str:
         "",
     ]
     header = ("call", "calls", "ok", "calls/s", "votes/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors")
-    rows = [header]
+    rows: list[tuple[str, ...]] = [header]
     for stats in [*report.calls, report.total]:
         lat = stats.latency
         rows.append((

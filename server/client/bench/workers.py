@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
@@ -53,7 +52,7 @@ def model_name(i: int) -> str:
 
 class Call(NamedTuple):
     kind: int  # index into the mix
-    method: Callable  # the stub's multi-callable
+    method: grpc.UnaryUnaryMultiCallable  # the stub's multi-callable
     request: object
     votes: int  # votes sent (submit)
 
