@@ -71,6 +71,7 @@ def submit(args: argparse.Namespace) -> int:
     votes = read_votes(args.file, args.board, options.read_options(args, vote_ids=True), report)
     accepted = duplicates = 0
     last_seq = 0
+    created = False
     with options.client(args) as client, tqdm(total=len(votes), unit="vote", desc="submit") as bar:
         for batch_id, start in enumerate(range(0, len(votes), args.batch_size)):
             stop = min(start + args.batch_size, len(votes))
@@ -79,11 +80,22 @@ def submit(args: argparse.Namespace) -> int:
             duplicates += ack.duplicates
             last_seq = max(last_seq, ack.last_seq)
             bar.update(stop - start)
+            created = created or ack.board_created
+    if created:
+        _warn_created(args.board)
     result = {"accepted": accepted, "duplicates": duplicates, "last_seq": last_seq}
     if report.skipped_total:
         result["skipped_bad_rows"] = dict(report.skipped)
     print(json.dumps(result))
     return 0
+
+
+def _warn_created(board: str) -> None:
+    """A write created its board: say so, since a typo in --board does exactly that."""
+    print(
+        f"arena-ratings: warning: board {board!r} did not exist; these votes created it (a typo in --board?)",
+        file=sys.stderr,
+    )
 
 
 # --- leaderboard, watch ----------------------------------------------------------------------------
@@ -269,11 +281,15 @@ def submit_rankings(args: argparse.Namespace) -> int:
 
     ballots = read_ballots(Path(args.file), args.board)
     accepted = duplicates = 0
+    created = False
     with options.client(args) as client:
         for ballot in ballots:
             ack = client.submit_ranking(ballot)
             accepted += ack.accepted
             duplicates += ack.duplicates
+            created = created or ack.board_created
+    if created:
+        _warn_created(args.board)
     print(json.dumps({"ballots": len(ballots), "accepted_votes": accepted, "duplicate_votes": duplicates}))
     return 0
 

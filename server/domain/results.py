@@ -20,6 +20,7 @@ class Ack:
     first_seq: int  # 0 when nothing was accepted
     last_seq: int
     duplicate_index: list[int]
+    board_created: bool = False  # this batch created its board (a typo in a board name shows here)
 
 
 class Upserted(NamedTuple):

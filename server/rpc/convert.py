@@ -170,6 +170,7 @@ def ack_to_pb(ack: Ack, batch_id: int = 0) -> pb.VoteAck:
         first_seq=ack.first_seq,
         last_seq=ack.last_seq,
         duplicate_index=ack.duplicate_index,
+        board_created=ack.board_created,
     )
 
 

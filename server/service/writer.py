@@ -31,7 +31,7 @@ import numpy as np
 
 from engine import EloConfig, Interner
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate, validate_updates
-from server.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
+from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from server.domain.filters import FilterRun, VoteFilters
 from server.domain.results import Ack, Upserted
 from server.domain.votes import VoteBatch, validate
@@ -102,6 +102,8 @@ class Writer:
                     "(your votes would not be in the new version)"
                 )
             board_id = self._board_ids.get(batch.board)
+            if board_id is None:
+                self._check_creatable(batch.board)
             accepted_ids = self._vote_ids.get(board_id, set()) if board_id is not None else set()
             fresh = np.ones(len(batch), dtype=bool)
             seen: set[str] = set()
@@ -118,7 +120,9 @@ class Writer:
                 board_id = self._next_board_id
                 new_board = NewBoard(board_id, kept.board, asdict(self.config_for(kept.board)))
             logged = self._append(kept, board_id, new_board)
-        return Ack(len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index)
+        return Ack(
+            len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index, new_board is not None
+        )
 
     # --------------------------------------------------------------------- replays
 
@@ -136,6 +140,8 @@ class Writer:
             self._check_open(board)
             if board in self._replays:
                 raise FailedPrecondition(f"board {board!r} is already being replayed")
+            if board not in self._board_ids:
+                self._check_creatable(board)
             board_id = self._next_board_id
             config = self.config_for(board)
             try:
@@ -262,6 +268,14 @@ class Writer:
     def config_for(self, board: str) -> EloConfig:
         known = self._board_configs.get(board)
         return known if known is not None else self._config.elo_for(board)
+
+    def _check_creatable(self, board: str) -> None:
+        """Under the lock: a write would create ``board``; NotFound unless serve --create-boards allows it."""
+        if not self._config.may_create(board):
+            raise NotFound(
+                f"board {board!r} does not exist, and this server creates only the boards of its --board-config "
+                "(serve --create-boards configured)"
+            )
 
     def _check_open(self, board: str | None = None) -> None:
         """Under the lock: refuse writes while closing, after an applier failure, or to a failed board."""
