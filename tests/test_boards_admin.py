@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+
 import grpc
 import pytest
 
@@ -102,3 +106,193 @@ def test_serve_create_boards_flag(monkeypatch, tmp_path):
         assert started[-1].create_boards == expected
     assert started[0].may_create("chess") and not started[0].may_create("nope")
     assert started[1].may_create("nope")
+
+
+# ------------------------------------------------------------------ deleting a board
+
+
+def _junk(ids: range, outcome: int = 1) -> object:
+    names = [f"m{i % 4}" for i in ids]
+    return make_batch(names, [f"m{(i + 1) % 4}" for i in ids], [outcome] * len(ids), [f"j{i}" for i in ids], "junk")
+
+
+def test_delete_board_retires_it_durably_and_frees_its_vote_ids(start_server, tmp_path):
+    data = tmp_path / "data"
+    server = start_server(data_dir=data)
+    target = f"127.0.0.1:{server.port}"
+    with RatingsClient(target) as client:
+        client.submit(_votes("keep", ["k1"]))
+        last = 0
+        for start in range(0, 40, 10):
+            last = client.submit(_junk(range(start, start + 10))).last_seq
+        before = client.leaderboard("junk", ci=pb.CI_NONE, min_seq=last)  # cached now
+        assert before.total_votes == 40
+        client.create_snapshot("junk", "week-1")
+        server.service.checkpoint()  # a checkpoint that still holds the board
+        used = client.stub.ListBoards(pb.ListBoardsRequest()).memory_used_bytes
+        for start in range(40, 100, 10):  # still queued for the applier, maybe, when the delete comes
+            client.submit(_junk(range(start, start + 10)))
+        deleted = client.delete_board("junk")
+        assert (deleted.board, deleted.votes, deleted.snapshots) == ("junk", 100, 1)
+        assert [b.name for b in client.boards()] == ["keep"]
+        assert client.stub.ListBoards(pb.ListBoardsRequest()).memory_used_bytes < used
+        for call in (
+            lambda: client.leaderboard("junk", ci=pb.CI_NONE),
+            lambda: client.head_to_head("m0", "m1", "junk"),
+            lambda: client.delete_board("junk"),
+            lambda: client.create_snapshot("junk", "week-2"),
+        ):
+            assert _code(call).code() == grpc.StatusCode.NOT_FOUND
+        # Its snapshots stay readable by name.
+        assert [s.name for s in client.snapshots("junk")] == ["week-1"]
+        assert client.leaderboard("junk", ci=pb.CI_NONE, as_of="week-1").total_votes == 40
+        # The same votes make a new board of that name at once, and the cache serves the new one.
+        again = client.submit(_junk(range(0, 10), outcome=2))
+        assert (again.accepted, again.duplicates, again.board_created) == (10, 0, True)
+        board = client.leaderboard("junk", ci=pb.CI_NONE, min_seq=again.last_seq)
+        assert board.total_votes == 10
+        assert [r.model for r in board.rows] != [r.model for r in before.rows]
+        server.service.checkpoint()  # the newest checkpoint holds this second board, deleted next
+        client.delete_board("junk")
+    server.stop(grace=1.0)
+    server = start_server(data_dir=data)  # the deletion is durable: a restart does not bring the board back
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        assert [b.name for b in client.boards()] == ["keep"]
+        assert _code(lambda: client.leaderboard("junk", ci=pb.CI_NONE)).code() == grpc.StatusCode.NOT_FOUND
+        ack = client.submit(_junk(range(0, 100)))
+        assert (ack.accepted, ack.duplicates, ack.board_created) == (100, 0, True)
+        assert client.leaderboard("junk", ci=pb.CI_NONE, min_seq=ack.last_seq).total_votes == 100
+        assert client.leaderboard("keep", ci=pb.CI_NONE).total_votes == 1
+
+
+def _replaying(client: RatingsClient, board: str) -> bool:
+    """Whether a replay of ``board`` is under way: live ingest into it is UNAVAILABLE then (a duplicate
+    vote id, so that nothing is stored otherwise)."""
+    try:
+        client.stub.SubmitVotes(_votes(board, ["d1"]), timeout=5)
+    except grpc.RpcError as exc:
+        return exc.code() == grpc.StatusCode.UNAVAILABLE
+    return False
+
+
+def test_delete_board_refusals(start_server):
+    server = start_server()
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        client.submit(_votes("default", ["d1"]))
+        error = _code(lambda: client.stub.DeleteBoard(pb.DeleteBoardRequest()))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "board" in error.details()
+        assert _code(lambda: client.delete_board("nope")).code() == grpc.StatusCode.NOT_FOUND
+        # A board being replayed cannot be deleted (nor can the board a replay is creating).
+        release = threading.Event()
+        results = []
+
+        def chunks(board):
+            yield make_batch(["a"], ["b"], [1], ["r1"], board)
+            release.wait(30)
+            yield make_batch(["b"], ["a"], [1], ["r2"], board)
+
+        replays = [
+            threading.Thread(target=lambda b=b: results.append(client.replay(b, chunks(b)))) for b in ("default", "new")
+        ]
+        for thread in replays:
+            thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not _replaying(client, "default") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            while time.monotonic() < deadline:  # NOT_FOUND until the replay of the new board has begun
+                error = _code(lambda: client.delete_board("new"))
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    break
+                time.sleep(0.01)
+            assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error
+            assert "'new'" in error.details() and "replay" in error.details()
+            error = _code(lambda: client.delete_board("default"))
+            assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error
+            assert "'default'" in error.details() and "replay" in error.details()
+        finally:
+            release.set()
+            for thread in replays:
+                thread.join(30)
+        assert sorted(r.applied for r in results) == [2, 2]
+        assert client.delete_board("default").votes == 2
+        assert [b.name for b in client.boards()] == ["new"]
+
+
+def test_batches_still_queued_when_their_board_is_deleted_do_not_bring_it_back(start_server):
+    server = start_server()
+    versions = server.service._versions
+    gate = threading.Event()
+    original = versions.apply
+
+    def held_apply(*args, **kwargs):
+        gate.wait(30)  # the applier waits here: what the writer commits meanwhile stays queued
+        return original(*args, **kwargs)
+
+    versions.apply = held_apply
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        last = 0
+        for start in range(0, 50, 10):
+            last = client.submit(_junk(range(start, start + 10))).last_seq
+        assert client.delete_board("junk").votes == 50
+        gate.set()
+        assert client.boards() == []
+        versions.wait_applied(last, timeout=30)
+        assert client.boards() == []  # the queued batches were skipped, not applied to a new "junk"
+        assert _code(lambda: client.leaderboard("junk", ci=pb.CI_NONE)).code() == grpc.StatusCode.NOT_FOUND
+        ack = client.submit(_junk(range(0, 10)))
+        assert client.leaderboard("junk", ci=pb.CI_NONE, min_seq=ack.last_seq).total_votes == 10
+
+
+def test_boards_delete_needs_yes_and_names_what_it_would_delete(start_server, capsys):
+    server = start_server()
+    target = ["--target", f"127.0.0.1:{server.port}"]
+    with RatingsClient(target[1]) as client:
+        client.submit(_votes("typo", ["t1", "t2", "t3"]))
+        client.submit(_votes("keep", ["k1"]))
+    code, out, err = run_cli(capsys, "boards", "delete", "typo", *target)
+    assert code == 2 and out == ""
+    assert "board 'typo'" in err and "3 votes" in err and "--yes" in err
+    code, out, _ = run_cli(capsys, "boards", *target)  # nothing changed; the plain listing still works
+    assert code == 0 and "typo: 3 votes" in out
+    code, out, err = run_cli(capsys, "boards", "delete", "typo", "--yes", *target)
+    assert code == 0, err
+    assert json.loads(out) == {"deleted": "typo", "votes": 3, "snapshots_kept": 0}
+    code, out, _ = run_cli(capsys, "boards", *target)
+    assert code == 0 and "typo" not in out and "keep: 1 votes" in out
+    code, _, err = run_cli(capsys, "boards", "delete", "typo", "--yes", *target)
+    assert code == 1 and "NOT_FOUND" in err and "'typo'" in err
+    code, _, err = run_cli(capsys, "boards", "delete", "typo", *target)
+    assert code == 2 and "'typo' does not exist" in err
+
+
+def test_a_board_that_failed_to_start_can_be_deleted(start_server, tmp_path):
+    from server.service.capacity import CapacityLimits
+
+    data = tmp_path / "data"
+    server = start_server(data_dir=data)
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        client.submit(make_batch(["a", "b", "c", "d"], ["e", "a", "b", "c"], [1, 1, 1, 1], board="big"))
+    server.stop(grace=1.0)
+    server = start_server(data_dir=data, capacity=CapacityLimits(max_competitors_per_board=3))
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        assert [(b.name, bool(b.failure)) for b in client.boards()] == [("big", True)]
+        assert client.delete_board("big").board == "big"
+        assert client.boards() == []
+        ack = client.submit(make_batch(["a"], ["b"], [1], board="big"))  # a new board of that name, within limits
+        assert ack.board_created and client.leaderboard("big", ci=pb.CI_NONE, min_seq=ack.last_seq).total_votes == 1
+
+
+def test_a_watch_of_a_deleted_board_ends_with_not_found(start_server):
+    server = start_server()
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        ack = client.submit(_junk(range(0, 10)))
+        client.leaderboard("junk", ci=pb.CI_NONE, min_seq=ack.last_seq)
+        updates = client.watch("junk", interval=0.05, timeout=30, ci=pb.CI_NONE)
+        try:
+            assert next(updates).total_votes == 10
+            client.delete_board("junk")
+            error = _code(lambda: next(updates))
+            assert error.code() == grpc.StatusCode.NOT_FOUND and "'junk'" in error.details()
+        finally:
+            updates.cancel()

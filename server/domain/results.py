@@ -95,6 +95,15 @@ class BoardList:
 
 
 @dataclass(frozen=True)
+class DeletedBoard:
+    """DeleteBoard: the board retired, the votes it held, and its snapshots (kept, readable by name)."""
+
+    board: str
+    votes: int
+    snapshots: int
+
+
+@dataclass(frozen=True)
 class ReplayResult:
     board: str
     received: int

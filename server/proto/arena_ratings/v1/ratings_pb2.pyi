@@ -549,6 +549,22 @@ class Snapshot(_message.Message):
     scheduled: bool
     def __init__(self, board: _Optional[str] = ..., name: _Optional[str] = ..., seq: _Optional[int] = ..., created: _Optional[float] = ..., votes: _Optional[int] = ..., scheduled: _Optional[bool] = ...) -> None: ...
 
+class DeleteBoardRequest(_message.Message):
+    __slots__ = ("board",)
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    def __init__(self, board: _Optional[str] = ...) -> None: ...
+
+class DeletedBoard(_message.Message):
+    __slots__ = ("board", "votes", "snapshots")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    votes: int
+    snapshots: int
+    def __init__(self, board: _Optional[str] = ..., votes: _Optional[int] = ..., snapshots: _Optional[int] = ...) -> None: ...
+
 class ListSnapshotsRequest(_message.Message):
     __slots__ = ("board",)
     BOARD_FIELD_NUMBER: _ClassVar[int]
