@@ -296,3 +296,88 @@ def test_a_watch_of_a_deleted_board_ends_with_not_found(start_server):
             assert error.code() == grpc.StatusCode.NOT_FOUND and "'junk'" in error.details()
         finally:
             updates.cancel()
+
+
+# ------------------------------------------------------------------ bench keeps to boards of its own
+
+BENCH_SHORT = ("--duration", "0.6", "--warmup", "0", "--concurrency", "2", "--batch-size", "10", "--models", "6")
+
+
+def _bench(capsys, target: str, *argv: str) -> tuple[int, str, str]:
+    from server.client import bench
+    from tests.test_bench_tool import parse
+
+    code = bench.main(parse("--target", target, *BENCH_SHORT, *argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _seeded(start_server) -> tuple[object, str]:
+    """A server whose `default` board holds votes an operator sent (not bench's)."""
+    server = start_server()
+    target = f"127.0.0.1:{server.port}"
+    with RatingsClient(target) as client:
+        ack = client.submit(make_batch(["x", "y", "z"], ["y", "z", "x"], [1, 1, 2], ["p1", "p2", "p3"]))
+        client.leaderboard(ci=pb.CI_NONE, min_seq=ack.last_seq)
+    return server, target
+
+
+def test_bench_writes_into_a_new_board_of_its_own_by_default(start_server, capsys):
+    server, target = _seeded(start_server)
+    code, out, err = _bench(capsys, target, "--format", "json", "--mix", "submit=80,leaderboard_none=20")
+    assert code == 0, err
+    report = json.loads(out)
+    board = report["options"]["board"]
+    assert board == f"bench-{report['run_id']}"
+    accepted = report["calls"][0]["votes_accepted"] + report["warmup"]["votes_accepted"]
+    assert accepted > 0 and any(board in note and "boards delete" in note for note in report["notes"])
+    with RatingsClient(target) as client:
+        listed = {b.name: b.votes for b in client.boards()}
+        assert listed == {"default": 3, board: listed[board]}
+        assert client.leaderboard(board, ci=pb.CI_NONE, min_seq=server.service.last_seq).total_votes == accepted
+    code, out, err = _bench(capsys, target, "--mix", "submit=1")  # a table names the board too; a new one each run
+    assert code == 0, err
+    second = out.splitlines()[0].split(" board ")[1].split(":")[0]
+    assert second.startswith("bench-") and second != board and f"boards delete {second} --yes" in out
+
+
+def test_bench_refuses_a_board_with_votes_it_did_not_write(start_server, capsys):
+    server, target = _seeded(start_server)
+    seq = server.service.last_seq
+    code, out, err = _bench(capsys, target, "--board", "default")
+    assert code == 2 and out == ""
+    assert "board 'default'" in err and "3 votes" in err and "--board-force" in err and "--read-only" in err
+    assert server.service.last_seq == seq  # nothing was written
+    code, out, err = _bench(capsys, target, "--board", "default", "--board-force", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["options"]["board"] == "default"
+    assert server.service.last_seq > seq
+    for board in ("bench-mine", "bench-mine", "fresh"):  # a bench board, again; a board that does not exist yet
+        code, out, err = _bench(capsys, target, "--board", board, "--format", "json", "--mix", "submit=1")
+        assert code == 0, err
+        assert json.loads(out)["options"]["board"] == board
+
+
+def test_bench_read_only_queries_an_existing_board_and_writes_nothing(start_server, capsys):
+    server, target = _seeded(start_server)
+    seq = server.service.last_seq
+    code, out, err = _bench(
+        capsys, target, "--read-only", "--board", "default", "--format", "json",
+        "--mix", "leaderboard_none=50,head_to_head=50",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["options"]["board"] == "default" and report["options"]["read_only"] is True
+    assert report["total"]["calls"] > 0 and report["total"]["errors"] == {}  # head-to-head of the board's models
+    assert server.service.last_seq == seq
+    code, out, err = _bench(capsys, target, "--read-only", "--board", "default")  # its default mix: queries only
+    assert code == 0, err
+    assert server.service.last_seq == seq
+    for argv, named in (
+        (["--read-only"], "--board"),
+        (["--read-only", "--board", "nope"], "'nope'"),
+        (["--read-only", "--board", "default", "--mix", "submit=1,leaderboard=1"], "submit"),
+    ):
+        code, out, err = _bench(capsys, target, *argv)
+        assert code == 2 and out == "" and named in err, (argv, err)
+    assert server.service.last_seq == seq
