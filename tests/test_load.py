@@ -31,13 +31,13 @@ def test_eight_clients_for_a_minute(tmp_path, capsys):
     target = f"127.0.0.1:{port}"
     try:
         names = [f"model-{i:03d}" for i in range(50)]
-        seed = make_batch(names[:-1], names[1:], [1] * 49, vote_ids=[f"seed-{i}" for i in range(49)])
+        seed = make_batch(names[:-1], names[1:], [1] * 49, [f"seed-{i}" for i in range(49)], board="bench-load")
         with RatingsClient(target) as client:
-            client.leaderboard(min_seq=client.submit(seed).last_seq, ci=pb.CI_NONE)
+            client.leaderboard("bench-load", min_seq=client.submit(seed).last_seq, ci=pb.CI_NONE)
         before = rss_bytes(process.pid)
         report, _ = run_json(
             capsys, target, "--duration", DURATION, "--warmup", "2", "--concurrency", "8", "--batch-size", "1000",
-            "--mix", "submit=80,leaderboard=10,leaderboard_none=10",
+            "--mix", "submit=80,leaderboard=10,leaderboard_none=10", "--board", "bench-load",
         )  # fmt: skip
         after = rss_bytes(process.pid)
         total = report["total"]
@@ -47,7 +47,7 @@ def test_eight_clients_for_a_minute(tmp_path, capsys):
         stored = calls["submit"]["votes_accepted"] + report["warmup"]["votes_accepted"]
         assert after - before <= SLACK_BYTES + BYTES_PER_STORED_VOTE * stored, (before, after, stored)
         with RatingsClient(target) as client:
-            board = client.leaderboard(min_seq=49 + stored, ci=pb.CI_NONE)
+            board = client.leaderboard("bench-load", min_seq=49 + stored, ci=pb.CI_NONE)
         assert board.total_votes == 49 + stored
     finally:
         process.send_signal(signal.SIGTERM)

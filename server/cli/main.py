@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from engine.errors import ConvergenceError
-from server.cli import local, options, remote, serve
+from server.cli import local, remote, serve
 
 Options = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -56,8 +56,8 @@ COMMANDS: dict[str, tuple[str, Options | None, Run]] = {
     ),
     "watch": ("print the leaderboard, then again whenever its ranks change", remote.watch_options, remote.watch),
     "boards": (
-        "list a server's boards, categories, vote counts, thresholds",
-        options.add_client_options,
+        "list a server's boards, categories, vote counts, thresholds; `boards delete NAME --yes` retires one",
+        remote.boards_options,
         remote.boards,
     ),
     "competitors": ("competitor metadata", remote.competitors_options, remote.competitors),

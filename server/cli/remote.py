@@ -71,6 +71,7 @@ def submit(args: argparse.Namespace) -> int:
     votes = read_votes(args.file, args.board, options.read_options(args, vote_ids=True), report)
     accepted = duplicates = 0
     last_seq = 0
+    created = False
     with options.client(args) as client, tqdm(total=len(votes), unit="vote", desc="submit") as bar:
         for batch_id, start in enumerate(range(0, len(votes), args.batch_size)):
             stop = min(start + args.batch_size, len(votes))
@@ -79,11 +80,23 @@ def submit(args: argparse.Namespace) -> int:
             duplicates += ack.duplicates
             last_seq = max(last_seq, ack.last_seq)
             bar.update(stop - start)
+            created = created or ack.board_created
+    if created:
+        _warn_created(args.board)
     result: dict[str, int | dict[str, int]] = {"accepted": accepted, "duplicates": duplicates, "last_seq": last_seq}
     if report.skipped_total:
         result["skipped_bad_rows"] = dict(report.skipped)
     print(json.dumps(result))
     return 0
+
+
+def _warn_created(board: str) -> None:
+    """A write created its board: say so, since a typo in --board does exactly that."""
+    print(
+        f"arena-ratings: warning: board {board!r} did not exist; these votes created it "
+        "(a typo in --board? `boards delete NAME --yes` removes a board)",
+        file=sys.stderr,
+    )
 
 
 # --- leaderboard, watch ----------------------------------------------------------------------------
@@ -205,7 +218,16 @@ def _matrix_text(matrix) -> str:
 # --- boards, competitors, snapshots, rankings ------------------------------------------------------
 
 
+def boards_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", choices=["delete"], help="delete NAME: retire a board (admin scope)")
+    parser.add_argument("name", nargs="?", help="the board to delete")
+    parser.add_argument("--yes", action="store_true", help="confirm `boards delete NAME` (without it: nothing changes)")
+    options.add_client_options(parser)
+
+
 def boards(args: argparse.Namespace) -> int:
+    if args.action == "delete":
+        return delete_board(args)
     with options.client(args) as client:
         found = client.boards()
     for board in found:
@@ -216,6 +238,29 @@ def boards(args: argparse.Namespace) -> int:
         )
         for category in board.categories:
             print(f"  {board.name}/{category.name}: {category.votes} votes, {category.competitors} competitors")
+    return 0
+
+
+def delete_board(args: argparse.Namespace) -> int:
+    """``boards delete NAME --yes``: retire a board (its votes stay in the server's log, unseen)."""
+    if not args.name:
+        raise SystemExit("boards delete NAME --yes: name the board to delete")
+    with options.client(args) as client:
+        if not args.yes:
+            found = {board.name: board for board in client.boards()}
+            if args.name not in found:
+                print(f"arena-ratings: board {args.name!r} does not exist", file=sys.stderr)
+                return 2
+            board = found[args.name]
+            print(
+                f"arena-ratings: not deleting board {args.name!r} ({board.votes} votes, {board.snapshots} snapshots) "
+                f"without --yes: `boards delete {args.name} --yes` retires it (its votes stay in the server's log, "
+                "unseen; its snapshots stay readable)",
+                file=sys.stderr,
+            )
+            return 2
+        deleted = client.delete_board(args.name)
+    print(json.dumps({"deleted": deleted.board, "votes": deleted.votes, "snapshots_kept": deleted.snapshots}))
     return 0
 
 
@@ -269,11 +314,15 @@ def submit_rankings(args: argparse.Namespace) -> int:
 
     ballots = read_ballots(Path(args.file), args.board)
     accepted = duplicates = 0
+    created = False
     with options.client(args) as client:
         for ballot in ballots:
             ack = client.submit_ranking(ballot)
             accepted += ack.accepted
             duplicates += ack.duplicates
+            created = created or ack.board_created
+    if created:
+        _warn_created(args.board)
     print(json.dumps({"ballots": len(ballots), "accepted_votes": accepted, "duplicate_votes": duplicates}))
     return 0
 

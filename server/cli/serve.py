@@ -24,6 +24,11 @@ def serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="default %(default)s")
     serve.add_argument("--port", type=int, default=50051, help="default %(default)s")
     serve.add_argument("--board-config", metavar="FILE", help='JSON: {"board": {"k": 32, "bootstrap_rounds": 200}}')
+    serve.add_argument(
+        "--create-boards", choices=["auto", "configured"], default="auto",
+        help="which writes may create a board: any (auto, the default), or only those to a board of "
+        "--board-config (configured: a write to another new board is NOT_FOUND)",
+    )  # fmt: skip
     serve.add_argument("--checkpoint-every", type=int, default=1_000_000, metavar="VOTES", help="default %(default)s")
     listing = ListingConfig()
     serve.add_argument(
@@ -71,6 +76,7 @@ def serve(args: argparse.Namespace) -> int:
     config = ServiceConfig(
         default_elo=default,
         board_elo=_board_configs(args.board_config, default),
+        create_boards=args.create_boards,
         checkpoint_every_votes=args.checkpoint_every,
         engine_threads=args.engine_threads,
         bt=options.bt_config(args),

@@ -227,6 +227,10 @@ class RatingsClient:
     def create_snapshot(self, board: str, name: str) -> pb.Snapshot:
         return self.stub.CreateSnapshot(pb.CreateSnapshotRequest(board=board, name=name), timeout=self.timeout)
 
+    def delete_board(self, board: str) -> pb.DeletedBoard:
+        """DeleteBoard (admin scope): retire ``board``; its votes stay in the server's log, unseen. Not retried."""
+        return self.stub.DeleteBoard(pb.DeleteBoardRequest(board=board), timeout=self.timeout)
+
     def snapshots(self, board: str = DEFAULT_BOARD) -> list[pb.Snapshot]:
         return list(self.stub.ListSnapshots(pb.ListSnapshotsRequest(board=board), timeout=self.timeout).snapshots)
 

@@ -20,6 +20,7 @@ class Ack:
     first_seq: int  # 0 when nothing was accepted
     last_seq: int
     duplicate_index: list[int]
+    board_created: bool = False  # this batch created its board (a typo in a board name shows here)
 
 
 class Upserted(NamedTuple):
@@ -91,6 +92,15 @@ class BoardList:
     boards: list[BoardInfo]
     memory_budget_bytes: int
     memory_used_bytes: int  # as the budget counts it: an upper bound of what the boards hold
+
+
+@dataclass(frozen=True)
+class DeletedBoard:
+    """DeleteBoard: the board retired, the votes it held, and its snapshots (kept, readable by name)."""
+
+    board: str
+    votes: int
+    snapshots: int
 
 
 @dataclass(frozen=True)

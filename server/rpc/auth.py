@@ -10,7 +10,7 @@ Scopes (independent; give a token every scope it needs):
   read   queries: GetLeaderboard, GetHeadToHead, GetHeadToHeadMatrix,
          WatchLeaderboard, ListBoards, ListSnapshots
   write  ingest: SubmitVotes, StreamVotes, SubmitRanking
-  admin  ReplayVotes, UpsertCompetitors, CreateSnapshot
+  admin  ReplayVotes, UpsertCompetitors, CreateSnapshot, DeleteBoard
 Health checks and server reflection need no token.
 
 Token files (``serve --tokens FILE``) and the ``ARENA_RATINGS_TOKENS``
@@ -53,6 +53,7 @@ METHOD_SCOPES = {
     "ReplayVotes": "admin",
     "UpsertCompetitors": "admin",
     "CreateSnapshot": "admin",
+    "DeleteBoard": "admin",
 }
 
 

@@ -21,7 +21,15 @@ from server.domain.filters import VoteFilters
 from server.domain.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
 from server.domain.paging import Page
 from server.domain.queries import LeaderboardQuery, ListingQuery, SnapshotRef, check_query
-from server.domain.results import Ack, BoardInfo, BoardList, HeadToHead, HeadToHeadMatrix, ReplayResult
+from server.domain.results import (
+    Ack,
+    BoardInfo,
+    BoardList,
+    DeletedBoard,
+    HeadToHead,
+    HeadToHeadMatrix,
+    ReplayResult,
+)
 from server.domain.votes import VoteBatch, resolve_board
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.rpc import wire
@@ -170,6 +178,7 @@ def ack_to_pb(ack: Ack, batch_id: int = 0) -> pb.VoteAck:
         first_seq=ack.first_seq,
         last_seq=ack.last_seq,
         duplicate_index=ack.duplicate_index,
+        board_created=ack.board_created,
     )
 
 
@@ -396,6 +405,17 @@ def board_list_to_pb(boards: BoardList) -> pb.BoardList:
         memory_budget_bytes=boards.memory_budget_bytes,
         memory_used_bytes=boards.memory_used_bytes,
     )
+
+
+def board_to_delete(request: pb.DeleteBoardRequest) -> str:
+    """The board a DeleteBoard names: no default board here, naming it is part of the confirmation."""
+    if not request.board:
+        raise InvalidArgument("board", "name the board to delete (DeleteBoard has no default board)")
+    return request.board
+
+
+def deleted_board_to_pb(deleted: DeletedBoard) -> pb.DeletedBoard:
+    return pb.DeletedBoard(board=deleted.board, votes=deleted.votes, snapshots=deleted.snapshots)
 
 
 def matrix_to_pb(result: HeadToHeadMatrix) -> pb.HeadToHeadMatrix:

@@ -84,6 +84,9 @@ class RatingsServicer(pb_grpc.RatingsServicer):
         found = self._service.snapshots(resolve_board(request.board))
         return pb.SnapshotList(snapshots=[convert.snapshot_to_pb(info) for info in found])
 
+    def DeleteBoard(self, request: pb.DeleteBoardRequest, context) -> pb.DeletedBoard:
+        return convert.deleted_board_to_pb(self._service.delete_board(convert.board_to_delete(request)))
+
     def GetHeadToHead(self, request: pb.HeadToHeadRequest, context) -> pb.HeadToHead:
         for field in ("model_a", "model_b"):
             if not getattr(request, field):

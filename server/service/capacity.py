@@ -175,8 +175,14 @@ class CapacityBook:
         board.views.update(growth.views)
         self.used += growth.added_bytes
 
+    def votes(self, board_id: int) -> int:
+        """Votes committed to a version (0 for one it does not hold)."""
+        board = self._boards.get(board_id)
+        view = None if board is None else board.views.get("")
+        return 0 if view is None else view.votes
+
     def drop(self, board_id: int) -> None:
-        """Forget a version (retired by a replay, discarded, or failed to rebuild)."""
+        """Forget a version (retired by a replay or a deletion, discarded, or failed to rebuild)."""
         board = self._boards.pop(board_id, None)
         if board is not None:
             self.used -= board.memory.total

@@ -17,6 +17,7 @@ from server.service.standings_cache import DEFAULT_MAX_BYTES
 DATABASE_NAME = "votes.sqlite3"
 CHECKPOINT_DIR = "checkpoints"
 SNAPSHOT_DIR = "snapshots"
+CREATE_BOARDS = ("auto", "configured")  # serve --create-boards
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class ServiceConfig:
     bt: BTConfig = BTConfig()  # every board's Bradley–Terry settings
     style: StyleConfig = StyleConfig()  # style control's penalty (engine.style)
     board_elo: Mapping[str, EloConfig] | None = None  # per-board overrides, applied when a board is created
+    # Which writes may create a board: "auto" (any), or "configured" (only the boards of board_elo, i.e.
+    # serve --board-config; a write to another board that does not exist is NOT_FOUND).
+    create_boards: str = "auto"
     limits: Limits = Limits()
     capacity: CapacityLimits = CapacityLimits()  # competitors, views, boards, snapshots, memory (capacity.py)
     listing: ListingConfig = ListingConfig()  # every board's preliminary and listing thresholds ...
@@ -44,6 +48,10 @@ class ServiceConfig:
     # Computed standings kept for reuse (server.service.standings_cache), least recently used dropped past this.
     standings_cache_bytes: int = DEFAULT_MAX_BYTES
 
+    def __post_init__(self) -> None:
+        if self.create_boards not in CREATE_BOARDS:
+            raise ValueError(f"create_boards must be one of {', '.join(CREATE_BOARDS)}, got {self.create_boards!r}")
+
     def threads(self) -> int:
         if self.engine_threads is not None:
             return max(1, self.engine_threads)
@@ -51,6 +59,10 @@ class ServiceConfig:
 
     def thresholds(self, board: str) -> ListingConfig:
         return (self.board_listing or {}).get(board, self.listing)
+
+    def may_create(self, board: str) -> bool:
+        """Whether a write may create ``board`` (serve --create-boards)."""
+        return self.create_boards == "auto" or board in (self.board_elo or {})
 
     def elo_for(self, board: str) -> EloConfig:
         """A new board's Elo settings: its override, or the default."""

@@ -42,6 +42,7 @@ from server.domain.results import (
     Ack,
     BoardList,
     BoardStandings,
+    DeletedBoard,
     HeadToHead,
     HeadToHeadMatrix,
     ReplayResult,
@@ -198,6 +199,15 @@ class RatingsService:
         infos = self._versions.board_infos(self.config.thresholds, self._book.counts())
         budget = self.config.capacity.memory_budget_bytes
         return BoardList(sorted(infos, key=lambda info: info.name), budget, self._writer.memory_used())
+
+    def delete_board(self, board: str) -> DeletedBoard:
+        """Retire ``board`` durably: its votes stay in the log unseen, its vote ids are free, its snapshots are kept
+        (readable by name). FailedPrecondition while it is being replayed."""
+        votes = self._writer.delete_board(board)
+        self._standings.cache.forget(board)  # not served anyway (a new board's views have later seqs): memory
+        kept = len(self._book.of_board(board))
+        log.info("board %r deleted: %d votes retired (still in the log), %d snapshots kept", board, votes, kept)
+        return DeletedBoard(board, votes, kept)
 
     # ------------------------------------------------------------------- snapshots
 

@@ -161,6 +161,14 @@ class StandingsCache:
         with self._lock:
             self._warm[key] = _WarmStart(version, params)
 
+    def forget(self, board: str) -> None:
+        """Drop a deleted board's live entries and warm starts (keys that begin with its name)."""
+        with self._lock:
+            for key in [k for k in self._entries if isinstance(k, tuple) and k[:1] == (board,)]:
+                self._nbytes -= self._entries.pop(key).nbytes
+            for key in [k for k in self._warm if isinstance(k, tuple) and k[:1] == (board,)]:
+                del self._warm[key]
+
     def stats(self) -> CacheStats:
         with self._lock:
             return CacheStats(len(self._entries), self._nbytes, self.max_bytes, len(self._flights), self._evictions)

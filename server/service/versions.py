@@ -8,10 +8,13 @@ State, all guarded by ``_lock`` (the engine lock):
   live, live_version   name -> the live version's views, and its version id
   pending              version id -> views a replay is building
   swapped              pending versions the applier swapped in (or discarded); a replay waits for its own
+  retired              versions deleted (DeleteBoard): their batches still queued for the applier are skipped,
+                       so a deleted board never comes back from the queue
   applied_seq          the last seq applied; ``_applied`` (a condition on the lock) is notified when it
                        moves, when a swap is done and when the applier fails
   failure              why the applier stopped (None while it runs): waits end, the writer refuses writes
-  failed               boards left out at start-up -> why; written before any thread starts, read freely after
+  failed               boards left out at start-up -> why; written before any thread starts (and replaced
+                       whole when one is deleted), read freely after
 
 The applier holds the lock while it applies one batch; queries hold it only to copy what they read
 (server.service.compute), never while computing. Lock order: the writer lock, the snapshot book's
@@ -90,6 +93,7 @@ class BoardVersions:
         self._live_version: dict[str, int] = {}
         self._pending: dict[int, BoardViews] = {}
         self._swapped: set[int] = set()
+        self._retired: set[int] = set()
         self.applied_seq = 0  # written under the lock; an int read needs none
         self.failure: str | None = None
         self.failed: dict[str, str] = {}
@@ -99,6 +103,9 @@ class BoardVersions:
     def apply(self, batch: LoggedBatch, board: str, config: EloConfig, threads: int | None = None) -> None:
         """Apply ``batch`` to its pending version, or to ``board``'s live views (created with ``config``)."""
         with self._lock:
+            if batch.board_id in self._retired:  # committed before its board was deleted
+                self._advance(batch.last_seq)
+                return
             views = self._pending.get(batch.board_id)
             if views is None:
                 views = self._live.get(board)
@@ -106,8 +113,12 @@ class BoardVersions:
                     views = self._live[board] = BoardViews(config, threads=threads or self.threads)
                     self._live_version[board] = batch.board_id
             apply_logged(views, batch)
-            self.applied_seq = max(self.applied_seq, batch.last_seq)
-            self._applied.notify_all()
+            self._advance(batch.last_seq)
+
+    def _advance(self, seq: int) -> None:
+        """Under the lock: the engine covers ``seq``."""
+        self.applied_seq = max(self.applied_seq, seq)
+        self._applied.notify_all()
 
     def add_pending(self, version: int, config: EloConfig) -> None:
         with self._lock:
@@ -122,6 +133,15 @@ class BoardVersions:
                 self._live_version[board] = version
             self._swapped.add(version)
             self._applied.notify_all()
+
+    def retire(self, board: str, version: int) -> None:
+        """Version ``version`` of ``board`` is deleted: its views go now, and its batches still queued are skipped."""
+        with self._lock:
+            self._retired.add(version)
+            if self._live_version.get(board) == version:
+                del self._live[board], self._live_version[board]
+            if board in self.failed:  # replaced whole: readers take the dict without the lock
+                self.failed = {name: reason for name, reason in self.failed.items() if name != board}
 
     def fail(self, reason: str) -> None:
         """The applier stopped: waits end, writes are refused from now on."""

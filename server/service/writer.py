@@ -4,7 +4,8 @@ Ingest: validate -> drop duplicate vote_ids -> intern new names -> assign seqs -
 (server.service.capacity) -> one SQLite transaction -> update memory -> queue for the applier -> ack.
 Memory changes only after the commit, so a failed commit changes nothing. A replay's votes take the
 same path into a pending board version, which the writer registers, activates (one transaction) or
-abandons. Competitors' metadata and snapshot rows are written here too.
+abandons; a deleted board's version is retired the same way (one transaction, then memory).
+Competitors' metadata and snapshot rows are written here too.
 
 State, all guarded by ``lock`` (the writer lock): the store's one connection (every call on it is
 made under the lock, except at start-up, before any thread runs, and ``Store.board_batches``, which
@@ -14,8 +15,8 @@ closed flag. Read without the lock: ``last_seq`` (an int) and ``metadata`` (repl
 mutated); ``interner`` only grows, under the lock, after a commit, so any thread may look names up.
 
 Lock order: the writer lock may be held while taking the engine lock (a replay registers its pending
-views) and while waiting for room in the applier's queue (back-pressure); never the reverse. The
-snapshot book holds its own lock while it takes this one.
+views, a deletion drops the live ones) and while waiting for room in the applier's queue
+(back-pressure); never the reverse. The snapshot book holds its own lock while it takes this one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from engine import EloConfig, Interner
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate, validate_updates
-from server.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
+from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from server.domain.filters import FilterRun, VoteFilters
 from server.domain.results import Ack, Upserted
 from server.domain.votes import VoteBatch, validate
@@ -102,6 +103,8 @@ class Writer:
                     "(your votes would not be in the new version)"
                 )
             board_id = self._board_ids.get(batch.board)
+            if board_id is None:
+                self._check_creatable(batch.board)
             accepted_ids = self._vote_ids.get(board_id, set()) if board_id is not None else set()
             fresh = np.ones(len(batch), dtype=bool)
             seen: set[str] = set()
@@ -118,7 +121,9 @@ class Writer:
                 board_id = self._next_board_id
                 new_board = NewBoard(board_id, kept.board, asdict(self.config_for(kept.board)))
             logged = self._append(kept, board_id, new_board)
-        return Ack(len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index)
+        return Ack(
+            len(kept), len(batch) - len(kept), logged.first_seq, logged.last_seq, duplicate_index, new_board is not None
+        )
 
     # --------------------------------------------------------------------- replays
 
@@ -136,6 +141,8 @@ class Writer:
             self._check_open(board)
             if board in self._replays:
                 raise FailedPrecondition(f"board {board!r} is already being replayed")
+            if board not in self._board_ids:
+                self._check_creatable(board)
             board_id = self._next_board_id
             config = self.config_for(board)
             try:
@@ -193,6 +200,34 @@ class Writer:
                 log.exception("discarding replayed version %d of %r failed", board_id, board)
             self._applier.put(Discard(board, board_id))
         log.warning("replay of %r abandoned; the board is unchanged", board)
+
+    # -------------------------------------------------------------------- deletion
+
+    def delete_board(self, board: str) -> int:
+        """Retire ``board``'s active version durably (DeleteBoard); returns the votes it held.
+
+        Its votes stay in the log, skipped from now on, as a replaced version's are; its name, its vote ids
+        and what it held in the engine are free at once, so the same votes can build a new board of that name.
+        """
+        with self.lock:
+            self._check_open()
+            if board in self._replays:
+                raise FailedPrecondition(f"board {board!r} is being replayed; delete it once the replay has ended")
+            board_id = self._board_ids.get(board)
+            if board_id is None:
+                raise NotFound(f"board {board!r} does not exist")
+            votes = self._capacity.votes(board_id)
+            try:
+                self._store.retire(board_id)
+            except sqlite3.Error as exc:
+                raise Unavailable(f"storage failed, the board was not deleted: {exc}") from exc
+            del self._board_ids[board], self._board_names[board_id]
+            self._board_configs.pop(board, None)  # a new board of this name takes the settings of its day
+            self._vote_ids.pop(board_id, None)
+            self._style_names.pop(board_id, None)
+            self._capacity.drop(board_id)
+            self._versions.retire(board, board_id)
+        return votes
 
     # ------------------------------------------------------------ metadata, snapshots
 
@@ -262,6 +297,14 @@ class Writer:
     def config_for(self, board: str) -> EloConfig:
         known = self._board_configs.get(board)
         return known if known is not None else self._config.elo_for(board)
+
+    def _check_creatable(self, board: str) -> None:
+        """Under the lock: a write would create ``board``; NotFound unless serve --create-boards allows it."""
+        if not self._config.may_create(board):
+            raise NotFound(
+                f"board {board!r} does not exist, and this server creates only the boards of its --board-config "
+                "(serve --create-boards configured)"
+            )
 
     def _check_open(self, board: str | None = None) -> None:
         """Under the lock: refuse writes while closing, after an applier failure, or to a failed board."""

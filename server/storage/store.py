@@ -9,7 +9,8 @@ an in-memory set rebuilt from the log at start-up, not by an SQL index.
 Tables:
   boards(id, name, config, state)   config: the board's EloConfig as JSON;
                                     state: active | pending (a replay being
-                                    built) | retired (replaced by a replay).
+                                    built) | retired (replaced by a replay,
+                                    or deleted: its votes stay in the log).
                                     One active version per name.
   competitors(id, name)             interned names; ids are stable forever
   vote_batches(first_seq, last_seq, board_id, model_a, model_b, outcome,
@@ -185,6 +186,12 @@ class Store:
             db.execute("UPDATE boards SET state = 'active' WHERE id = ?", (board_id,))
 
         self._transaction(swap)
+
+    def retire(self, board_id: int) -> None:
+        """Retire an active version (DeleteBoard): its votes stay in the log, its name has no active version."""
+        self._transaction(
+            lambda db: db.execute("UPDATE boards SET state = 'retired' WHERE id = ? AND state = 'active'", (board_id,))
+        )
 
     def discard(self, board_id: int) -> None:
         """Delete a pending version and its votes."""

@@ -29,7 +29,15 @@ Call types (``--mix name=weight,...``):
   every run writes new votes (the ``--seed`` only fixes the mix and the votes' content).
 * ``leaderboard``: GetLeaderboard with the default query (BT with bootstrap CIs).
 * ``leaderboard_none``: GetLeaderboard with ``ci=CI_NONE`` (point estimates only).
-* ``head_to_head``: GetHeadToHead of two random competitors (NOT_FOUND until they have votes).
+* ``head_to_head``: GetHeadToHead of two random competitors (NOT_FOUND until they have votes; in a run
+  without submit, two of the board's own competitors).
+
+Boards. Random votes cannot be taken out of a board one by one, so a run writes only into a board of
+its own: by default a new board ``bench-<run id>`` (named in the report, with the command that deletes
+it). Its boards are known by that prefix: ``--board NAME`` may name a board that does not exist yet or
+one named ``bench-...``; a board with votes under any other name is refused (exit 2) unless
+``--board-force`` is given. ``--read-only`` (or a mix without submit) sends queries only, against the
+existing ``--board`` (default mix ``leaderboard=50,leaderboard_none=50``).
 
 The report gives, per call type and in total: calls, throughput, accepted votes/s (submit), latency
 percentiles of the successful calls (p50/p90/p99/p99.9/max, numpy's linear interpolation over every
@@ -40,8 +48,8 @@ exceeds its deadline (``--timeout``) is a DEADLINE_EXCEEDED error. Warm-up calls
 Each call has a deadline, so the run is bounded: at the end no new call starts, the workers are joined
 for at most one deadline more, and calls still in flight after that are cancelled and counted as
 ``abandoned``. Exit code: 0 when the run completed (errors or not: they are reported), 2 on bad
-options, 1 when the target cannot be reached at the start, 130 when interrupted (the partial report is
-printed).
+options or a board the run may not use, 1 when the target cannot be reached at the start, 130 when
+interrupted (the partial report is printed).
 
 Modules: ``options`` (command line and checked options), ``workers`` (calls, schedule, worker threads),
 ``report`` (aggregation, JSON and table), ``runner`` (the run and ``main``).
@@ -49,14 +57,25 @@ Modules: ``options`` (command line and checked options), ``workers`` (calls, sch
 
 from __future__ import annotations
 
-from server.client.bench.options import CALL_TYPES, DEFAULT_MIX, BenchOptionError, Options, add_arguments, parse_mix
+from server.client.bench.options import (
+    BENCH_BOARD_PREFIX,
+    CALL_TYPES,
+    DEFAULT_MIX,
+    READ_ONLY_MIX,
+    BenchOptionError,
+    Options,
+    add_arguments,
+    parse_mix,
+)
 from server.client.bench.report import Report, build_report, render_table, to_json
-from server.client.bench.runner import check_target, main, run
+from server.client.bench.runner import check_board, check_target, main, run
 from server.client.bench.workers import Requests, Schedule, Worker, vote_batch
 
 __all__ = [
+    "BENCH_BOARD_PREFIX",
     "CALL_TYPES",
     "DEFAULT_MIX",
+    "READ_ONLY_MIX",
     "BenchOptionError",
     "Options",
     "Report",
@@ -65,6 +84,7 @@ __all__ = [
     "Worker",
     "add_arguments",
     "build_report",
+    "check_board",
     "check_target",
     "main",
     "parse_mix",

@@ -7,10 +7,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from server.domain.limits import DEFAULT_BOARD, Limits
+from server.domain.limits import Limits
 
 CALL_TYPES = ("submit", "leaderboard", "leaderboard_none", "head_to_head")
 DEFAULT_MIX = "submit=80,leaderboard=20"
+READ_ONLY_MIX = "leaderboard=50,leaderboard_none=50"  # --read-only's default
+# Bench's own boards: it names its new boards so, and writes into a board with votes only if it is named so
+# (or --board-force is given); any other board's votes are presumed someone else's.
+BENCH_BOARD_PREFIX = "bench-"
 
 
 class BenchOptionError(ValueError):
@@ -85,8 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="votes per submit call (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--mix", type=_mix_type, default=DEFAULT_MIX, metavar="NAME=W,...",
-        help=f"weighted call types, of {', '.join(CALL_TYPES)} (default {DEFAULT_MIX})",
+        "--mix", type=_mix_type, default=None, metavar="NAME=W,...",
+        help=f"weighted call types, of {', '.join(CALL_TYPES)} (default {DEFAULT_MIX}; with --read-only "
+        f"{READ_ONLY_MIX})",
     )  # fmt: skip
     parser.add_argument(
         "--models", type=_positive(int, "--models"), default=50, metavar="M",
@@ -97,7 +102,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="open loop: R calls/s in total at fixed intended times, latency measured from those times "
         "(default: closed loop, each worker sends as soon as its previous call returns)",
     )  # fmt: skip
-    parser.add_argument("--board", default=DEFAULT_BOARD, help="the board to write and query (default %(default)s)")
+    parser.add_argument(
+        "--board", default=None,
+        help=f"the board to write and query (default: a new board {BENCH_BOARD_PREFIX}<run id>, named in the "
+        f"report); a board with votes whose name does not start with {BENCH_BOARD_PREFIX} needs --board-force",
+    )  # fmt: skip
+    parser.add_argument(
+        "--board-force", action="store_true",
+        help="write random votes into --board even though it has votes bench did not write (they cannot be taken "
+        "out again one by one)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--read-only", action="store_true",
+        help=f"queries only, against the existing --board; nothing is written (default mix {READ_ONLY_MIX})",
+    )  # fmt: skip
     parser.add_argument("--format", choices=["table", "json"], default="table", help="report format (default table)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the call mix and the votes (default %(default)s)")
     parser.add_argument(
@@ -128,18 +146,33 @@ class Options:
     timeout: float
     format: str = "table"
     progress: bool = False
+    board_force: bool = False  # write into --board although it has votes bench did not write
+    read_only: bool = False  # queries only, against an existing board
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
-        mix = args.mix if not isinstance(args.mix, str) else parse_mix(args.mix)
+        read_only = bool(getattr(args, "read_only", False))
+        mix = args.mix if args.mix is not None else (READ_ONLY_MIX if read_only else DEFAULT_MIX)
+        mix = mix if not isinstance(mix, str) else parse_mix(mix)
         options = cls(
             target=args.target, token=args.token, tls_ca=args.tls_ca, duration=float(args.duration),
             warmup=float(args.warmup), concurrency=int(args.concurrency), batch_size=int(args.batch_size), mix=mix,
-            models=int(args.models), rate=None if args.rate is None else float(args.rate), board=args.board,
+            models=int(args.models), rate=None if args.rate is None else float(args.rate), board=args.board or "",
             seed=int(args.seed), timeout=float(args.timeout), format=args.format, progress=bool(args.progress),
+            board_force=bool(getattr(args, "board_force", False)), read_only=read_only,
         )  # fmt: skip
         options.check()
         return options
+
+    @property
+    def writes(self) -> bool:
+        """Whether the run sends votes (a submit in its mix)."""
+        return any(name == "submit" for name, _ in self.mix)
+
+    @property
+    def own_board(self) -> bool:
+        """Whether the board is bench's own: a new one it names, or one named as it names them."""
+        return not self.board or self.board.startswith(BENCH_BOARD_PREFIX)
 
     def check(self) -> None:
         """Limits argparse does not see (for Namespaces built by hand as well)."""
@@ -161,6 +194,11 @@ class Options:
             raise BenchOptionError(f"--models must be at least 2 (a vote needs two competitors), got {self.models}")
         if self.format not in ("table", "json"):
             raise BenchOptionError(f"--format must be table or json, got {self.format!r}")
+        if self.read_only and self.writes:
+            raise BenchOptionError("--read-only sends queries only, and --mix has submit: leave one of them out")
+        if not self.writes and not self.board:
+            what = "--read-only" if self.read_only else "a --mix without submit"
+            raise BenchOptionError(f"{what} queries an existing board: give --board NAME (`arena-ratings boards`)")
 
     def describe(self) -> dict:
         """The options as reported (the token itself is never printed)."""
@@ -168,7 +206,8 @@ class Options:
             "target": self.target, "token": self.token is not None, "tls_ca": self.tls_ca,
             "duration_s": self.duration, "warmup_s": self.warmup, "concurrency": self.concurrency,
             "batch_size": self.batch_size, "mix": dict(self.mix), "models": self.models, "rate": self.rate,
-            "board": self.board, "seed": self.seed, "timeout_s": self.timeout,
+            "board": self.board, "board_force": self.board_force, "read_only": self.read_only, "seed": self.seed,
+            "timeout_s": self.timeout,
         }  # fmt: skip
 
 

@@ -190,6 +190,16 @@ def _notes(report: Report, options: Options) -> list[str]:
         notes.append(f"{report.abandoned} calls were still in flight at the end and were cancelled")
     if report.total.calls == 0:
         notes.append("no call completed in the measured window")
+    written = report.total.votes_accepted + report.warmup.votes_accepted
+    if written and options.board_force and not options.own_board:
+        notes.append(
+            f"{written} random votes were written into board {options.board!r}, beside its own (--board-force)"
+        )
+    elif written:
+        notes.append(
+            f"{written} random votes were written into board {options.board!r}: "
+            f"`arena-ratings boards delete {options.board} --yes` removes it"
+        )
     return notes
 
 
@@ -209,8 +219,9 @@ def render_table(report: Report) -> str:
     o = report.options
     mix = ",".join(f"{k}={v:g}" for k, v in o["mix"].items())
     load = f"open loop at {o['rate']:g} calls/s" if report.mode == "open" else "closed loop"
+    read_only = " (read-only)" if o.get("read_only") else ""
     lines = [
-        f"bench {o['target']} board {o['board']}: {load}, concurrency {o['concurrency']}, mix {mix}, "
+        f"bench {o['target']} board {o['board']}{read_only}: {load}, concurrency {o['concurrency']}, mix {mix}, "
         f"batch {o['batch_size']} votes over {o['models']} models",
         f"measured {report.measured_s:.1f} s after {o['warmup_s']:g} s of warm-up ({report.warmup.calls} calls "
         f"discarded); run id {report.run_id}",

@@ -8,16 +8,18 @@ import secrets
 import sys
 import threading
 import time
+from dataclasses import replace
 from typing import TextIO
 
 import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.client.bench.options import BenchOptionError, Options, read_ca
+from server.client.bench.options import BENCH_BOARD_PREFIX, BenchOptionError, Options, read_ca
 from server.client.bench.report import Report, build_report, render_table, to_json
 from server.client.bench.workers import ABANDONED, OK, Requests, Schedule, Worker
 from server.client.ratings_client import open_channel
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,52 @@ def check_target(channel: grpc.Channel, target: str) -> str | None:
     return None
 
 
+def check_board(channel: grpc.Channel, options: Options) -> str | None:
+    """None when the run may use its board; else why not. A run that writes uses a board of its own (a new
+    ``bench-<run id>``, or one named ``bench-...``), a board without votes, or any board with --board-force; a
+    run that only queries needs a board with votes."""
+    if options.writes and (options.own_board or options.board_force):
+        return None
+    try:
+        listed = pb_grpc.RatingsStub(channel).ListBoards(pb.ListBoardsRequest(), timeout=CONNECT_TIMEOUT).boards
+    except grpc.RpcError as exc:
+        skip = "; --board-force writes without checking" if options.writes else ""
+        return (
+            f"cannot check board {options.board!r} on {options.target}: {exc.code().name}: {exc.details()} "
+            f"(ListBoards needs the read scope{skip})"
+        )
+    votes = next((board.votes for board in listed if board.name == options.board), 0)
+    if not options.writes:
+        if votes == 0:
+            return (
+                f"board {options.board!r} has no votes on {options.target}: a run without submit queries an "
+                "existing board (`arena-ratings boards` lists them)"
+            )
+        return None
+    if votes == 0:
+        return None
+    return (
+        f"board {options.board!r} has {votes} votes that bench did not write (bench's own boards are named "
+        f"{BENCH_BOARD_PREFIX}...), and its random votes over model-000.. could not be taken out again: leave out "
+        f"--board (a new board {BENCH_BOARD_PREFIX}<run id>), add --read-only to only query it, or --board-force "
+        "to write into it anyway"
+    )
+
+
+def _competitors(channel: grpc.Channel, options: Options) -> list[str] | None:
+    """A run that only queries asks head-to-head of the board's own competitors (None: of model-000..)."""
+    if options.writes or "head_to_head" not in dict(options.mix):
+        return None
+    request = pb.LeaderboardRequest(board=options.board, ci=pb.CI_NONE)
+    try:
+        rows = pb_grpc.RatingsStub(channel).GetLeaderboard(request, timeout=options.timeout).rows
+    except grpc.RpcError as exc:
+        log.warning("cannot list the competitors of %r (%s); head-to-head asks of model-000..", options.board, exc)
+        return None
+    names = [row.model for row in rows]
+    return names if len(names) >= 2 else None
+
+
 def _open_channels(options: Options, ca: bytes | None) -> list[grpc.Channel]:
     """One connected channel per worker, or an error message when one cannot connect."""
     channels = []
@@ -97,19 +145,25 @@ def _open_channels(options: Options, ca: bytes | None) -> list[grpc.Channel]:
 
 def run(options: Options, ca: bytes | None, stderr: TextIO) -> Report:
     """Start the workers, show progress until the end (or Ctrl-C), stop them, and aggregate."""
-    run_id = secrets.token_hex(4)  # not from --seed: every run writes new vote ids
+    run_id = secrets.token_hex(4)  # not from --seed: every run writes new vote ids (into a new board by default)
+    if not options.board:
+        options = replace(options, board=f"{BENCH_BOARD_PREFIX}{run_id}")
     channels = _open_channels(options, ca)
+    competitors = _competitors(channels[0], options)
     stop = threading.Event()
     began = time.perf_counter()
     t0 = began + 0.01
     schedule = Schedule(t0, t0 + options.warmup, t0 + options.warmup + options.duration, options.rate,
                         options.concurrency)  # fmt: skip
     workers = [
-        Worker(i, ch, Requests(options, pb_grpc.RatingsStub(ch), i, run_id), schedule, options.timeout, stop)
+        Worker(
+            i, ch, Requests(options, pb_grpc.RatingsStub(ch), i, run_id, competitors), schedule, options.timeout, stop
+        )  # fmt: skip
         for i, ch in enumerate(channels)
     ]
     progress = Progress(stderr, options.progress or stderr.isatty(), schedule)
-    log.info("bench run %s: %d workers against %s", run_id, options.concurrency, options.target)
+    log.info("bench run %s: %d workers against %s, board %r", run_id, options.concurrency, options.target,
+             options.board)  # fmt: skip
     interrupted = False
     try:
         for worker in workers:
@@ -160,8 +214,12 @@ def main(args: argparse.Namespace) -> int:
     probe = open_channel(options.target, token=options.token, tls_ca=ca)
     try:
         problem = check_target(probe, options.target)
+        refused = check_board(probe, options) if problem is None else None
     finally:
         probe.close()
+    if refused is not None:
+        print(f"arena-ratings bench: {refused}", file=sys.stderr)
+        return 2
     if problem is None:
         try:
             report = run(options, ca, sys.stderr)

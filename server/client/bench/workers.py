@@ -60,8 +60,16 @@ class Call(NamedTuple):
 class Requests:
     """One worker's stream of calls: the mix drawn with its own generator, unique vote ids."""
 
-    def __init__(self, options: Options, stub: pb_grpc.RatingsStub, worker: int, run_id: str) -> None:
+    def __init__(
+        self,
+        options: Options,
+        stub: pb_grpc.RatingsStub,
+        worker: int,
+        run_id: str,
+        competitors: list[str] | None = None,
+    ) -> None:
         self.options = options
+        self.competitors = competitors  # head-to-head's names (None: model-000..)
         self.rng = np.random.default_rng([options.seed, worker])
         self.names = [name for name, _ in options.mix]
         total = sum(weight for _, weight in options.mix)
@@ -91,8 +99,10 @@ class Requests:
         return Call(0, stub.SubmitVotes, batch, n)
 
     def _head_to_head(self, stub: pb_grpc.RatingsStub) -> Call:
-        a, b = self.rng.choice(self.options.models, 2, replace=False).tolist()
-        request = pb.HeadToHeadRequest(board=self.options.board, model_a=model_name(a), model_b=model_name(b))
+        names = self.competitors
+        a, b = self.rng.choice(len(names) if names else self.options.models, 2, replace=False).tolist()
+        model_a, model_b = (names[a], names[b]) if names else (model_name(a), model_name(b))
+        request = pb.HeadToHeadRequest(board=self.options.board, model_a=model_a, model_b=model_b)
         return Call(0, stub.GetHeadToHead, request, 0)
 
 

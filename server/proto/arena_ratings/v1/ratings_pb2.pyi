@@ -140,20 +140,22 @@ class VoteBatch(_message.Message):
     def __init__(self, board: _Optional[str] = ..., votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., columns: _Optional[_Union[VoteColumns, _Mapping]] = ..., batch_id: _Optional[int] = ...) -> None: ...
 
 class VoteAck(_message.Message):
-    __slots__ = ("batch_id", "accepted", "duplicates", "first_seq", "last_seq", "duplicate_index")
+    __slots__ = ("batch_id", "accepted", "duplicates", "first_seq", "last_seq", "duplicate_index", "board_created")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    BOARD_CREATED_FIELD_NUMBER: _ClassVar[int]
     batch_id: int
     accepted: int
     duplicates: int
     first_seq: int
     last_seq: int
     duplicate_index: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, batch_id: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., duplicate_index: _Optional[_Iterable[int]] = ...) -> None: ...
+    board_created: bool
+    def __init__(self, batch_id: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., duplicate_index: _Optional[_Iterable[int]] = ..., board_created: _Optional[bool] = ...) -> None: ...
 
 class LeaderboardRequest(_message.Message):
     __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks", "style_control", "limit", "offset")
@@ -546,6 +548,22 @@ class Snapshot(_message.Message):
     votes: int
     scheduled: bool
     def __init__(self, board: _Optional[str] = ..., name: _Optional[str] = ..., seq: _Optional[int] = ..., created: _Optional[float] = ..., votes: _Optional[int] = ..., scheduled: _Optional[bool] = ...) -> None: ...
+
+class DeleteBoardRequest(_message.Message):
+    __slots__ = ("board",)
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    def __init__(self, board: _Optional[str] = ...) -> None: ...
+
+class DeletedBoard(_message.Message):
+    __slots__ = ("board", "votes", "snapshots")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    votes: int
+    snapshots: int
+    def __init__(self, board: _Optional[str] = ..., votes: _Optional[int] = ..., snapshots: _Optional[int] = ...) -> None: ...
 
 class ListSnapshotsRequest(_message.Message):
     __slots__ = ("board",)

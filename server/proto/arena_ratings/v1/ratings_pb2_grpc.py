@@ -84,6 +84,11 @@ class RatingsStub:
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ListSnapshotsRequest.SerializeToString,
                 response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.SnapshotList.FromString,
                 _registered_method=True)
+        self.DeleteBoard = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/DeleteBoard',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.DeleteBoardRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.DeletedBoard.FromString,
+                _registered_method=True)
         self.GetHeadToHeadMatrix = channel.unary_unary(
                 '/arena_ratings.v1.Ratings/GetHeadToHeadMatrix',
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.HeadToHeadMatrixRequest.SerializeToString,
@@ -166,6 +171,13 @@ class RatingsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteBoard(self, request, context):
+        """Retire a board (README, "Deleting a board"); FAILED_PRECONDITION while it is being replayed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetHeadToHeadMatrix(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -231,6 +243,11 @@ def add_RatingsServicer_to_server(servicer, server):
                     servicer.ListSnapshots,
                     request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ListSnapshotsRequest.FromString,
                     response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.SnapshotList.SerializeToString,
+            ),
+            'DeleteBoard': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteBoard,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.DeleteBoardRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.DeletedBoard.SerializeToString,
             ),
             'GetHeadToHeadMatrix': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHeadToHeadMatrix,
@@ -513,6 +530,33 @@ class Ratings:
             '/arena_ratings.v1.Ratings/ListSnapshots',
             arena__ratings_dot_v1_dot_ratings__pb2.ListSnapshotsRequest.SerializeToString,
             arena__ratings_dot_v1_dot_ratings__pb2.SnapshotList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteBoard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/DeleteBoard',
+            arena__ratings_dot_v1_dot_ratings__pb2.DeleteBoardRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.DeletedBoard.FromString,
             options,
             channel_credentials,
             insecure,
