@@ -376,3 +376,22 @@ def test_a_four_way_ranking_is_stored_as_its_pairs_and_a_retry_adds_nothing(star
             client.submit_ranking(pb.RankingBallot(board="design", ranking=ranking))
         assert caught.value.details().startswith("ballot_id:")
         assert client.leaderboard("design", ci=pb.CI_NONE).total_votes == 6  # rejected ballots stored nothing
+
+
+def test_compare_to_a_snapshot_before_the_view_existed_gives_rows_without_deltas(start_server):
+    """The README's arena example: a snapshot taken before any vote was tagged 'coding', then
+    `leaderboard --category coding --compare-to` it: rows without deltas, not NOT_FOUND."""
+    from server.client import RatingsClient
+
+    server = start_server(snapshot_every_seconds=0)
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        client.submit(pb.VoteBatch(votes=[pb.Vote(vote_id="1", model_a="a", model_b="b", outcome=pb.A_WINS)]))
+        client.create_snapshot("default", "week-47")
+        vote = pb.Vote(vote_id="2", model_a="a", model_b="b", outcome=pb.B_WINS, tags=["coding"])
+        last = client.submit(pb.VoteBatch(votes=[vote])).last_seq
+        board = client.leaderboard("default", category="coding", compare_to="week-47", ci=pb.CI_NONE, min_seq=last)
+        assert board.compared_to.name == "week-47" and board.compared_view_empty
+        assert [r.model for r in board.rows] == ["b", "a"]
+        assert not any(r.HasField("rank_delta") or r.HasField("rating_delta") for r in board.rows)
+        whole = client.leaderboard("default", compare_to="week-47", ci=pb.CI_NONE)
+        assert not whole.compared_view_empty and all(r.HasField("rank_delta") for r in whole.rows)

@@ -62,6 +62,7 @@ class Listing:
     rank_delta: list[int | None] = field(default_factory=list)  # empty unless compared
     rating_delta: list[float | None] = field(default_factory=list)
     compared_to: SnapshotInfo | None = None
+    compared_view_empty: bool = False  # compared_to had no votes in this view: no deltas
     as_of: SnapshotInfo | None = None
     style_rank_delta: list[int] = field(default_factory=list)  # empty unless style-controlled
 

@@ -98,6 +98,7 @@ class PublishedLeaderboard:
     category: str = ""
     summary: PublishedSummary = PublishedSummary()
     compared_to: SnapshotMark | None = None
+    compared_view_empty: bool = False  # compared_to had no votes in this view: no deltas
     as_of: SnapshotMark | None = None
     style_control: bool = False
     style_votes: int = 0
@@ -159,6 +160,7 @@ class PublishedLeaderboard:
                 tied_with_leader=int(summary.tied_with_leader),
             ),
             compared_to=_mark(shown.compared_to),
+            compared_view_empty=shown.compared_view_empty,
             as_of=_mark(shown.as_of),
             style_control=bool(result.style_control),
             style_votes=int(result.style_votes) if result.style_control else 0,

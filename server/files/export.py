@@ -136,7 +136,9 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
     (``models_listed``, ``models_hidden``, ``preliminary``, ``total_votes``, ``gaps`` as
     ``{"10": gap}``, ``tied_with_leader``), ``compared_to`` and ``as_of_snapshot``
     (``{"name", "seq", "created", "votes"}`` or ``null``), ``scale`` and ``base`` (the board's rating
-    scale: P(a beats b) = 1 / (1 + base ** ((rating_b - rating_a) / scale)); 400 and 10 by default).
+    scale: P(a beats b) = 1 / (1 + base ** ((rating_b - rating_a) / scale)); 400 and 10 by default),
+    ``compared_view_empty`` (``true`` when ``compared_to`` had no votes in this view, so no row has
+    deltas).
     """
     return {"schema": FEED_SCHEMA, "as_of": _iso_utc(as_of), **render.as_dict(board)}
 

@@ -71,6 +71,7 @@ def as_dict(board: Board) -> dict:
         "log_likelihood": board.log_likelihood,
         "summary": summary_dict(board),
         "compared_to": _snapshot_dict(board.compared_to),
+        "compared_view_empty": board.compared_view_empty,
         "as_of_snapshot": _snapshot_dict(board.as_of),
         "style_control": board.style_control,
         "style_votes": board.style_votes,
@@ -152,6 +153,8 @@ def _table(board: PublishedLeaderboard) -> str:
         title += f" · style-controlled ({board.style_votes} votes with style features)"
     if board.compared_to is not None:
         title += f" · Δ since snapshot {board.compared_to.name} (seq {board.compared_to.seq})"
+        if board.compared_view_empty:
+            title += ": the view had no votes then"
     if board.anchor is not None:
         title += f" · anchored: {board.anchor.model} = {board.anchor.rating:g}"
     components = {row.component for row in board.rows}

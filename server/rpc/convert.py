@@ -337,6 +337,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
         board.anchor.model, board.anchor.rating = result.anchor
     if shown.compared_to is not None:
         board.compared_to.CopyFrom(snapshot_to_pb(shown.compared_to))
+        board.compared_view_empty = shown.compared_view_empty
     if shown.as_of is not None:
         board.as_of.CopyFrom(snapshot_to_pb(shown.as_of))
     return board

@@ -194,6 +194,7 @@ def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
             tied_with_leader=s.tied_with_leader,
         ),
         compared_to=_mark_from_pb(message, "compared_to"),
+        compared_view_empty=message.compared_view_empty,
         as_of=_mark_from_pb(message, "as_of"),
         style_control=message.style_control,
         style_votes=message.style_votes,

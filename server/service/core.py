@@ -174,6 +174,9 @@ class RatingsService:
         if request.compare_to is None:
             return shown
         then = self._book.find(query.board, request.compare_to)
+        if not self._standings.snapshot_has_view(then, query.category):  # the view began after it
+            none: list = [None] * len(shown.result.models)
+            return replace(shown, rank_delta=none, rating_delta=list(none), compared_to=then, compared_view_empty=True)
         return listing.compare(shown, present(self._standings.of_snapshot(then, query)), then)
 
     def view_stamp(self, board: str, category: str = "") -> int:

@@ -60,6 +60,10 @@ class Standings:
         result = cached.standings
         return replace(result, standings=replace(result.standings, as_of_seq=max(applied, cached.stamp)))
 
+    def snapshot_has_view(self, snapshot: SnapshotInfo, category: str) -> bool:
+        """Whether the snapshot holds ``category``'s view (it had votes tagged so by then)."""
+        return self._loaded.views(snapshot).view(category) is not None
+
     def of_snapshot(self, snapshot: SnapshotInfo, query: LeaderboardQuery) -> BoardStandings:
         """``query`` computed on the snapshot's frozen views (cached: a snapshot never changes)."""
         key = ("snapshot", snapshot.id, *query.cache_key())
