@@ -105,22 +105,37 @@ def leaderboard(args: argparse.Namespace) -> int:
 def watch_options(parser: argparse.ArgumentParser) -> None:
     options.add_client_options(parser)
     parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
-    parser.add_argument("--top-k", type=int, default=0, help="watch the top K rows only (default: all)")
+    parser.add_argument("--top-k", type=int, default=0, help="watch and print the top K rows only (default: all)")
     parser.add_argument("--interval", type=float, default=1.0, help="at most one update per this many seconds")
-    parser.add_argument("--count", type=int, default=0, help="stop after this many updates (default: run until ^C)")
+    parser.add_argument(
+        "--count", type=int, default=0,
+        help="stop after this many updates, the first (the leaderboard now) included (default: run until ^C)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS",
+        help="stop after this many seconds, with status 0 and what arrived by then (default: no limit)",
+    )  # fmt: skip
     options.add_query_options(parser)
     options.add_listing_options(parser)
 
 
 def watch(args: argparse.Namespace) -> int:
+    import grpc
+
     from server.files import export
     from server.rpc.wire import leaderboard_from_pb
 
     fmt = args.format or "table"
     if fmt not in ("table", "json"):
         raise SystemExit("watch prints table or json (one JSON document per line)")
+    if args.top_k < 0 or args.count < 0:
+        raise SystemExit("--top-k and --count must be at least 0")
+    if args.timeout is not None and not args.timeout > 0:
+        raise SystemExit("--timeout must be more than 0 seconds")
+    # The top K rows are what is watched and what is printed: the request asks for that page only.
+    page = {"limit": args.top_k} if args.top_k else {}
     with options.client(args) as client:
-        updates = client.watch(args.board, args.top_k, args.interval, **_request_options(args))
+        updates = client.watch(args.board, args.top_k, args.interval, args.timeout, **_request_options(args), **page)
         try:
             for n, message in enumerate(updates, start=1):
                 board = leaderboard_from_pb(message)
@@ -132,6 +147,10 @@ def watch(args: argparse.Namespace) -> int:
                     )
                 if n == args.count:
                     break
+        except grpc.RpcError as exc:
+            if args.timeout is None or exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise
+            # --timeout ran out: what arrived has been printed, and that is the answer.
         finally:
             updates.cancel()
     return 0

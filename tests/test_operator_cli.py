@@ -1,0 +1,88 @@
+"""What an operator sees from the command line: watch's top-k and its end, boards without a CI,
+an empty server, the competitor list, output errors, the time a leaderboard is as of, and the line
+that says the kernels are compiling.
+
+Each command runs as ``python -m server.cli`` in its own process, against a real server on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from server.client.ratings_client import RatingsClient
+from tests.conftest import make_batch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MODELS = ["m1", "m2", "m3", "m4", "m5", "m6"]
+
+
+def cli(*args: str, timeout: float = 60.0, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``arena-ratings ARGS`` in a new process: its status, standard output and standard error."""
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def ladder_votes(board: str = "default", timestamp: float | None = None):
+    """Six models in a clear order (m1 beats everyone, m2 everyone but m1, ...), 20 votes a pair."""
+    a, b = [], []
+    for i, winner in enumerate(MODELS):
+        for loser in MODELS[i + 1 :]:
+            a += [winner] * 20
+            b += [loser] * 20
+    stamps = None if timestamp is None else [timestamp] * len(a)
+    return make_batch(a, b, [1] * len(a), vote_ids=[f"{board}-{i}" for i in range(len(a))], board=board,
+                      timestamp=stamps)  # fmt: skip
+
+
+def serve_ladder(start_server, **votes) -> tuple[list[str], int]:
+    """A server holding ladder_votes(): (its --target option, the last seq)."""
+    server = start_server()
+    target = f"127.0.0.1:{server.port}"
+    with RatingsClient(target) as client:
+        last = client.submit(ladder_votes(**votes)).last_seq
+        client.leaderboard(min_seq=last, ci="none")
+    return ["--target", target], last
+
+
+def table_models(out: str) -> list[str]:
+    """The model column of a printed table: the first word of each row that is not a number (what comes
+    before the column header, and the summary line, skipped)."""
+    lines = out.strip().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["rank"])
+    rows = [line.split() for line in lines[header + 1 :] if "models listed" not in line]
+    return [next(word for word in row if not word.isdigit()) for row in rows if row]
+
+
+# --- item 4: watch ---------------------------------------------------------------------------------
+
+
+def test_watch_top_k_is_honoured_in_json_and_in_the_table(start_server):
+    target, _ = serve_ladder(start_server)
+    done = cli("watch", *target, "--top-k", "3", "--format", "json", "--count", "1", "--ci", "none")
+    assert done.returncode == 0, done.stderr
+    feed = json.loads(done.stdout.strip())
+    assert [row["model"] for row in feed["rows"]] == ["m1", "m2", "m3"]
+    done = cli("watch", *target, "--top-k", "3", "--count", "1", "--ci", "none")
+    assert done.returncode == 0, done.stderr
+    assert table_models(done.stdout) == ["m1", "m2", "m3"]
+
+
+def test_watch_ends_after_its_timeout_on_a_quiet_board_with_what_arrived(start_server):
+    target, _ = serve_ladder(start_server)
+    started = time.monotonic()
+    done = cli("watch", *target, "--count", "2", "--timeout", "1.5", "--ci", "none", "--format", "json", timeout=30)
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.strip().splitlines()) == 1  # the first snapshot; the board never changed
+    assert 1.5 <= took < 15
+    # --count counts the first snapshot: one update is the leaderboard as it is now.
+    done = cli("watch", *target, "--count", "1", "--ci", "none", "--format", "json", timeout=30)
+    assert done.returncode == 0 and len(done.stdout.strip().splitlines()) == 1
+    refused = cli("watch", *target, "--timeout", "0")
+    assert refused.returncode != 0 and "--timeout" in refused.stderr
