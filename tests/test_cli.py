@@ -57,7 +57,7 @@ def test_replay_csv_and_table(tmp_path, capsys):
     lines = out.strip().splitlines()
     assert lines[0].startswith("rank,rank_ub,model,rating") and len(lines) == 4
     _, out, _ = run_cli(capsys, "replay", path, "--method", "elo", "--bootstrap", "0")
-    assert "rank (UB)" in out and "300 votes" in out
+    assert "rank (UB)" not in out and "300 votes" in out  # no replicas, no interval: no CI, no rank (UB)
 
 
 def test_bad_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):

@@ -86,3 +86,47 @@ def test_watch_ends_after_its_timeout_on_a_quiet_board_with_what_arrived(start_s
     assert done.returncode == 0 and len(done.stdout.strip().splitlines()) == 1
     refused = cli("watch", *target, "--timeout", "0")
     assert refused.returncode != 0 and "--timeout" in refused.stderr
+
+
+# --- item 5: no interval, no CI --------------------------------------------------------------------
+
+
+def ladder_file(tmp_path: Path) -> Path:
+    """ladder_votes() as a CSV vote file (with a tstamp per row)."""
+    path = tmp_path / "ladder.csv"
+    lines = ["model_a,model_b,winner,tstamp"]
+    for i, winner in enumerate(MODELS):
+        for loser in MODELS[i + 1 :]:
+            lines += [f"{winner},{loser},model_a,{1_790_000_000 + 60 * j}" for j in range(20)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_without_an_interval_no_format_shows_one(tmp_path, start_server):
+    votes = str(ladder_file(tmp_path))
+    for query in (["--ci", "none"], ["--method", "elo", "--bootstrap", "0"]):
+        table = cli("replay", votes, *query)
+        assert table.returncode == 0, table.stderr
+        header = table.stdout.splitlines()[1]
+        assert "95% CI" not in header and "rank (UB)" not in header and "+0.0/-0.0" not in table.stdout
+        assert "tied with the leader" not in table.stdout and "95% CI: none" in table.stdout
+        assert table_models(table.stdout) == MODELS
+        feed = json.loads(cli("replay", votes, *query, "--format", "json").stdout)
+        assert feed["ci"] == "none" and feed["summary"]["tied_with_leader"] is None
+        for row in feed["rows"]:
+            assert (row["rating_lower"], row["rating_upper"], row["rank_ub"]) == (None, None, None)
+        csv = cli("replay", votes, *query, "--format", "csv").stdout.splitlines()
+        assert csv[0].startswith("rank,rank_ub,model,rating,rating_lower,rating_upper,votes")  # the same columns
+        assert csv[1].startswith("1,,m1,") and csv[1].split(",")[4:6] == ["", ""]  # left empty
+        page = cli("replay", votes, *query, "--format", "html").stdout
+        assert "<th>95% CI</th>" not in page and "<th>rank (UB)</th>" not in page and "+0.0/-0.0" not in page
+    # With an interval, every format shows it.
+    sandwich = cli("replay", votes, "--ci", "sandwich")
+    assert "95% CI" in sandwich.stdout.splitlines()[1] and "rank (UB)" in sandwich.stdout.splitlines()[1]
+    assert "<th>95% CI</th>" in cli("replay", votes, "--ci", "sandwich", "--format", "html").stdout
+    # From a server: the same rule, the message keeping its numbers (ci says CI_NONE).
+    target, last = serve_ladder(start_server)
+    feed = json.loads(cli("leaderboard", *target, "--ci", "none", "--format", "json").stdout)
+    assert feed["ci"] == "none" and {row["rank_ub"] for row in feed["rows"]} == {None}
+    served = cli("leaderboard", *target, "--ci", "none")
+    assert "rank (UB)" not in served.stdout.splitlines()[1] and "+0.0/-0.0" not in served.stdout

@@ -97,7 +97,8 @@ def compute_standings(
     if isinstance(inputs, EloInputs):
         standings = inputs.board.elo_standings()
         names = _names(interner, standings)
-        return BoardStandings(query.board, standings, names, "elo", "bootstrap", **_scale_of(inputs.board.config)), None
+        ci = "bootstrap" if standings.bootstrap_rounds else "none"  # a board kept without replicas has no interval
+        return BoardStandings(query.board, standings, names, "elo", ci, **_scale_of(inputs.board.config)), None
     if isinstance(inputs, StyleInputs):
         return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0)
     elo_config = inputs.config
