@@ -130,3 +130,23 @@ def test_without_an_interval_no_format_shows_one(tmp_path, start_server):
     assert feed["ci"] == "none" and {row["rank_ub"] for row in feed["rows"]} == {None}
     served = cli("leaderboard", *target, "--ci", "none")
     assert "rank (UB)" not in served.stdout.splitlines()[1] and "+0.0/-0.0" not in served.stdout
+
+
+# --- item 7: the small ones ------------------------------------------------------------------------
+
+
+def test_boards_on_an_empty_server_says_so(start_server):
+    server = start_server()
+    done = cli("boards", "--target", f"127.0.0.1:{server.port}")
+    assert done.returncode == 0 and done.stdout.strip() == "no boards yet"
+
+
+def test_an_unknown_output_extension_names_the_flag_and_the_extensions(tmp_path, start_server):
+    target, _ = serve_ladder(start_server)
+    for command in (["leaderboard", *target, "--ci", "none"], ["replay", str(ladder_file(tmp_path)), "--ci", "none"]):
+        done = cli(*command, "--output", str(tmp_path / "lb.xlsx"))
+        assert done.returncode != 0 and not (tmp_path / "lb.xlsx").exists()
+        assert "--format" in done.stderr and ".csv" in done.stderr and ".parquet" in done.stderr, done.stderr
+        assert "fmt" not in done.stderr.replace("--format", "")
+    written = cli("leaderboard", *target, "--ci", "none", "--output", str(tmp_path / "lb.xlsx"), "--format", "csv")
+    assert written.returncode == 0 and (tmp_path / "lb.xlsx").read_text().startswith("rank,rank_ub,model")

@@ -34,6 +34,7 @@ def replay_options(parser: argparse.ArgumentParser) -> None:
 def replay(args: argparse.Namespace) -> int:
     if args.target:
         return remote.remote_replay(args)
+    options.output_format(args)  # an --output the command cannot write stops it before the replay
     board, summary = offline_board(args)
     print(f"replay summary: {json.dumps(summary.as_dict())}", file=sys.stderr)
     remote.emit(board, args)

@@ -25,7 +25,7 @@ def emit(board, args: argparse.Namespace) -> None:
     from server.files import export
 
     if args.output:
-        path = export.write(board, Path(args.output), args.format)
+        path = export.write(board, Path(args.output), options.output_format(args))
         log.info("wrote %s", path)
         return
     fmt = args.format or "table"
@@ -98,6 +98,7 @@ def leaderboard_options(parser: argparse.ArgumentParser) -> None:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
+    options.output_format(args)  # an --output the command cannot write stops it before the query
     emit(fetch_leaderboard(args), args)
     return 0
 
@@ -227,6 +228,8 @@ def _matrix_text(matrix) -> str:
 def boards(args: argparse.Namespace) -> int:
     with options.client(args) as client:
         found = client.boards()
+    if not found:
+        print("no boards yet")
     for board in found:
         print(
             f"{board.name}: {board.votes} votes, {board.competitors} competitors, last seq {board.last_seq}, "

@@ -484,12 +484,19 @@ def export_set(
     return [write(board, directory / f"{stem}{_SET_SUFFIX[fmt]}", fmt) for fmt in formats]
 
 
+def format_of(path: Path | str) -> str | None:
+    """The format a file's extension implies (``SUFFIXES``), or None when it implies none."""
+    return _FORMAT_OF_SUFFIX.get(Path(path).suffix.lower())
+
+
+SUFFIXES = tuple(sorted(_FORMAT_OF_SUFFIX))  # the extensions format_of knows
+
+
 def _format_of(path: Path) -> str:
-    fmt = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
+    fmt = format_of(path)
     if fmt is None:
-        accepted = ", ".join(sorted(_FORMAT_OF_SUFFIX))
         raise ValueError(
-            f"cannot tell the format of {path} from its extension (accepted: {accepted}); "
+            f"cannot tell the format of {path} from its extension (accepted: {', '.join(SUFFIXES)}); "
             f"or pass fmt, one of {', '.join(FORMATS)}"
         )
     return fmt
