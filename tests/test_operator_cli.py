@@ -14,7 +14,10 @@ import time
 from pathlib import Path
 
 from server.client.ratings_client import RatingsClient
+from server.rpc import app, auth
 from tests.conftest import make_batch
+from tests.test_client_imports import cli as import_cli
+from tests.test_client_imports import heavy_modules_after
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,3 +153,46 @@ def test_an_unknown_output_extension_names_the_flag_and_the_extensions(tmp_path,
         assert "fmt" not in done.stderr.replace("--format", "")
     written = cli("leaderboard", *target, "--ci", "none", "--output", str(tmp_path / "lb.xlsx"), "--format", "csv")
     assert written.returncode == 0 and (tmp_path / "lb.xlsx").read_text().startswith("rank,rank_ub,model")
+
+
+def test_competitors_list_shows_every_competitor_with_its_metadata(tmp_path, start_server):
+    server = start_server(access=app.Access(tokens=auth.TokenBook([
+        auth.Token("reader", auth.digest("read-token"), frozenset({"read"})),
+        auth.Token("admin", auth.digest("admin-token"), frozenset({"admin", "write"})),
+    ])))  # fmt: skip
+    target = ["--target", f"127.0.0.1:{server.port}"]
+    with RatingsClient(target[1], token="admin-token") as client:
+        client.submit(ladder_votes())
+    meta = tmp_path / "meta.csv"
+    meta.write_text('name,display_name,organization,license,open_weights,status,links\n'
+                    'm1,Model One,OrgA,MIT,yes,,"{""site"": ""https://a""}"\n'
+                    'm6,,OrgC,,no,deprecated,\n'
+                    'unvoted,,OrgD,,,,\n')  # fmt: skip
+    assert cli("competitors", "upsert", str(meta), *target, "--token", "admin-token").returncode == 0
+    reader = [*target, "--token", "read-token"]  # a read-scoped token may list them
+
+    table = cli("competitors", "list", *reader)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split() == "name display name organization license open weights status links".split()
+    assert [line.split()[0] for line in lines[1:]] == [*MODELS, "unvoted"]  # by name; voted or given metadata
+    assert lines[1].split() == ["m1", "Model", "One", "OrgA", "MIT", "yes", "active", "site=https://a"]
+    assert lines[6].split() == ["m6", "OrgC", "no", "deprecated"]
+
+    listed = json.loads(cli("competitors", "list", *reader, "--format", "json").stdout)
+    assert listed[0] == {"name": "m1", "display_name": "Model One", "organization": "OrgA", "license": "MIT",
+                         "open_weights": True, "status": "active", "links": {"site": "https://a"}}  # fmt: skip
+    assert listed[1] == {"name": "m2", "display_name": "", "organization": "", "license": "", "open_weights": None,
+                         "status": "active", "links": {}}  # fmt: skip
+    csv = cli("competitors", "list", *reader, "--format", "csv").stdout
+    assert csv.splitlines()[0] == "name,display_name,organization,license,open_weights,status,links"
+    # What the list writes, upsert reads: the CSV goes back unchanged.
+    again = tmp_path / "again.csv"
+    again.write_text(csv)
+    done = cli("competitors", "upsert", str(again), *target, "--token", "admin-token")
+    assert json.loads(done.stdout) == {"created": 4, "updated": 3}  # m2..m5 had no metadata
+    assert json.loads(cli("competitors", "list", *reader, "--format", "json").stdout) == listed
+    refused = cli("competitors", "list", *target, "--token", "nothing")
+    assert refused.returncode == 1 and "UNAUTHENTICATED" in refused.stderr
+    # A remote command: it loads neither numba, polars nor matplotlib.
+    assert heavy_modules_after(import_cli(["competitors", "list", *reader])) == []

@@ -246,11 +246,24 @@ def competitors_options(parser: argparse.ArgumentParser) -> None:
     upsert = actions.add_parser("upsert", help="set metadata from a CSV, JSON or JSONL file")
     upsert.add_argument("file")
     options.add_client_options(upsert)
+    listed = actions.add_parser("list", help="every competitor the server knows, with its metadata")
+    options.add_client_options(listed)
+    listed.add_argument(
+        "--format", choices=["table", "json", "csv"], default="table",
+        help="json and csv read back as an upsert file (default %(default)s)",
+    )  # fmt: skip
 
 
 def competitors(args: argparse.Namespace) -> int:
-    from server.files.admin_files import read_competitors
+    from server.files.admin_files import competitors_text, read_competitors
 
+    if args.action == "list":
+        from server.rpc.wire import competitor_from_pb
+
+        with options.client(args) as client:
+            found = [competitor_from_pb(c) for c in client.competitors()]
+        print(competitors_text(found, args.format) if found or args.format != "table" else "no competitors yet")
+        return 0
     updates = read_competitors(Path(args.file))
     with options.client(args) as client:
         result = client.upsert_competitors(updates)

@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from server.domain.competitors import CompetitorInfo
 from server.domain.published import (
     Anchor,
     PublishedLeaderboard,
@@ -233,6 +234,19 @@ def _row_from_pb(row: pb.LeaderboardRow, interval: bool = True) -> PublishedRow:
         open_weights=c.open_weights if c.HasField("open_weights") else None,
         status=status_name(c.status),
         style_rank_delta=row.style_rank_delta if row.HasField("style_rank_delta") else None,
+    )
+
+
+def competitor_from_pb(message: pb.Competitor) -> CompetitorInfo:
+    """A received competitor (``ListCompetitors``) as the domain's metadata: unset fields read as not known."""
+    return CompetitorInfo(
+        name=message.name,
+        display_name=message.display_name,
+        organization=message.organization,
+        license=message.license,
+        open_weights=message.open_weights if message.HasField("open_weights") else None,
+        status=status_name(message.status),
+        links=dict(message.links),
     )
 
 

@@ -137,6 +137,12 @@ class RatingsService:
     def competitors(self) -> dict[str, CompetitorInfo]:
         return self._writer.metadata
 
+    def competitor_list(self) -> list[CompetitorInfo]:
+        """Every competitor the server knows (named in a vote, or given metadata), by name, with its metadata."""
+        metadata = self._writer.metadata
+        known = set(self._writer.interner.names) | set(metadata)
+        return [metadata.get(name) or CompetitorInfo(name) for name in sorted(known)]
+
     # ----------------------------------------------------------------------- reads
 
     def wait_applied(self, min_seq: int, timeout: float | None) -> int:

@@ -463,6 +463,16 @@ class UpsertCompetitorsResponse(_message.Message):
     updated: int
     def __init__(self, created: _Optional[int] = ..., updated: _Optional[int] = ...) -> None: ...
 
+class ListCompetitorsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CompetitorList(_message.Message):
+    __slots__ = ("competitors",)
+    COMPETITORS_FIELD_NUMBER: _ClassVar[int]
+    competitors: _containers.RepeatedCompositeFieldContainer[Competitor]
+    def __init__(self, competitors: _Optional[_Iterable[_Union[Competitor, _Mapping]]] = ...) -> None: ...
+
 class ListBoardsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
