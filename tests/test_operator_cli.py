@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from server.client.ratings_client import RatingsClient
@@ -196,3 +197,44 @@ def test_competitors_list_shows_every_competitor_with_its_metadata(tmp_path, sta
     assert refused.returncode == 1 and "UNAUTHENTICATED" in refused.stderr
     # A remote command: it loads neither numba, polars nor matplotlib.
     assert heavy_modules_after(import_cli(["competitors", "list", *reader])) == []
+
+
+def utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def test_a_leaderboard_is_as_of_the_time_of_its_newest_vote(tmp_path, start_server):
+    stamp = 1_795_000_000.0
+    server = start_server(tmp_path / "data")
+    target = ["--target", f"127.0.0.1:{server.port}"]
+    with RatingsClient(target[1]) as client:
+        last = client.submit(ladder_votes(timestamp=stamp)).last_seq
+        # An older vote, sent later, does not take the time back: it is the newest vote's.
+        late = make_batch(["m1"], ["m2"], [1], vote_ids=["late"], timestamp=[stamp - 86_400])
+        last = client.submit(late).last_seq
+        assert client.leaderboard(min_seq=last, ci="none").as_of_time == stamp
+    table = cli("leaderboard", *target, "--ci", "none")
+    assert f"as of {utc(stamp)} (seq {last})" in table.stdout.splitlines()[0]
+    feed = json.loads(cli("leaderboard", *target, "--ci", "none", "--format", "json").stdout)
+    assert feed["as_of_time"] == stamp and feed["as_of_seq"] == last
+    html = cli("leaderboard", *target, "--ci", "none", "--format", "html").stdout
+    assert f"as of {utc(stamp)} (seq {last})" in html
+    # Checkpointed with the board: the same after a restart.
+    server.stop(grace=1.0)
+    server = start_server(tmp_path / "data")
+    with RatingsClient(f"127.0.0.1:{server.port}") as client:
+        assert client.leaderboard(ci="none").as_of_time == stamp
+        assert client.leaderboard(method="elo").as_of_time == stamp
+        # A vote without a timestamp is stamped on receipt, so a live board is as of about now.
+        before = time.time()
+        last = client.submit(make_batch(["m3"], ["m4"], [1], vote_ids=["now"])).last_seq
+        assert before <= client.leaderboard(min_seq=last, ci="none").as_of_time <= time.time()
+    # Offline: the newest tstamp of the file; a file without tstamps has no time, only the seq.
+    votes = ladder_file(tmp_path)
+    offline = cli("replay", str(votes), "--ci", "none")
+    assert f"as of {utc(1_790_000_000 + 19 * 60)} (seq 300)" in offline.stdout.splitlines()[0]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("model_a,model_b,winner\nm1,m2,model_a\nm2,m3,model_a\n")
+    offline = cli("replay", str(plain), "--ci", "none")
+    assert "as of seq 2 ·" in offline.stdout.splitlines()[0]
+    assert json.loads(cli("replay", str(plain), "--ci", "none", "--format", "json").stdout)["as_of_time"] is None

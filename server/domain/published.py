@@ -111,6 +111,7 @@ class PublishedLeaderboard:
     total_rows: int = 0  # listed rows before paging
     scale: float = 0.0  # the board's rating scale and base (0: not sent by an older server: 400 and 10)
     base: float = 0.0
+    as_of_time: float | None = None  # Unix seconds of the newest vote covered; None: not known
 
     @property
     def has_interval(self) -> bool:
@@ -183,6 +184,7 @@ class PublishedLeaderboard:
             total_rows=int(summary.models_listed),
             scale=float(result.scale),
             base=float(result.base),
+            as_of_time=_maybe(float, result.as_of_time),
         )
 
 

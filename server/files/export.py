@@ -117,6 +117,10 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
     - ``ci``: how the 95% intervals were computed: ``"bootstrap"``, ``"sandwich"`` or ``"none"`` (no
       interval: BT asked for none, or Elo on a board kept without bootstrap replicas).
     - ``as_of_seq``: the vote-log sequence number the standings cover.
+    - ``as_of_time`` (added within v1): Unix seconds of the newest vote the standings cover (its
+      timestamp, or the time the server received it when it had none: the newest, not the last
+      applied, so a late vote with an old time does not take it back); ``null`` when no vote had a
+      time (an offline replay of a file without ``tstamp``).
     - ``total_votes``: votes applied to the board.
     - ``bootstrap_rounds``: bootstrap replicas behind the intervals; 0 unless ``ci`` is bootstrap.
     - ``anchor``: ``{"model", "rating"}`` when one model's rating is pinned, else ``null`` (ratings
@@ -214,7 +218,7 @@ def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow
 def _chart_title(board: PublishedLeaderboard, shown: int) -> str:
     subset = f"top {shown} of {len(board.rows)} models" if shown < len(board.rows) else f"{shown} models"
     first = f"{board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
-    second = f"{subset} · as of seq {board.as_of_seq}"
+    second = f"{subset} · {render.as_of_text(board)}"
     if board.anchor is not None:
         second += f" · anchored: {_anchor_label(board)}"
     return f"{first}\n{second}"
@@ -376,7 +380,7 @@ def html_page(board: Board, as_of: datetime | None = None) -> str:
 def _summary(board: PublishedLeaderboard) -> str:
     text = (
         f"board {board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes · "
-        f"{len(board.rows)} models · as of seq {board.as_of_seq}"
+        f"{len(board.rows)} models · {render.as_of_text(board)}"
     )
     if board.anchor is not None:
         text += f" · anchored: {_anchor_label(board)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from engine.config import ARENA_BASE, ARENA_SCALE
@@ -66,7 +67,7 @@ def _snapshot_dict(mark) -> dict | None:
 
 
 def as_dict(board: Board) -> dict:
-    """The JSON shape: board, category, method, ci, as_of_seq, total_votes, bootstrap_rounds, anchor,
+    """The JSON shape: board, category, method, ci, as_of_seq, as_of_time, total_votes, bootstrap_rounds, anchor,
     log_likelihood, summary, compared_to, as_of_snapshot, style_*, scale, base, rows."""
     board = published(board)
     return {
@@ -75,6 +76,7 @@ def as_dict(board: Board) -> dict:
         "method": board.method,
         "ci": board.ci,
         "as_of_seq": board.as_of_seq,
+        "as_of_time": board.as_of_time,
         "total_votes": board.total_votes,
         "bootstrap_rounds": board.bootstrap_rounds,
         "anchor": {"model": board.anchor.model, "rating": board.anchor.rating} if board.anchor is not None else None,
@@ -91,6 +93,15 @@ def as_dict(board: Board) -> dict:
         "base": rating_scale(board)[1],
         "rows": [row_dict(row) for row in board.rows],
     }
+
+
+def as_of_text(board: PublishedLeaderboard) -> str:
+    """What the standings are as of, for people: the newest vote's time (UTC) and the seq,
+    ``as of 2026-11-30 16:40:12 UTC (seq 21939)``; only the seq when no vote carried a time."""
+    if board.as_of_time is None:
+        return f"as of seq {board.as_of_seq}"
+    moment = datetime.fromtimestamp(board.as_of_time, UTC)
+    return f"as of {moment:%Y-%m-%d %H:%M:%S} UTC (seq {board.as_of_seq})"
 
 
 def rating_scale(board: Board) -> tuple[float, float]:
@@ -166,7 +177,7 @@ def _table(board: PublishedLeaderboard) -> str:
 
     ci = board.ci + (f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else "")
     view = board.board + (f"/{board.category}" if board.category else "")
-    title = f"board {view} · {board.method} · {board.total_votes} votes · as of seq {board.as_of_seq} · 95% CI: {ci}"
+    title = f"board {view} · {board.method} · {board.total_votes} votes · {as_of_text(board)} · 95% CI: {ci}"
     if board.as_of is not None:
         title += f" · snapshot {board.as_of.name}"
     if board.style_control:

@@ -207,6 +207,7 @@ def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
             StyleCoefficient(c.name, c.value, c.lower, c.upper) for c in message.style_coefficients
         ),
         total_rows=message.total_rows,
+        as_of_time=message.as_of_time or None,
     )
 
 

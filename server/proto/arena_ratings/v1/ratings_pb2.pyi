@@ -286,7 +286,7 @@ class LeaderboardSummary(_message.Message):
     def __init__(self, models_listed: _Optional[int] = ..., models_hidden: _Optional[int] = ..., preliminary: _Optional[int] = ..., total_votes: _Optional[int] = ..., gaps: _Optional[_Iterable[_Union[RatingGap, _Mapping]]] = ..., tied_with_leader: _Optional[int] = ...) -> None: ...
 
 class Leaderboard(_message.Message):
-    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of", "style_control", "style_coefficients", "style_votes", "total_rows", "scale", "base")
+    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of", "style_control", "style_coefficients", "style_votes", "total_rows", "scale", "base", "as_of_time")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -306,6 +306,7 @@ class Leaderboard(_message.Message):
     TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_TIME_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     as_of_seq: int
@@ -325,7 +326,8 @@ class Leaderboard(_message.Message):
     total_rows: int
     scale: float
     base: float
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ..., total_rows: _Optional[int] = ..., scale: _Optional[float] = ..., base: _Optional[float] = ...) -> None: ...
+    as_of_time: float
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ..., total_rows: _Optional[int] = ..., scale: _Optional[float] = ..., base: _Optional[float] = ..., as_of_time: _Optional[float] = ...) -> None: ...
 
 class ReplayFilters(_message.Message):
     __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap")
