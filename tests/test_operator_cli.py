@@ -8,12 +8,15 @@ Each command runs as ``python -m server.cli`` in its own process, against a real
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from server.client.launch import free_loopback_port
 from server.client.ratings_client import RatingsClient
 from server.rpc import app, auth
 from tests.conftest import make_batch
@@ -238,3 +241,43 @@ def test_a_leaderboard_is_as_of_the_time_of_its_newest_vote(tmp_path, start_serv
     offline = cli("replay", str(plain), "--ci", "none")
     assert "as of seq 2 ·" in offline.stdout.splitlines()[0]
     assert json.loads(cli("replay", str(plain), "--ci", "none", "--format", "json").stdout)["as_of_time"] is None
+
+
+COMPILING = "compiling kernels"
+
+
+def cold_cache_env(tmp_path: Path) -> dict:
+    """The environment with numba's cache in a new, empty folder: the kernels compile on first use."""
+    return {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+
+
+def test_an_offline_command_says_once_when_the_kernels_compile(tmp_path):
+    env = cold_cache_env(tmp_path)
+    votes = str(ladder_file(tmp_path))
+    first = cli("replay", votes, "--ci", "none", "--bootstrap", "0", env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.count(COMPILING) == 1 and first.stderr.startswith("arena-ratings: compiling kernels")
+    again = cli("replay", votes, "--ci", "none", "--bootstrap", "0", env=env, timeout=300)
+    assert again.returncode == 0 and COMPILING not in again.stderr  # the cache is warm now
+
+
+def test_the_service_logs_once_when_its_first_batch_or_query_compiles(tmp_path):
+    env = cold_cache_env(tmp_path)
+    port = free_loopback_port()
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(tmp_path / "data"), "--port", str(port),
+               "--snapshot-every", "0", "--bootstrap", "20"]  # fmt: skip
+    with log.open("w") as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=stderr, stdout=subprocess.DEVNULL)
+    try:
+        with RatingsClient(f"127.0.0.1:{port}", timeout=300) as client:
+            client.wait_ready(timeout=120)
+            last = client.submit(ladder_votes()).last_seq
+            client.leaderboard(min_seq=last, ci="sandwich")
+            client.leaderboard(method="elo")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    lines = [line for line in log.read_text().splitlines() if COMPILING in line]
+    assert len(lines) == 1 and " INFO " in lines[0], log.read_text()
+    assert lines[0].endswith("compiling kernels (first use; later queries are fast)")

@@ -14,6 +14,8 @@ from pathlib import Path
 from server.cli import options, remote
 from server.domain.limits import DEFAULT_BOARD
 
+COMPILING = "compiling kernels (first run; later runs are fast)"
+
 
 def replay_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="+")
@@ -82,10 +84,13 @@ def offline_board(args: argparse.Namespace):
     """The replay of the command's vote files: (``PublishedLeaderboard``, ``ReplaySummary``)."""
     import numpy as np
 
+    from engine._jit import when_compiling
     from server.files.votefile import ReadReport, iter_votes, read_votes
     from server.offline.replay import replay_chunks
 
     query = leaderboard_query(args)
+    # With numba's cache cold, the kernels compile on first use: seconds of silence, said once as they start.
+    when_compiling(lambda: print(f"arena-ratings: {COMPILING}", file=sys.stderr, flush=True))
     filters = options.vote_filters(args)
     report = ReadReport()
     read = options.read_options(args, vote_ids=filters.dedupe)
