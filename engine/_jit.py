@@ -8,10 +8,65 @@ Every kernel is compiled with:
   for zero, which blocks vectorisation of the replica loop;
 - no ``fastmath``: it moved bootstrap ratings by up to 13 points in the
   prototype (ANCHORS.md), and replays must be bit-identical.
+
+Kernels compile on their first call: from numba's on-disk cache when it holds them (milliseconds), else
+from scratch (seconds, during which a first query or command seems to hang). ``when_compiling`` lets a
+program say so, once, as the first compile from scratch begins (numba's "numba:compile" event, which
+it sends only after a cache miss).
 """
 
 from __future__ import annotations
 
-import numba
+import threading
+from collections.abc import Callable
+from typing import Any
 
-kernel = numba.njit(cache=True, nogil=True, error_model="numpy")
+import numba
+from numba.core import event
+
+_njit = numba.njit(cache=True, nogil=True, error_model="numpy")
+_kernels: set[int] = set()  # id() of every kernel's dispatcher
+
+
+def kernel(function: Callable[..., Any]) -> Any:
+    """``function`` as a kernel: compiled with the flags above on its first call."""
+    compiled = _njit(function)
+    _kernels.add(id(compiled))
+    return compiled
+
+
+class _FirstCompile(event.Listener):
+    """Says it once per process, when one of our kernels starts compiling from scratch."""
+
+    def __init__(self) -> None:
+        self.say: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+        self._said = False
+
+    def on_start(self, happened: event.Event) -> None:
+        if self._said or id(happened.data.get("dispatcher")) not in _kernels:
+            return
+        with self._lock:
+            if self._said or self.say is None:
+                return
+            self._said = True
+        self.say()
+
+    def on_end(self, happened: event.Event) -> None:
+        pass
+
+
+_first_compile: _FirstCompile | None = None
+_registering = threading.Lock()
+
+
+def when_compiling(say: Callable[[], None]) -> None:
+    """Call ``say()`` once in this process, as the first kernel starts compiling from scratch (numba's
+    cache held nothing that fits it: a fresh install, another numba, an edited kernel). A later call
+    replaces ``say`` (one message per process, from whoever asked last)."""
+    global _first_compile
+    with _registering:
+        if _first_compile is None:
+            _first_compile = _FirstCompile()
+            event.register("numba:compile", _first_compile)
+        _first_compile.say = say

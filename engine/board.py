@@ -29,6 +29,9 @@ from engine.threads import run_split
 # the vote key; version 1 used the key plus r * GOLDEN unmixed, which correlated the replicas.
 ENGINE_STATE_VERSION = 2
 
+# newest_time before any vote with a timestamp: the board knows no time.
+NO_TIME = float("-inf")
+
 # Below this many replica-updates per call, handing work to threads costs
 # more than it saves (a pool round trip is ~50 us, a replica-update ~1-3 ns).
 _PARALLEL_MIN_UPDATES = 200_000
@@ -55,6 +58,7 @@ class Board:
         self.threads = threads if threads is not None else (os.cpu_count() or 1)
         self.n_votes = 0  # votes applied; the next vote's bootstrap ordinal
         self.last_seq = 0  # the log seq of the last applied vote
+        self.newest_time = NO_TIME  # the newest timestamp (Unix seconds) among the applied votes
         self._slot_of = np.full(0, -1, dtype=np.int32)  # competitor id -> slot
         self._competitor = np.zeros(0, dtype=np.int32)  # slot -> competitor id
         self._n = 0
@@ -96,9 +100,11 @@ class Board:
         last_seq: int | None = None,
         style_names: list[str] | None = None,
         style: NDArray[np.float64] | None = None,
+        timestamp: NDArray[np.float64] | None = None,
     ) -> None:
         """Apply votes in order. ``last_seq``: the log seq of the last one; ``style``: float64[n, 2F]
-        of the votes' style features (``style_names``), kept for style-controlled fits."""
+        of the votes' style features (``style_names``), kept for style-controlled fits; ``timestamp``:
+        float64[n] Unix seconds (NaN: not known), of which the board keeps the newest (``newest_time``)."""
         competitor_a = np.ascontiguousarray(competitor_a, dtype=np.int32)
         competitor_b = np.ascontiguousarray(competitor_b, dtype=np.int32)
         outcome = np.ascontiguousarray(outcome, dtype=np.int8)
@@ -125,6 +131,8 @@ class Board:
         self.n_votes += n
         if last_seq is not None:
             self.last_seq = int(last_seq)
+        if timestamp is not None:  # fmax skips NaN (not known); one pass over n floats
+            self.newest_time = float(np.fmax(self.newest_time, np.fmax.reduce(timestamp, initial=NO_TIME)))
 
     def _apply_bootstrap(self, slot_a, slot_b, outcome, ordinals) -> None:
         cfg = self.config
@@ -199,6 +207,7 @@ class Board:
             "config_values": np.array([float(v) for v in config.values()], dtype=np.float64),
             "config_seed": np.array([self.config.seed], dtype=np.uint64),
             "counters": np.array([self.n_votes, self.last_seq], dtype=np.int64),
+            "newest_time": np.array([self.newest_time], dtype=np.float64),
             "competitor": self.competitor_ids.copy(),
             "ratings": self.ratings.copy(),
             "replicas": self.replicas.copy(),
@@ -224,4 +233,6 @@ class Board:
         board.cells = PairCells.from_state(state)
         board.style = StyleRows.from_state(state)
         board.n_votes, board.last_seq = (int(x) for x in state["counters"])
+        # A state saved before boards kept the time has none: it is known again from the next vote.
+        board.newest_time = float(state["newest_time"][0]) if "newest_time" in state else NO_TIME
         return board

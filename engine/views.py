@@ -46,10 +46,11 @@ class BoardViews:
         last_seq: int | None = None,
         style_names: list[str] | None = None,
         style: NDArray[np.float64] | None = None,
+        timestamp: NDArray[np.float64] | None = None,
     ) -> None:
         """Apply votes in order; ``tags[i]``: vote i's categories (a tag listed twice counts once);
-        ``style``: float64[n, 2F] of style features, or None."""
-        self.overall.apply(competitor_a, competitor_b, outcome, last_seq, style_names, style)
+        ``style``: float64[n, 2F] of style features, or None; ``timestamp``: float64[n] Unix seconds."""
+        self.overall.apply(competitor_a, competitor_b, outcome, last_seq, style_names, style, timestamp)
         if not tags:
             return
         members: dict[str, list[int]] = defaultdict(list)
@@ -62,7 +63,8 @@ class BoardViews:
                 view = self.categories[tag] = Board(self.config, threads=self.overall.threads)
             idx = np.asarray(index, dtype=np.int64)
             view_style = None if style is None else style[idx]
-            view.apply(competitor_a[idx], competitor_b[idx], outcome[idx], last_seq, style_names, view_style)
+            view_time = None if timestamp is None else timestamp[idx]
+            view.apply(competitor_a[idx], competitor_b[idx], outcome[idx], last_seq, style_names, view_style, view_time)
 
     def memory(self) -> ViewMemory:
         """Bytes held by the board and all its category views."""

@@ -67,6 +67,7 @@ def calls(stub: pb_grpc.RatingsStub):
         "ListSnapshots": lambda md: stub.ListSnapshots(
             pb.ListSnapshotsRequest(board="acl"), metadata=md, timeout=timeout
         ),
+        "ListCompetitors": lambda md: stub.ListCompetitors(pb.ListCompetitorsRequest(), metadata=md, timeout=timeout),
         "ReplayVotes": lambda md: stub.ReplayVotes(
             iter([pb.ReplayChunk(board="acl-replayed", columns=columns, commit=True)]), metadata=md, timeout=timeout
         ),

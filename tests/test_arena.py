@@ -14,11 +14,13 @@ from engine import EloConfig
 from server.domain.ballots import RankingBallot, ballot_votes
 from server.domain.limits import Limits
 from server.domain.listing import ListingConfig
+from server.domain.published import PublishedLeaderboard
 from server.domain.queries import LeaderboardQuery
 from server.domain.votes import VoteBatch
 from server.files.votefile import concat
 from server.offline.replay import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.rpc import wire
 from tests.conftest import make_batch, synthetic_batch
 from tests.naive import rank_ub as naive_rank_ub
 from tests.test_service import client_for, same_numbers
@@ -41,7 +43,8 @@ def by_model(board: pb.Leaderboard) -> dict[str, pb.LeaderboardRow]:
     return {row.model: row for row in board.rows}
 
 
-def close_rows(got: pb.Leaderboard, want: pb.Leaderboard, tol: float = 1e-6) -> None:
+def close_rows(got: pb.Leaderboard, want: PublishedLeaderboard, tol: float = 1e-6) -> None:
+    got = wire.leaderboard_from_pb(got)  # as published: with CI_NONE, no bounds and no rank (UB), as offline
     assert [r.model for r in got.rows] == [r.model for r in want.rows]
     for g, w in zip(got.rows, want.rows):
         assert g.rating == pytest.approx(w.rating, abs=tol)

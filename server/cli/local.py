@@ -19,6 +19,8 @@ from server.domain.limits import DEFAULT_BOARD
 if TYPE_CHECKING:
     from server.domain.votes import VoteBatch
 
+COMPILING = "compiling kernels (first run; later runs are fast)"
+
 
 def replay_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="+")
@@ -39,6 +41,7 @@ def replay_options(parser: argparse.ArgumentParser) -> None:
 def replay(args: argparse.Namespace) -> int:
     if args.target:
         return remote.remote_replay(args)
+    options.output_format(args)  # an --output the command cannot write stops it before the replay
     board, summary = offline_board(args)
     print(f"replay summary: {json.dumps(summary.as_dict())}", file=sys.stderr)
     remote.emit(board, args)
@@ -86,10 +89,13 @@ def offline_board(args: argparse.Namespace):
     """The replay of the command's vote files: (``PublishedLeaderboard``, ``ReplaySummary``)."""
     import numpy as np
 
+    from engine._jit import when_compiling
     from server.files.votefile import ReadReport, iter_votes, read_votes
     from server.offline.replay import replay_chunks
 
     query = leaderboard_query(args)
+    # With numba's cache cold, the kernels compile on first use: seconds of silence, said once as they start.
+    when_compiling(lambda: print(f"arena-ratings: {COMPILING}", file=sys.stderr, flush=True))
     filters = options.vote_filters(args)
     report = ReadReport()
     read = options.read_options(args, vote_ids=filters.dedupe)

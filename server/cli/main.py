@@ -60,7 +60,7 @@ COMMANDS: dict[str, tuple[str, Options | None, Run]] = {
         remote.boards_options,
         remote.boards,
     ),
-    "competitors": ("competitor metadata", remote.competitors_options, remote.competitors),
+    "competitors": ("list competitors, or set their metadata", remote.competitors_options, remote.competitors),
     "snapshot": ("take or list a board's snapshots", remote.snapshot_options, remote.snapshot),
     "token": ("make bearer tokens for `serve --tokens`", remote.token_options, remote.token),
     "bench": ("measure a server's latency and throughput under load", remote.bench_options, remote.bench),

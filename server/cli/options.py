@@ -188,6 +188,22 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="PATH", help="write to PATH instead of standard output")
 
 
+def output_format(args: argparse.Namespace) -> str | None:
+    """The format of the command's output: --format, else --output's extension (None: standard output's
+    default). An extension that implies no format stops the command, naming the flag and the extensions."""
+    if args.format or not args.output:
+        return args.format
+    from server.files import export
+
+    fmt = export.format_of(args.output)
+    if fmt is None:
+        raise SystemExit(
+            f"--output {args.output}: cannot tell the format from the extension (known: {', '.join(export.SUFFIXES)}); "
+            f"give --format, one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    return fmt
+
+
 # --- connecting to a server ----------------------------------------------------------------------
 
 

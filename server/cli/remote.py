@@ -25,7 +25,7 @@ def emit(board, args: argparse.Namespace) -> None:
     from server.files import export
 
     if args.output:
-        path = export.write(board, Path(args.output), args.format)
+        path = export.write(board, Path(args.output), options.output_format(args))
         log.info("wrote %s", path)
         return
     fmt = args.format or "table"
@@ -111,6 +111,7 @@ def leaderboard_options(parser: argparse.ArgumentParser) -> None:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
+    options.output_format(args)  # an --output the command cannot write stops it before the query
     emit(fetch_leaderboard(args), args)
     return 0
 
@@ -118,22 +119,37 @@ def leaderboard(args: argparse.Namespace) -> int:
 def watch_options(parser: argparse.ArgumentParser) -> None:
     options.add_client_options(parser)
     parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s")
-    parser.add_argument("--top-k", type=int, default=0, help="watch the top K rows only (default: all)")
+    parser.add_argument("--top-k", type=int, default=0, help="watch and print the top K rows only (default: all)")
     parser.add_argument("--interval", type=float, default=1.0, help="at most one update per this many seconds")
-    parser.add_argument("--count", type=int, default=0, help="stop after this many updates (default: run until ^C)")
+    parser.add_argument(
+        "--count", type=int, default=0,
+        help="stop after this many updates, the first (the leaderboard now) included (default: run until ^C)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS",
+        help="stop after this many seconds, with status 0 and what arrived by then (default: no limit)",
+    )  # fmt: skip
     options.add_query_options(parser)
     options.add_listing_options(parser)
 
 
 def watch(args: argparse.Namespace) -> int:
+    import grpc
+
     from server.files import export
     from server.rpc.wire import leaderboard_from_pb
 
     fmt = args.format or "table"
     if fmt not in ("table", "json"):
         raise SystemExit("watch prints table or json (one JSON document per line)")
+    if args.top_k < 0 or args.count < 0:
+        raise SystemExit("--top-k and --count must be at least 0")
+    if args.timeout is not None and not args.timeout > 0:
+        raise SystemExit("--timeout must be more than 0 seconds")
+    # The top K rows are what is watched and what is printed: the request asks for that page only.
+    page = {"limit": args.top_k} if args.top_k else {}
     with options.client(args) as client:
-        updates = client.watch(args.board, args.top_k, args.interval, **_request_options(args))
+        updates = client.watch(args.board, args.top_k, args.interval, args.timeout, **_request_options(args), **page)
         try:
             for n, message in enumerate(updates, start=1):
                 board = leaderboard_from_pb(message)
@@ -145,6 +161,10 @@ def watch(args: argparse.Namespace) -> int:
                     )
                 if n == args.count:
                     break
+        except grpc.RpcError as exc:
+            if args.timeout is None or exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise
+            # --timeout ran out: what arrived has been printed, and that is the answer.
         finally:
             updates.cancel()
     return 0
@@ -230,6 +250,8 @@ def boards(args: argparse.Namespace) -> int:
         return delete_board(args)
     with options.client(args) as client:
         found = client.boards()
+    if not found:
+        print("no boards yet")
     for board in found:
         print(
             f"{board.name}: {board.votes} votes, {board.competitors} competitors, last seq {board.last_seq}, "
@@ -269,11 +291,24 @@ def competitors_options(parser: argparse.ArgumentParser) -> None:
     upsert = actions.add_parser("upsert", help="set metadata from a CSV, JSON or JSONL file")
     upsert.add_argument("file")
     options.add_client_options(upsert)
+    listed = actions.add_parser("list", help="every competitor the server knows, with its metadata")
+    options.add_client_options(listed)
+    listed.add_argument(
+        "--format", choices=["table", "json", "csv"], default="table",
+        help="json and csv read back as an upsert file (default %(default)s)",
+    )  # fmt: skip
 
 
 def competitors(args: argparse.Namespace) -> int:
-    from server.files.admin_files import read_competitors
+    from server.files.admin_files import competitors_text, read_competitors
 
+    if args.action == "list":
+        from server.rpc.wire import competitor_from_pb
+
+        with options.client(args) as client:
+            found = [competitor_from_pb(c) for c in client.competitors()]
+        print(competitors_text(found, args.format) if found or args.format != "table" else "no competitors yet")
+        return 0
     updates = read_competitors(Path(args.file))
     with options.client(args) as client:
         result = client.upsert_competitors(updates)

@@ -221,6 +221,10 @@ class RatingsClient:
         request = pb.UpsertCompetitorsRequest(competitors=messages)
         return self.stub.UpsertCompetitors(request, timeout=self.timeout)
 
+    def competitors(self) -> list[pb.Competitor]:
+        """Every competitor the server knows, by name, with its metadata (``wire.competitor_from_pb`` reads one)."""
+        return list(self.stub.ListCompetitors(pb.ListCompetitorsRequest(), timeout=self.timeout).competitors)
+
     def boards(self) -> list[pb.BoardInfo]:
         return list(self.stub.ListBoards(pb.ListBoardsRequest(), timeout=self.timeout).boards)
 

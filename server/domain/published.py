@@ -9,6 +9,12 @@ equal standings, so a feed is the same bytes whichever way it came (tests/test_w
 Names and meanings are the wire's (protos/arena_ratings/v1/ratings.proto); enums are plain names:
 ``method`` "bt" or "elo", ``ci`` "bootstrap", "sandwich" or "none", ``status`` "active",
 "deprecated" or "unavailable". Imports nothing beyond the standard library.
+
+No interval, no bounds: when ``ci`` is "none" (BT asked for none, or Elo on a board kept without
+bootstrap replicas) nothing was computed to be uncertain about, so a row's ``rating_lower``,
+``rating_upper`` and ``rank_ub`` are None, as is the summary's ``tied_with_leader`` (counted from
+rank (UB)), rather than bounds equal to the rating that would read as "no uncertainty". The wire keeps
+its numbers (proto3 doubles; ``ci`` says CI_NONE); both roads here give None.
 """
 
 from __future__ import annotations
@@ -31,11 +37,11 @@ class PublishedRow:
     """One model's row; the field order is the JSON feed's and the CSV's column order."""
 
     rank: int  # 1 + position by rating among the rows listed
-    rank_ub: int  # 1 + listed models whose lower bound exceeds this upper bound
+    rank_ub: int | None  # 1 + listed models whose lower bound exceeds this upper bound; None: no interval
     model: str
     rating: float
-    rating_lower: float
-    rating_upper: float
+    rating_lower: float | None  # the 95% interval; None when none was computed (ci "none")
+    rating_upper: float | None
     votes: int
     wins: int
     losses: int
@@ -63,7 +69,7 @@ class PublishedSummary:
     preliminary: int = 0
     total_votes: int = 0
     gaps: tuple[tuple[int, float], ...] = ()  # (rank k, rating of rank 1 - rating of rank k)
-    tied_with_leader: int = 0
+    tied_with_leader: int | None = 0  # None without an interval (ci "none")
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,12 @@ class PublishedLeaderboard:
     total_rows: int = 0  # listed rows before paging
     scale: float = 0.0  # the board's rating scale and base (0: not sent by an older server: 400 and 10)
     base: float = 0.0
+    as_of_time: float | None = None  # Unix seconds of the newest vote covered; None: not known
+
+    @property
+    def has_interval(self) -> bool:
+        """Whether the rows carry a 95% interval and rank (UB): not when ``ci`` is "none"."""
+        return has_interval(self.ci)
 
     @classmethod
     def from_listing(cls, shown: Listing) -> PublishedLeaderboard:
@@ -113,14 +125,15 @@ class PublishedLeaderboard:
         result = shown.result
         s = result.standings
         compared = bool(shown.rank_delta)
+        interval = has_interval(result.ci)
         rows = tuple(
             PublishedRow(
                 rank=int(s.rank[i]),
-                rank_ub=int(s.rank_ub[i]),
+                rank_ub=int(s.rank_ub[i]) if interval else None,
                 model=result.models[i],
                 rating=float(s.rating[i]),
-                rating_lower=float(s.rating_lower[i]),
-                rating_upper=float(s.rating_upper[i]),
+                rating_lower=float(s.rating_lower[i]) if interval else None,
+                rating_upper=float(s.rating_upper[i]) if interval else None,
                 votes=int(s.votes[i]),
                 wins=int(s.wins[i]),
                 losses=int(s.losses[i]),
@@ -157,7 +170,7 @@ class PublishedLeaderboard:
                 preliminary=int(summary.preliminary),
                 total_votes=int(summary.total_votes),
                 gaps=tuple((int(k), float(gap)) for k, gap in summary.gaps),
-                tied_with_leader=int(summary.tied_with_leader),
+                tied_with_leader=int(summary.tied_with_leader) if interval else None,
             ),
             compared_to=_mark(shown.compared_to),
             compared_view_empty=shown.compared_view_empty,
@@ -173,7 +186,13 @@ class PublishedLeaderboard:
             total_rows=int(summary.models_listed),
             scale=float(result.scale),
             base=float(result.base),
+            as_of_time=_maybe(float, result.as_of_time),
         )
+
+
+def has_interval(ci: str) -> bool:
+    """Whether standings computed with ``ci`` have a 95% interval (and so a rank (UB))."""
+    return ci != "none"
 
 
 def _maybe(kind, value):

@@ -44,6 +44,7 @@ class BoardStandings:
     style_votes: int = 0  # votes in the style-controlled fit
     scale: float = 400.0  # the board's rating scale and base (engine.scale.win_probability)
     base: float = 10.0
+    as_of_time: float | None = None  # Unix seconds of the newest vote covered (None: no vote had a time)
 
 
 @dataclass(frozen=True)

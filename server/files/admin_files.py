@@ -13,18 +13,22 @@ a list of names that tie; optional ``timestamp``, ``voter_id``, ``tags``.
 
 Every error names the file and the row (1-based; CSV rows count the header
 as row 1, as a spreadsheet shows them).
+
+The competitor list (``arena-ratings competitors list``) is written in the
+same columns: as CSV or JSON it reads back as an upsert file unchanged.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
 
 from server.domain.ballots import RankingBallot
-from server.domain.competitors import STATUSES, CompetitorUpdate
+from server.domain.competitors import STATUSES, CompetitorInfo, CompetitorUpdate
 
 _COMPETITOR_COLUMNS = ("name", "display_name", "organization", "license", "open_weights", "status", "links")
 _TRUE = {"true", "yes", "1", "y"}
@@ -66,6 +70,35 @@ def read_competitors(path: Path) -> list[CompetitorUpdate]:
     if not updates:
         raise AdminFileError(f"{path}: no competitors in the file")
     return updates
+
+
+def competitors_text(competitors: list[CompetitorInfo], fmt: str = "table") -> str:
+    """Competitors and their metadata as a table, JSON (a list of objects) or CSV, in the upsert
+    file's columns: ``open_weights`` true, false or not known (JSON null, an empty cell), ``links``
+    an object (in CSV a JSON object string, empty when there are none)."""
+    records = [{"name": c.name, **c.as_json()} for c in competitors]
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_COMPETITOR_COLUMNS)
+        for record in records:
+            flag = record["open_weights"]
+            record["open_weights"] = "" if flag is None else str(flag).lower()
+            record["links"] = json.dumps(record["links"], ensure_ascii=False) if record["links"] else ""
+            writer.writerow([record[key] for key in _COMPETITOR_COLUMNS])
+        return out.getvalue().rstrip("\n")
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r} (table, json, csv)")
+    header = ["name", "display name", "organization", "license", "open weights", "status", "links"]
+    lines = [
+        [c.name, c.display_name, c.organization, c.license, {True: "yes", False: "no", None: ""}[c.open_weights],
+         c.status, " ".join(f"{key}={url}" for key, url in sorted(c.links.items()))]
+        for c in competitors
+    ]  # fmt: skip
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() for cells in [header, *lines])
 
 
 def read_ballots(path: Path, board: str) -> list[RankingBallot]:

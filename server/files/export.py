@@ -114,8 +114,13 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
       (``"2025-06-01T12:00:00Z"``); ``as_of`` if given (a naive datetime is taken as UTC), else now.
     - ``board``: the board's name.
     - ``method``: ``"bt"`` (Bradley–Terry) or ``"elo"`` (online Elo).
-    - ``ci``: how the 95% intervals were computed: ``"bootstrap"``, ``"sandwich"`` or ``"none"``.
+    - ``ci``: how the 95% intervals were computed: ``"bootstrap"``, ``"sandwich"`` or ``"none"`` (no
+      interval: BT asked for none, or Elo on a board kept without bootstrap replicas).
     - ``as_of_seq``: the vote-log sequence number the standings cover.
+    - ``as_of_time`` (added within v1): Unix seconds of the newest vote the standings cover (its
+      timestamp, or the time the server received it when it had none: the newest, not the last
+      applied, so a late vote with an old time does not take it back); ``null`` when no vote had a
+      time (an offline replay of a file without ``tstamp``).
     - ``total_votes``: votes applied to the board.
     - ``bootstrap_rounds``: bootstrap replicas behind the intervals; 0 unless ``ci`` is bootstrap.
     - ``anchor``: ``{"model", "rating"}`` when one model's rating is pinned, else ``null`` (ratings
@@ -124,10 +129,11 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
     - ``rows``: one object per model, best first, with
       ``rank`` (1 + position by rating), ``rank_ub`` (1 + models whose lower bound exceeds this
       model's upper bound), ``model``, ``rating``, ``rating_lower`` and ``rating_upper`` (the 95%
-      interval), ``votes``, ``wins``, ``losses``, ``ties`` (both kinds), ``ties_both_bad`` (of which
-      "both bad") and ``component`` (connected group of the comparison graph, 0 = the largest;
-      ratings in different components are not comparable), ``preliminary`` (fewer votes than the
-      board's threshold), ``rank_delta`` (previous rank - rank) and ``rating_delta`` against
+      interval; with ``ci`` "none" no interval was computed and these three are ``null``, as is
+      ``summary.tied_with_leader``), ``votes``, ``wins``, ``losses``, ``ties`` (both kinds),
+      ``ties_both_bad`` (of which "both bad") and ``component`` (connected group of the comparison
+      graph, 0 = the largest; ratings in different components are not comparable), ``preliminary``
+      (fewer votes than the board's threshold), ``rank_delta`` (previous rank - rank) and ``rating_delta`` against
       ``compared_to`` (``null`` without a comparison or for a model new since), and the
       competitor's ``display_name``, ``organization``, ``license`` (empty when not set),
       ``open_weights`` (``null`` when not known) and ``status``.
@@ -178,9 +184,11 @@ def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow
     y = np.arange(len(rows))
     rating = np.array([r.rating for r in rows])
     # Clipped at 0: matplotlib rejects negative error bars, and a bound on the wrong side of the
-    # rating (possible for a bootstrap percentile) draws as no bar on that side.
-    below = np.clip(rating - [r.rating_lower for r in rows], 0.0, None)
-    above = np.clip([r.rating_upper for r in rows] - rating, 0.0, None)
+    # rating (possible for a bootstrap percentile) draws as no bar on that side. No interval: no bars.
+    lower = np.array([r.rating if r.rating_lower is None else r.rating_lower for r in rows])
+    upper = np.array([r.rating if r.rating_upper is None else r.rating_upper for r in rows])
+    below = np.clip(rating - lower, 0.0, None)
+    above = np.clip(upper - rating, 0.0, None)
     components = np.array([r.component for r in rows])
     several = len(set(components.tolist())) > 1
     for index, component in enumerate(sorted(set(components.tolist()))):
@@ -201,7 +209,7 @@ def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow
         ax.legend(title="not comparable across", loc="lower right", fontsize=8, title_fontsize=8)
     ax.set_yticks(y, [_short(r.model) for r in rows], fontsize=8.5, parse_math=False)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
-    ax.set_xlabel(f"{_method_label(board)} rating, 95% CI")
+    ax.set_xlabel(f"{_method_label(board)} rating" + (", 95% CI" if board.has_interval else " (no interval computed)"))
     ax.grid(axis="x", alpha=0.35)
     ax.grid(axis="y", alpha=0.15, linestyle=":")  # a faint guide from each name to its point
     ax.set_axisbelow(True)
@@ -212,7 +220,7 @@ def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow
 def _chart_title(board: PublishedLeaderboard, shown: int) -> str:
     subset = f"top {shown} of {len(board.rows)} models" if shown < len(board.rows) else f"{shown} models"
     first = f"{board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
-    second = f"{subset} · as of seq {board.as_of_seq}"
+    second = f"{subset} · {render.as_of_text(board)}"
     if board.anchor is not None:
         second += f" · anchored: {_anchor_label(board.anchor)}"
     return f"{first}\n{second}"
@@ -374,7 +382,7 @@ def html_page(board: Board, as_of: datetime | None = None) -> str:
 def _summary(board: PublishedLeaderboard) -> str:
     text = (
         f"board {board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes · "
-        f"{len(board.rows)} models · as of seq {board.as_of_seq}"
+        f"{len(board.rows)} models · {render.as_of_text(board)}"
     )
     if board.anchor is not None:
         text += f" · anchored: {_anchor_label(board.anchor)}"
@@ -382,29 +390,21 @@ def _summary(board: PublishedLeaderboard) -> str:
 
 
 def _html_table(board: PublishedLeaderboard, several_components: bool) -> str:
-    header = ["rank", "rank (UB)", "model", "rating", "95% CI", "votes", "W", "L", "T"]
+    header = render.table_columns(board)  # the table's: without an interval, no rank (UB) and no CI
     if several_components:
         header.append("C")
     head = "".join(f'<th class="model">{h}</th>' if h == "model" else f"<th>{html.escape(h)}</th>" for h in header)
-    body = "\n".join(_html_row(row, several_components) for row in _ranked(board))
+    body = "\n".join(_html_row(board, row, several_components) for row in _ranked(board))
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
-def _html_row(row: PublishedRow, with_component: bool) -> str:
-    cells = [
-        str(row.rank),
-        str(row.rank_ub),
-        f'<td class="model">{html.escape(row.model)}</td>',
-        f"{row.rating:.1f}",
-        f"+{row.rating_upper - row.rating:.1f}/-{row.rating - row.rating_lower:.1f}",
-        str(row.votes),
-        str(row.wins),
-        str(row.losses),
-        str(row.ties),
-    ]
+def _html_row(board: PublishedLeaderboard, row: PublishedRow, with_component: bool) -> str:
+    cells = [html.escape(cell) for cell in render.table_cells(board, row)]
     if with_component:
         cells.append(str(row.component))
-    return "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
+    model = render.table_columns(board).index("model")
+    tds = (f'<td class="model">{cell}</td>' if i == model else f"<td>{cell}</td>" for i, cell in enumerate(cells))
+    return "<tr>" + "".join(tds) + "</tr>"
 
 
 def _method_label(board: PublishedLeaderboard) -> str:
@@ -490,12 +490,19 @@ def export_set(
     return [write(board, directory / f"{stem}{_SET_SUFFIX[fmt]}", fmt) for fmt in formats]
 
 
+def format_of(path: Path | str) -> str | None:
+    """The format a file's extension implies (``SUFFIXES``), or None when it implies none."""
+    return _FORMAT_OF_SUFFIX.get(Path(path).suffix.lower())
+
+
+SUFFIXES = tuple(sorted(_FORMAT_OF_SUFFIX))  # the extensions format_of knows
+
+
 def _format_of(path: Path) -> str:
-    fmt = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
+    fmt = format_of(path)
     if fmt is None:
-        accepted = ", ".join(sorted(_FORMAT_OF_SUFFIX))
         raise ValueError(
-            f"cannot tell the format of {path} from its extension (accepted: {accepted}); "
+            f"cannot tell the format of {path} from its extension (accepted: {', '.join(SUFFIXES)}); "
             f"or pass fmt, one of {', '.join(FORMATS)}"
         )
     return fmt

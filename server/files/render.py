@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from engine.config import ARENA_BASE, ARENA_SCALE
@@ -19,7 +20,17 @@ if TYPE_CHECKING:
 
     Board = PublishedLeaderboard | pb.Leaderboard
 
-__all__ = ["ROW_FIELDS", "as_dict", "published", "render", "row_dict", "summary_dict"]
+__all__ = [
+    "ROW_FIELDS",
+    "as_dict",
+    "ci_text",
+    "published",
+    "render",
+    "row_dict",
+    "summary_dict",
+    "table_cells",
+    "table_columns",
+]
 
 
 def published(board: Board) -> PublishedLeaderboard:
@@ -56,7 +67,7 @@ def _snapshot_dict(mark) -> dict | None:
 
 
 def as_dict(board: Board) -> dict:
-    """The JSON shape: board, category, method, ci, as_of_seq, total_votes, bootstrap_rounds, anchor,
+    """The JSON shape: board, category, method, ci, as_of_seq, as_of_time, total_votes, bootstrap_rounds, anchor,
     log_likelihood, summary, compared_to, as_of_snapshot, style_*, scale, base, rows."""
     board = published(board)
     return {
@@ -65,6 +76,7 @@ def as_dict(board: Board) -> dict:
         "method": board.method,
         "ci": board.ci,
         "as_of_seq": board.as_of_seq,
+        "as_of_time": board.as_of_time,
         "total_votes": board.total_votes,
         "bootstrap_rounds": board.bootstrap_rounds,
         "anchor": {"model": board.anchor.model, "rating": board.anchor.rating} if board.anchor is not None else None,
@@ -82,6 +94,15 @@ def as_dict(board: Board) -> dict:
         "base": rating_scale(board)[1],
         "rows": [row_dict(row) for row in board.rows],
     }
+
+
+def as_of_text(board: PublishedLeaderboard) -> str:
+    """What the standings are as of, for people: the newest vote's time (UTC) and the seq,
+    ``as of 2026-11-30 16:40:12 UTC (seq 21939)``; only the seq when no vote carried a time."""
+    if board.as_of_time is None:
+        return f"as of seq {board.as_of_seq}"
+    moment = datetime.fromtimestamp(board.as_of_time, UTC)
+    return f"as of {moment:%Y-%m-%d %H:%M:%S} UTC (seq {board.as_of_seq})"
 
 
 def rating_scale(board: Board) -> tuple[float, float]:
@@ -106,22 +127,32 @@ def render(board: Board, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r} (table, json, csv)")
 
 
+def ci_text(row: PublishedRow) -> str:
+    """The row's 95% interval as ``+upper/-lower`` around the rating (rows of a board with an interval)."""
+    assert row.rating_upper is not None and row.rating_lower is not None
+    return f"+{row.rating_upper - row.rating:.1f}/-{row.rating - row.rating_lower:.1f}"
+
+
+def table_columns(board: PublishedLeaderboard) -> list[str]:
+    """The leading columns of the table (and the HTML page): without an interval (``ci`` "none"),
+    neither "rank (UB)" nor "95% CI", which would otherwise read +0.0/-0.0, as if nothing were uncertain."""
+    if board.has_interval:
+        return ["rank", "rank (UB)", "model", "rating", "95% CI", "votes", "W", "L", "T"]
+    return ["rank", "model", "rating", "votes", "W", "L", "T"]
+
+
+def table_cells(board: PublishedLeaderboard, row: PublishedRow) -> list[str]:
+    """One row's cells under table_columns(board)."""
+    if not board.has_interval:
+        return [str(row.rank), row.model, f"{row.rating:.1f}", str(row.votes), str(row.wins), str(row.losses),
+                str(row.ties)]  # fmt: skip
+    return [str(row.rank), str(row.rank_ub), row.model, f"{row.rating:.1f}", ci_text(row), str(row.votes),
+            str(row.wins), str(row.losses), str(row.ties)]  # fmt: skip
+
+
 def _table(board: PublishedLeaderboard) -> str:
-    header = ["rank", "rank (UB)", "model", "rating", "95% CI", "votes", "W", "L", "T"]
-    lines = [
-        [
-            str(r.rank),
-            str(r.rank_ub),
-            r.model,
-            f"{r.rating:.1f}",
-            f"+{r.rating_upper - r.rating:.1f}/-{r.rating - r.rating_lower:.1f}",
-            str(r.votes),
-            str(r.wins),
-            str(r.losses),
-            str(r.ties),
-        ]
-        for r in board.rows
-    ]
+    header = table_columns(board)
+    lines = [table_cells(board, r) for r in board.rows]
     if board.compared_to is not None:
         header += ["Δrank", "Δrating"]
         for line, row in zip(lines, board.rows):
@@ -139,14 +170,15 @@ def _table(board: PublishedLeaderboard) -> str:
         for line, row in zip(lines, board.rows):
             line.append("preliminary" if row.preliminary else "")
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
-    left = {2, *range(9, len(header))}  # names and notes read better left-aligned
+    first_note = len(table_columns(board))
+    left = {header.index("model"), *range(first_note, len(header))}  # names and notes read better left-aligned
 
     def fmt_row(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
     ci = board.ci + (f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else "")
     view = board.board + (f"/{board.category}" if board.category else "")
-    title = f"board {view} · {board.method} · {board.total_votes} votes · as of seq {board.as_of_seq} · 95% CI: {ci}"
+    title = f"board {view} · {board.method} · {board.total_votes} votes · {as_of_text(board)} · 95% CI: {ci}"
     if board.as_of is not None:
         title += f" · snapshot {board.as_of.name}"
     if board.style_control:
@@ -186,6 +218,7 @@ def _summary_line(board: PublishedLeaderboard) -> str:
         parts.append(f"{s.models_hidden} hidden")
     if s.preliminary:
         parts.append(f"{s.preliminary} preliminary")
-    parts.append(f"{s.tied_with_leader} tied with the leader (rank UB 1)")
+    if s.tied_with_leader is not None:  # None: no interval, so no rank (UB) to be tied by
+        parts.append(f"{s.tied_with_leader} tied with the leader (rank UB 1)")
     parts += [f"gap #1 to #{rank}: {gap:.1f}" for rank, gap in s.gaps]
     return " · ".join(parts)

@@ -82,8 +82,9 @@ def replay_chunks(
                 stop = min(start + _SLICE, len(chunk))
                 style = None if chunk.style is None else chunk.style[start:stop]
                 board.apply(
-                    model_a[start:stop], model_b[start:stop], outcome[start:stop], None, chunk.style_names, style
-                )
+                    model_a[start:stop], model_b[start:stop], outcome[start:stop], None, chunk.style_names, style,
+                    chunk.timestamp[start:stop],
+                )  # fmt: skip
                 bar.update(stop - start)
             bar.update(summary.read - bar.n)
     if board.n_votes == 0:

@@ -8,7 +8,7 @@ which entry came close).
 
 Scopes (independent; give a token every scope it needs):
   read   queries: GetLeaderboard, GetHeadToHead, GetHeadToHeadMatrix,
-         WatchLeaderboard, ListBoards, ListSnapshots
+         WatchLeaderboard, ListBoards, ListSnapshots, ListCompetitors
   write  ingest: SubmitVotes, StreamVotes, SubmitRanking
   admin  ReplayVotes, UpsertCompetitors, CreateSnapshot, DeleteBoard
 Health checks and server reflection need no token.
@@ -47,6 +47,7 @@ METHOD_SCOPES = {
     "WatchLeaderboard": "read",
     "ListBoards": "read",
     "ListSnapshots": "read",
+    "ListCompetitors": "read",
     "SubmitVotes": "write",
     "StreamVotes": "write",
     "SubmitRanking": "write",

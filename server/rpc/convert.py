@@ -320,6 +320,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
         total_rows=summary.models_listed,  # the listing's, also when shown holds one page of it
         scale=result.scale,
         base=result.base,
+        as_of_time=result.as_of_time or 0.0,
     )
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:

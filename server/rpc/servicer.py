@@ -71,6 +71,9 @@ class RatingsServicer(pb_grpc.RatingsServicer):
         created, updated = self._service.upsert_competitors(convert.updates_from_pb(request))
         return pb.UpsertCompetitorsResponse(created=created, updated=updated)
 
+    def ListCompetitors(self, request: pb.ListCompetitorsRequest, context) -> pb.CompetitorList:
+        return pb.CompetitorList(competitors=[convert.competitor_to_pb(c) for c in self._service.competitor_list()])
+
     def ListBoards(self, request: pb.ListBoardsRequest, context) -> pb.BoardList:
         return convert.board_list_to_pb(self._service.boards())
 

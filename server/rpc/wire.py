@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
+from server.domain.competitors import CompetitorInfo
 from server.domain.published import (
     Anchor,
     PublishedLeaderboard,
@@ -31,6 +32,7 @@ from server.domain.published import (
     PublishedSummary,
     SnapshotMark,
     StyleCoefficient,
+    has_interval,
 )
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
@@ -172,15 +174,20 @@ def row_filters_to_pb(
 
 
 def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
-    """A received leaderboard as the domain's published form (what exports and text formats take)."""
+    """A received leaderboard as the domain's published form (what exports and text formats take).
+
+    With ``ci`` CI_NONE the rows' bounds and rank (UB), and the summary's ``tied_with_leader``, are None
+    (the message's numbers are the rating and the rank: no interval was computed)."""
     s = message.summary
+    ci = ci_name(message.ci)
+    interval = has_interval(ci)
     return PublishedLeaderboard(
         board=message.board,
         method=method_name(message.method),
-        ci=ci_name(message.ci),
+        ci=ci,
         as_of_seq=message.as_of_seq,
         total_votes=message.total_votes,
-        rows=tuple(_row_from_pb(row) for row in message.rows),
+        rows=tuple(_row_from_pb(row, interval) for row in message.rows),
         bootstrap_rounds=message.bootstrap_rounds,
         anchor=Anchor(message.anchor.model, message.anchor.rating) if message.HasField("anchor") else None,
         log_likelihood=message.log_likelihood if message.method == pb.BT else None,
@@ -191,7 +198,7 @@ def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
             preliminary=s.preliminary,
             total_votes=s.total_votes,
             gaps=tuple((g.rank, g.gap) for g in s.gaps),
-            tied_with_leader=s.tied_with_leader,
+            tied_with_leader=s.tied_with_leader if interval else None,
         ),
         compared_to=_mark_from_pb(message, "compared_to"),
         compared_view_empty=message.compared_view_empty,
@@ -204,18 +211,19 @@ def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
             StyleCoefficient(c.name, c.value, c.lower, c.upper) for c in message.style_coefficients
         ),
         total_rows=message.total_rows,
+        as_of_time=message.as_of_time or None,
     )
 
 
-def _row_from_pb(row: pb.LeaderboardRow) -> PublishedRow:
+def _row_from_pb(row: pb.LeaderboardRow, interval: bool = True) -> PublishedRow:
     c = row.competitor
     return PublishedRow(
         rank=row.rank,
-        rank_ub=row.rank_ub,
+        rank_ub=row.rank_ub if interval else None,
         model=row.model,
         rating=row.rating,
-        rating_lower=row.rating_lower,
-        rating_upper=row.rating_upper,
+        rating_lower=row.rating_lower if interval else None,
+        rating_upper=row.rating_upper if interval else None,
         votes=row.votes,
         wins=row.wins,
         losses=row.losses,
@@ -231,6 +239,19 @@ def _row_from_pb(row: pb.LeaderboardRow) -> PublishedRow:
         open_weights=c.open_weights if c.HasField("open_weights") else None,
         status=status_name(c.status),
         style_rank_delta=row.style_rank_delta if row.HasField("style_rank_delta") else None,
+    )
+
+
+def competitor_from_pb(message: pb.Competitor) -> CompetitorInfo:
+    """A received competitor (``ListCompetitors``) as the domain's metadata: unset fields read as not known."""
+    return CompetitorInfo(
+        name=message.name,
+        display_name=message.display_name,
+        organization=message.organization,
+        license=message.license,
+        open_weights=message.open_weights if message.HasField("open_weights") else None,
+        status=status_name(message.status),
+        links=dict(message.links),
     )
 
 

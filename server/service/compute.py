@@ -6,7 +6,8 @@ What is copied is one named type per kind of query: ``EloInputs``, ``BTInputs``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import TypedDict
 
 import numpy as np
@@ -40,6 +41,7 @@ class BTInputs:
     config: EloConfig  # the board's scale, base, initial rating and seed
     anchor_slot: int | None  # the anchor model's slot, when the query anchors one
     n_votes: int
+    newest_time: float  # the view's newest vote timestamp (engine.board.NO_TIME: none)
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,16 @@ class StyleInputs:
     names: list[str]  # the F style features
     competitor_ids: NDArray[np.int32]
     config: EloConfig
+    newest_time: float
 
 
 Inputs = EloInputs | BTInputs | StyleInputs
+
+
+def newest_time(inputs: Inputs) -> float | None:
+    """The time (Unix seconds) of the newest vote the inputs cover; None when no vote carried one."""
+    seconds = inputs.board.newest_time if isinstance(inputs, EloInputs) else inputs.newest_time
+    return seconds if math.isfinite(seconds) else None
 
 
 def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> Inputs:
@@ -68,8 +77,9 @@ def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> In
         # Views, not copies: style rows are append-only (engine.style_rows).
         slot_a, slot_b, outcome, values = board.style.rows()
         return StyleInputs(
-            slot_a, slot_b, outcome, values, list(board.style.names), board.competitor_ids.copy(), board.config
-        )
+            slot_a, slot_b, outcome, values, list(board.style.names), board.competitor_ids.copy(), board.config,
+            board.newest_time,
+        )  # fmt: skip
     anchor_slot = None
     if query.anchor_model is not None:
         anchor_id = interner.id_of(query.anchor_model)
@@ -77,8 +87,9 @@ def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> In
         if anchor_slot is None:
             raise NotFound(f"anchor.model: {query.anchor_model!r} has no votes on board {query.board!r}")
     return BTInputs(
-        board.cell_table(), board.counts.copy(), board.competitor_ids.copy(), board.config, anchor_slot, board.n_votes
-    )
+        board.cell_table(), board.counts.copy(), board.competitor_ids.copy(), board.config, anchor_slot, board.n_votes,
+        board.newest_time,
+    )  # fmt: skip
 
 
 def compute_standings(
@@ -93,12 +104,28 @@ def compute_standings(
 ) -> tuple[BoardStandings, np.ndarray | None]:
     """The standings for ``query`` from copy_inputs(); also the fit's parameters (the next warm start).
 
-    ``progress(n)`` reports BT bootstrap rounds as they finish.
+    ``progress(n)`` reports BT bootstrap rounds as they finish. The result is as of the newest vote
+    the inputs cover (``as_of_time``).
     """
+    result, params = _compute(query, inputs, interner, bt_config, threads, theta0, progress, style_config)
+    return replace(result, as_of_time=newest_time(inputs)), params
+
+
+def _compute(
+    query: LeaderboardQuery,
+    inputs: Inputs,
+    interner: Interner,
+    bt_config: BTConfig,
+    threads: int,
+    theta0: np.ndarray | None,
+    progress,
+    style_config: StyleConfig | None,
+) -> tuple[BoardStandings, np.ndarray | None]:
     if isinstance(inputs, EloInputs):
         standings = inputs.board.elo_standings()
         names = _names(interner, standings)
-        return BoardStandings(query.board, standings, names, "elo", "bootstrap", **_scale_of(inputs.board.config)), None
+        ci = "bootstrap" if standings.bootstrap_rounds else "none"  # a board kept without replicas has no interval
+        return BoardStandings(query.board, standings, names, "elo", ci, **_scale_of(inputs.board.config)), None
     if isinstance(inputs, StyleInputs):
         return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0)
     elo_config = inputs.config

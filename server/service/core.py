@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from engine._jit import when_compiling
 from server.domain import listing
 from server.domain.ballots import RankingBallot, ballot_votes
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate
@@ -66,6 +67,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RatingsService", "ServiceConfig"]
 
+COMPILING = "compiling kernels (first use; later queries are fast)"
+
 
 class RatingsService:
     def __init__(self, data_dir: Path, config: ServiceConfig | None = None) -> None:
@@ -82,6 +85,9 @@ class RatingsService:
     def _open(self) -> None:
         """Open the store, build the parts, recover the engine state, start the applier (and the schedule)."""
         config = self.config
+        # With numba's cache cold, the first batch applied or query fitted compiles the kernels for
+        # seconds: the log says so once, as it starts (engine._jit).
+        when_compiling(lambda: log.info(COMPILING))
         checkpoints, snapshots = self.data_dir / CHECKPOINT_DIR, self.data_dir / SNAPSHOT_DIR
         self._store = Store(self.data_dir / DATABASE_NAME)
         self._stopping = threading.Event()  # set by begin_shutdown(): watches and the snapshot schedule end
@@ -137,6 +143,12 @@ class RatingsService:
 
     def competitors(self) -> dict[str, CompetitorInfo]:
         return self._writer.metadata
+
+    def competitor_list(self) -> list[CompetitorInfo]:
+        """Every competitor the server knows (named in a vote, or given metadata), by name, with its metadata."""
+        metadata = self._writer.metadata
+        known = set(self._writer.interner.names) | set(metadata)
+        return [metadata.get(name) or CompetitorInfo(name) for name in sorted(known)]
 
     # ----------------------------------------------------------------------- reads
 

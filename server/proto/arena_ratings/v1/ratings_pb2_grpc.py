@@ -69,6 +69,11 @@ class RatingsStub:
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsRequest.SerializeToString,
                 response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsResponse.FromString,
                 _registered_method=True)
+        self.ListCompetitors = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/ListCompetitors',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ListCompetitorsRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.CompetitorList.FromString,
+                _registered_method=True)
         self.ListBoards = channel.unary_unary(
                 '/arena_ratings.v1.Ratings/ListBoards',
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.ListBoardsRequest.SerializeToString,
@@ -153,6 +158,12 @@ class RatingsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCompetitors(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListBoards(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -228,6 +239,11 @@ def add_RatingsServicer_to_server(servicer, server):
                     servicer.UpsertCompetitors,
                     request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsRequest.FromString,
                     response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsResponse.SerializeToString,
+            ),
+            'ListCompetitors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCompetitors,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.ListCompetitorsRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.CompetitorList.SerializeToString,
             ),
             'ListBoards': grpc.unary_unary_rpc_method_handler(
                     servicer.ListBoards,
@@ -449,6 +465,33 @@ class Ratings:
             '/arena_ratings.v1.Ratings/UpsertCompetitors',
             arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsRequest.SerializeToString,
             arena__ratings_dot_v1_dot_ratings__pb2.UpsertCompetitorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCompetitors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/ListCompetitors',
+            arena__ratings_dot_v1_dot_ratings__pb2.ListCompetitorsRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.CompetitorList.FromString,
             options,
             channel_credentials,
             insecure,
