@@ -179,7 +179,7 @@ def test_bt_survives_a_restart(start_server, tmp_path):
 
 def test_win_probabilities_are_on_the_boards_own_scale(start_server, monkeypatch):
     """Head-to-head, the matrix, the heatmap and the feed all use the board's scale (here 200, not 400)."""
-    from server.files import export, render
+    from server.files import charts, export, render
 
     own = EloConfig(scale=200.0, bootstrap_rounds=200)
     server = start_server(default_elo=own)
@@ -196,7 +196,7 @@ def test_win_probabilities_are_on_the_boards_own_scale(start_server, monkeypatch
     assert matrix.models[:2] == [top, second]
     assert matrix.predicted_win_probability[1] == pytest.approx(h2h.predicted_win_probability, abs=1e-12)
     drawn = []
-    monkeypatch.setattr(export, "_plot_win_matrix", lambda fig, ax, rows, p: drawn.append(p))
+    monkeypatch.setattr(charts, "_plot_win_matrix", lambda fig, ax, rows, p: drawn.append(p))
     export.heatmap_png(board, io.BytesIO(), top=2)
     assert drawn[0][0, 1] == pytest.approx(h2h.predicted_win_probability, abs=1e-12)
     assert (export.feed(board)["scale"], export.feed(board)["base"]) == (200.0, 10.0)

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from server.files import export, render
+from server.files import charts, export, render
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,8 +202,8 @@ def test_heatmap_png_is_a_real_image(tmp_path, name):
 
 
 def test_heatmap_probabilities_follow_the_rating_gap():
-    rows = export._ranked(BOARDS["two-components"])[:20]
-    p = export._win_matrix(rows)
+    rows = render.ranked(BOARDS["two-components"])[:20]
+    p = charts._win_matrix(rows)
     rating = np.array([r.rating for r in rows])
     assert np.isnan(np.diag(p)).all()
     i, j = 0, 5
@@ -211,10 +211,10 @@ def test_heatmap_probabilities_follow_the_rating_gap():
     assert p[i, j] + p[j, i] == pytest.approx(1.0)
     assert p[i, j] > 0.5  # ranked higher, predicted to win
     # Elo's natural-log convention on the same ratings: base e, scale 400 / ln 10 gives the same numbers.
-    assert export._win_matrix(rows, scale=400 / np.log(10), base=np.e) == pytest.approx(p, nan_ok=True)
+    assert charts._win_matrix(rows, scale=400 / np.log(10), base=np.e) == pytest.approx(p, nan_ok=True)
     # Across components the ratings are not comparable, so those cells stay blank.
-    two = export._ranked(BOARDS["two-components"])
-    q = export._win_matrix(two)
+    two = render.ranked(BOARDS["two-components"])
+    q = charts._win_matrix(two)
     assert np.isnan(q[0, -1]) and np.isnan(q[-1, 0]) and np.isfinite(q[-1, -2])
 
 

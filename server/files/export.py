@@ -19,20 +19,17 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
-from engine.config import ARENA_BASE, ARENA_SCALE
-from server.domain.published import Anchor, PublishedLeaderboard, PublishedRow
+from server.domain.published import PublishedLeaderboard, PublishedRow
 from server.files import render
+from server.files.charts import chart_png, heatmap_png
 
 if TYPE_CHECKING:  # imported where a chart or a Parquet file is made: together ~0.5 s of a CLI start
-    import numpy as np
     import polars as pl
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
     from server.files.render import Board
 
@@ -64,9 +61,6 @@ _SET_SUFFIX = {
     "parquet": ".parquet",
 }
 
-DPI = 120
-_LABEL_CHARS = 42  # longer model names are shortened on charts so the plot keeps its width
-
 
 def _row_schema() -> dict:
     """Parquet column types, one per row field (render.ROW_FIELDS), as the proto declares them."""
@@ -95,9 +89,6 @@ def _row_schema() -> dict:
         "status": pl.String,
         "style_rank_delta": pl.Int32,
     }
-
-
-PathOrBuffer = str | os.PathLike[str] | BinaryIO
 
 
 # --- the JSON feed -----------------------------------------------------------------------------
@@ -159,171 +150,6 @@ def _iso_utc(moment: datetime | None) -> str:
 # --- charts ------------------------------------------------------------------------------------
 
 
-def chart_png(board: Board, path_or_buffer: PathOrBuffer, top: int | None = 50) -> None:
-    """Write a PNG dot plot of the ``top`` best ratings (all when None) with 95% CI error bars.
-
-    Models run down the y axis best first, so long names stay horizontal and legible; the figure
-    grows with the number of models (about 1200 x 1700 pixels for 50). Models in different
-    components of the comparison graph get different colours, since their ratings are not comparable.
-    """
-    board = render.published(board)
-    rows = _ranked(board)[: _check_top(top)]
-    fig = _new_figure(10.0, max(3.5, 1.6 + 0.24 * len(rows)))
-    ax = fig.add_subplot()
-    if rows:
-        _plot_ratings(ax, board, rows)
-    else:
-        _say_empty(ax)
-    ax.set_title(_chart_title(board, len(rows)), loc="left", fontsize=11, parse_math=False)
-    _save(fig, path_or_buffer)
-
-
-def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow]) -> None:
-    import numpy as np
-
-    y = np.arange(len(rows))
-    rating = np.array([r.rating for r in rows])
-    # Clipped at 0: matplotlib rejects negative error bars, and a bound on the wrong side of the
-    # rating (possible for a bootstrap percentile) draws as no bar on that side. No interval: no bars.
-    lower = np.array([r.rating if r.rating_lower is None else r.rating_lower for r in rows])
-    upper = np.array([r.rating if r.rating_upper is None else r.rating_upper for r in rows])
-    below = np.clip(rating - lower, 0.0, None)
-    above = np.clip(upper - rating, 0.0, None)
-    components = np.array([r.component for r in rows])
-    several = len(set(components.tolist())) > 1
-    for index, component in enumerate(sorted(set(components.tolist()))):
-        mine = components == component
-        ax.errorbar(
-            rating[mine],
-            y[mine],
-            xerr=[below[mine], above[mine]],
-            fmt="o",
-            markersize=4.5,
-            color=f"C{index}",
-            ecolor=f"C{index}",
-            elinewidth=1.4,
-            capsize=3,
-            label=f"component {component}" if several else None,
-        )
-    if several:
-        ax.legend(title="not comparable across", loc="lower right", fontsize=8, title_fontsize=8)
-    ax.set_yticks(y, [_short(r.model) for r in rows], fontsize=8.5, parse_math=False)
-    ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
-    ax.set_xlabel(f"{_method_label(board)} rating" + (", 95% CI" if board.has_interval else " (no interval computed)"))
-    ax.grid(axis="x", alpha=0.35)
-    ax.grid(axis="y", alpha=0.15, linestyle=":")  # a faint guide from each name to its point
-    ax.set_axisbelow(True)
-    if board.anchor is not None:
-        ax.axvline(board.anchor.rating, color="0.5", linewidth=0.8, linestyle="--", zorder=0)
-
-
-def _chart_title(board: PublishedLeaderboard, shown: int) -> str:
-    subset = f"top {shown} of {len(board.rows)} models" if shown < len(board.rows) else f"{shown} models"
-    first = f"{board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes"
-    second = f"{subset} · {render.as_of_text(board)}"
-    if board.anchor is not None:
-        second += f" · anchored: {_anchor_label(board.anchor)}"
-    return f"{first}\n{second}"
-
-
-def heatmap_png(
-    board: Board,
-    path_or_buffer: PathOrBuffer,
-    top: int = 20,
-    scale: float | None = None,
-    base: float | None = None,
-) -> None:
-    """Write a PNG heatmap of predicted win rates among the ``top`` best models, in rank order.
-
-    Cell (row, column) holds P(row beats column) = 1 / (1 + base ** ((r_col - r_row) / scale))
-    (engine.scale.win_probability), which holds for both the Bradley–Terry and the Elo ratings, on
-    the board's own scale and base (``board.scale``, ``board.base``) unless ``scale``/``base`` are given.
-    The diagonal is blank, as are pairs in different components (their ratings are not comparable).
-    """
-    board = render.published(board)
-    own_scale, own_base = render.rating_scale(board)
-    scale, base = scale or own_scale, base or own_base
-    rows = _ranked(board)[: _check_top(top)]
-    side = max(5.0, 3.5 + 0.45 * len(rows))  # cells keep their size, so "0.50" at 8 pt always fits
-    fig = _new_figure(side + 1.0, side)
-    ax = fig.add_subplot()
-    if rows:
-        _plot_win_matrix(fig, ax, rows, _win_matrix(rows, scale, base))
-    else:
-        _say_empty(ax)
-    title = f"Predicted win rate, {board.board} · {_method_label(board)} · top {len(rows)} models"
-    formula = f"P(row beats column) = 1 / (1 + {base:g}^((R_col - R_row) / {scale:g}))"
-    ax.set_title(f"{title}\n{formula}", loc="left", fontsize=11, parse_math=False)
-    _save(fig, path_or_buffer)
-
-
-def _win_matrix(rows: Sequence[PublishedRow], scale: float = ARENA_SCALE, base: float = ARENA_BASE) -> np.ndarray:
-    """P(row i beats column j) from the ratings; NaN on the diagonal and across components."""
-    import numpy as np
-
-    from engine.scale import win_probability  # numpy: loaded with the chart, not by a text command
-
-    if scale <= 0 or base <= 1:
-        raise ValueError(f"need scale > 0 and base > 1, got scale={scale}, base={base}")
-    rating = np.array([r.rating for r in rows], dtype=np.float64)
-    component = np.array([r.component for r in rows])
-    p = win_probability(rating[:, None], rating[None, :], scale, base)
-    p[component[:, None] != component[None, :]] = np.nan
-    np.fill_diagonal(p, np.nan)
-    return p
-
-
-def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[PublishedRow], p: np.ndarray) -> None:
-    # Red: the row model is predicted to lose, blue: to win; NaN cells (diagonal, across components) stay white.
-    import numpy as np
-    from matplotlib import colormaps
-
-    cmap = colormaps["RdBu"].with_extremes(bad="white")  # the registry is only read, never changed
-    image = ax.imshow(p, cmap=cmap, vmin=0.0, vmax=1.0)
-    labels = [_short(r.model) for r in rows]
-    ticks = np.arange(len(rows))
-    ax.set_xticks(ticks, labels, rotation=45, ha="right", rotation_mode="anchor", fontsize=8.5, parse_math=False)
-    ax.set_yticks(ticks, labels, fontsize=8.5, parse_math=False)
-    ax.set_xlabel("column: opponent")
-    ax.set_ylabel("row: model")
-    for (i, j), value in np.ndenumerate(p):
-        if np.isfinite(value):
-            # White on the saturated ends of the colour map, black in its pale middle.
-            colour = "white" if abs(value - 0.5) > 0.3 else "black"
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
-    fig.colorbar(image, ax=ax, shrink=0.7, label="P(row beats column)")
-
-
-def _new_figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)  # attaches itself to the figure: Agg without selecting a global backend
-    return fig
-
-
-def _save(fig: Figure, path_or_buffer: PathOrBuffer) -> None:
-    fig.savefig(path_or_buffer, format="png", dpi=DPI, facecolor="white")
-
-
-def _say_empty(ax: Axes) -> None:
-    ax.text(0.5, 0.5, "no ratings yet", ha="center", va="center", fontsize=14, color="0.4", transform=ax.transAxes)
-    ax.set_axis_off()
-
-
-def _check_top(top: int | None) -> int | None:
-    if top is not None and top < 1:
-        raise ValueError(f"top must be at least 1 (or None for every model), got {top}")
-    return top
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
-
-
-# --- HTML --------------------------------------------------------------------------------------
-
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 72rem;
        padding: 0 1rem; color: #1a1a1a; }
@@ -381,11 +207,12 @@ def html_page(board: Board, as_of: datetime | None = None) -> str:
 
 def _summary(board: PublishedLeaderboard) -> str:
     text = (
-        f"board {board.board} · {_method_label(board)} · 95% CI: {_ci_label(board)} · {board.total_votes:,} votes · "
+        f"board {board.board} · {render.method_label(board)} · 95% CI: {render.ci_label(board)} · "
+        f"{board.total_votes:,} votes · "
         f"{len(board.rows)} models · {render.as_of_text(board)}"
     )
     if board.anchor is not None:
-        text += f" · anchored: {_anchor_label(board.anchor)}"
+        text += f" · anchored: {render.anchor_label(board.anchor)}"
     return text
 
 
@@ -394,7 +221,7 @@ def _html_table(board: PublishedLeaderboard, several_components: bool) -> str:
     if several_components:
         header.append("C")
     head = "".join(f'<th class="model">{h}</th>' if h == "model" else f"<th>{html.escape(h)}</th>" for h in header)
-    body = "\n".join(_html_row(board, row, several_components) for row in _ranked(board))
+    body = "\n".join(_html_row(board, row, several_components) for row in render.ranked(board))
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
@@ -405,24 +232,6 @@ def _html_row(board: PublishedLeaderboard, row: PublishedRow, with_component: bo
     model = render.table_columns(board).index("model")
     tds = (f'<td class="model">{cell}</td>' if i == model else f"<td>{cell}</td>" for i, cell in enumerate(cells))
     return "<tr>" + "".join(tds) + "</tr>"
-
-
-def _method_label(board: PublishedLeaderboard) -> str:
-    return {"bt": "Bradley–Terry", "elo": "Elo"}.get(board.method, board.method.upper())
-
-
-def _ci_label(board: PublishedLeaderboard) -> str:
-    rounds = f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else ""
-    return board.ci + rounds
-
-
-def _anchor_label(anchor: Anchor) -> str:
-    return f"{anchor.model} = {anchor.rating:g}"
-
-
-def _ranked(board: Board) -> list[PublishedRow]:
-    # The service already sends rows best first; sorting again keeps hand-built boards honest.
-    return sorted(render.published(board).rows, key=lambda r: (r.rank, -r.rating, r.model))
 
 
 # --- Parquet -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from engine.config import ARENA_BASE, ARENA_SCALE
-from server.domain.published import ROW_FIELDS, PublishedLeaderboard, PublishedRow
+from server.domain.published import ROW_FIELDS, Anchor, PublishedLeaderboard, PublishedRow
 
 if TYPE_CHECKING:
     from server.proto.arena_ratings.v1 import ratings_pb2 as pb
@@ -222,3 +222,21 @@ def _summary_line(board: PublishedLeaderboard) -> str:
         parts.append(f"{s.tied_with_leader} tied with the leader (rank UB 1)")
     parts += [f"gap #1 to #{rank}: {gap:.1f}" for rank, gap in s.gaps]
     return " · ".join(parts)
+
+
+def method_label(board: PublishedLeaderboard) -> str:
+    return {"bt": "Bradley–Terry", "elo": "Elo"}.get(board.method, board.method.upper())
+
+
+def ci_label(board: PublishedLeaderboard) -> str:
+    rounds = f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else ""
+    return board.ci + rounds
+
+
+def anchor_label(anchor: Anchor) -> str:
+    return f"{anchor.model} = {anchor.rating:g}"
+
+
+def ranked(board: Board) -> list[PublishedRow]:
+    # The service already sends rows best first; sorting again keeps hand-built boards honest.
+    return sorted(published(board).rows, key=lambda r: (r.rank, -r.rating, r.model))
