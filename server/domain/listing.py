@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.standings import Standings
 from server.domain.competitors import STATUSES, CompetitorInfo
 from server.domain.listing_config import ListingConfig
 from server.domain.results import BoardStandings
@@ -132,3 +133,15 @@ def _listed(info: CompetitorInfo, filters: RowFilters) -> bool:
         and (not filters.licenses or info.license in filters.licenses)
         and (not filters.organizations or info.organization in filters.organizations)
     )
+
+
+def row_tallies(standings: Standings, i: int) -> dict[str, int]:
+    """Row ``i``'s vote tallies and component, under the names the wire and the published rows use."""
+    return {
+        "votes": int(standings.votes[i]),
+        "wins": int(standings.wins[i]),
+        "losses": int(standings.losses[i]),
+        "ties": int(standings.ties[i]),
+        "ties_both_bad": int(standings.ties_both_bad[i]),
+        "component": int(standings.component[i]),
+    }

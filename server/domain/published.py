@@ -122,6 +122,8 @@ class PublishedLeaderboard:
     @classmethod
     def from_listing(cls, shown: Listing) -> PublishedLeaderboard:
         """The listing's rows, flags, deltas and summary as plain values."""
+        from server.domain.listing import row_tallies  # listing imports engine arrays: not at module load
+
         result = shown.result
         s = result.standings
         compared = bool(shown.rank_delta)
@@ -134,12 +136,7 @@ class PublishedLeaderboard:
                 rating=float(s.rating[i]),
                 rating_lower=float(s.rating_lower[i]) if interval else None,
                 rating_upper=float(s.rating_upper[i]) if interval else None,
-                votes=int(s.votes[i]),
-                wins=int(s.wins[i]),
-                losses=int(s.losses[i]),
-                ties=int(s.ties[i]),
-                ties_both_bad=int(s.ties_both_bad[i]),
-                component=int(s.component[i]),
+                **row_tallies(s, i),
                 preliminary=bool(shown.preliminary[i]),
                 rank_delta=_maybe(int, shown.rank_delta[i]) if compared else None,
                 rating_delta=_maybe(float, shown.rating_delta[i]) if compared else None,

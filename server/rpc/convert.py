@@ -18,7 +18,7 @@ from server.domain.ballots import RankingBallot
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate
 from server.domain.errors import InvalidArgument
 from server.domain.filters import VoteFilters
-from server.domain.listing import DEFAULT_GAP_RANKS, Listing, RowFilters
+from server.domain.listing import DEFAULT_GAP_RANKS, Listing, RowFilters, row_tallies
 from server.domain.paging import Page
 from server.domain.queries import LeaderboardQuery, ListingQuery, SnapshotRef, check_query
 from server.domain.results import (
@@ -279,7 +279,6 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
     result = shown.result
     s: Standings = result.standings
     summary = shown.summary
-    votes = s.votes
     rows = [
         pb.LeaderboardRow(
             rank=int(s.rank[i]),
@@ -288,12 +287,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
             rating=float(s.rating[i]),
             rating_lower=float(s.rating_lower[i]),
             rating_upper=float(s.rating_upper[i]),
-            votes=int(votes[i]),
-            wins=int(s.wins[i]),
-            losses=int(s.losses[i]),
-            ties=int(s.ties[i]),
-            ties_both_bad=int(s.ties_both_bad[i]),
-            component=int(s.component[i]),
+            **row_tallies(s, i),
             preliminary=bool(shown.preliminary[i]),
             competitor=competitor_to_pb(shown.competitors[i]),
         )
