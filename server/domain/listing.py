@@ -19,7 +19,7 @@ from engine.standings import Standings
 from server.domain.competitors import STATUSES, CompetitorInfo
 from server.domain.listing_config import ListingConfig
 from server.domain.results import BoardStandings
-from server.storage.snapshots import SnapshotInfo
+from server.domain.snapshot_info import SnapshotInfo
 
 DEFAULT_GAP_RANKS = (10, 20)
 

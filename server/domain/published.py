@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from server.domain.listing import Listing
-    from server.storage.snapshots import SnapshotInfo
+    from server.domain.snapshot_info import SnapshotInfo
 
 
 class Anchor(NamedTuple):

@@ -30,13 +30,13 @@ from server.domain.results import (
     HeadToHeadMatrix,
     ReplayResult,
 )
+from server.domain.snapshot_info import SnapshotInfo
 from server.domain.votes import VoteBatch, resolve_board
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.rpc import wire
 from server.rpc.wire import batch_to_pb as batch_to_pb  # the client's builders, for callers that send by hand
 from server.rpc.wire import filters_to_pb as filters_to_pb
 from server.rpc.wire import update_to_pb as update_to_pb
-from server.storage.snapshots import SnapshotInfo
 
 
 def batch_from_pb(message: pb.VoteBatch) -> VoteBatch:

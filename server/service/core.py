@@ -49,6 +49,7 @@ from server.domain.results import (
     ReplayResult,
     Upserted,
 )
+from server.domain.snapshot_info import SnapshotInfo
 from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch
 from server.service.applier import Applier
@@ -61,7 +62,7 @@ from server.service.standings_cache import StandingsCache
 from server.service.versions import BoardVersions
 from server.service.writer import Writer
 from server.storage import datadir_lock
-from server.storage.store import SnapshotInfo, Store
+from server.storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ from pathlib import Path
 from engine.views import BoardViews
 from server.domain.errors import AlreadyExists, ResourceExhausted, Unavailable
 from server.domain.queries import SnapshotRef
+from server.domain.snapshot_info import SnapshotInfo
 from server.service.config import ServiceConfig
 from server.service.versions import BoardVersions, apply_logged
 from server.service.writer import Writer
 from server.storage import snapshots
-from server.storage.store import LoggedBatch, SnapshotInfo
+from server.storage.store import LoggedBatch
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ from engine import Interner
 from server.domain.errors import NotFound
 from server.domain.queries import LeaderboardQuery
 from server.domain.results import BoardStandings
+from server.domain.snapshot_info import SnapshotInfo
 from server.service.compute import compute_standings, copy_inputs
 from server.service.config import ServiceConfig
 from server.service.snapshot_book import LoadedSnapshots
 from server.service.standings_cache import StandingsCache
 from server.service.versions import BoardVersions
-from server.storage.store import SnapshotInfo
 
 
 class Standings:

@@ -35,12 +35,13 @@ from server.domain.competitors import CompetitorInfo, CompetitorUpdate, validate
 from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from server.domain.filters import FilterRun, VoteFilters
 from server.domain.results import Ack, Upserted
+from server.domain.snapshot_info import SnapshotInfo
 from server.domain.votes import VoteBatch, validate
 from server.service.applier import Applier, Committed, Discard, Swap
 from server.service.capacity import CapacityBook, Growth
 from server.service.config import ServiceConfig
 from server.service.versions import BoardVersions
-from server.storage.store import LoggedBatch, NewBoard, NewCompetitor, SnapshotInfo, Store
+from server.storage.store import LoggedBatch, NewBoard, NewCompetitor, Store
 
 log = logging.getLogger(__name__)
 

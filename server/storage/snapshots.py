@@ -24,8 +24,8 @@ from pathlib import Path
 from engine.views import BoardViews
 from server.domain import names
 from server.domain.errors import NotFound
+from server.domain.snapshot_info import SnapshotInfo  # the store's row; imported from here too
 from server.storage import checkpoint
-from server.storage.store import SnapshotInfo  # the store's row; imported from here too
 
 log = logging.getLogger(__name__)
 

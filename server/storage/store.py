@@ -35,6 +35,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from server.domain.snapshot_info import SnapshotInfo  # the row of ``snapshots``; re-exported
+
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -122,20 +124,6 @@ class NewCompetitor(NamedTuple):
 
     id: int
     name: str
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """A row of ``snapshots``: what a snapshot froze (its arrays are in a file named by ``id``)."""
-
-    id: int
-    board: str
-    name: str
-    board_id: int  # the board version it froze
-    seq: int  # the log seq it covers
-    created: float  # Unix seconds
-    votes: int
-    scheduled: bool
 
 
 class Store:
