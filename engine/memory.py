@@ -1,7 +1,7 @@
 """What a board's arrays hold in memory, and how they grow.
 
 One growth rule for the per-competitor arrays, so the service can tell,
-before it commits a batch, what applying it will allocate (server.capacity)
+before it commits a batch, what applying it will allocate (server.service.capacity)
 and the engine allocates exactly that. Small arrays double (cheap copies,
 few of them); past ``_DOUBLING_SLOTS`` slots they grow by an eighth, so one
 step never asks for as much again as the board already holds (with 1000

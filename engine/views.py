@@ -22,7 +22,7 @@ from engine.board import Board
 from engine.elo import EloConfig
 from engine.memory import ViewMemory
 
-# Board names cannot contain "/" (server.names.BOARD_NAME), so "board/category" is unambiguous.
+# Board names cannot contain "/" (server.domain.names.BOARD_NAME), so "board/category" is unambiguous.
 SEPARATOR = "/"
 
 

@@ -297,7 +297,7 @@ class _FillingFile:
 
 @contextmanager
 def disk_full(monkeypatch, room: int = 4096):
-    """Every file server.checkpoint writes (checkpoints and snapshots) fills the disk after ``room`` bytes."""
+    """Every file server.storage.checkpoint writes (checkpoints and snapshots) fills the disk after ``room`` bytes."""
     real_open = open
 
     def filling_open(path, mode="r", *args, **kwargs):

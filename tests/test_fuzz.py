@@ -297,7 +297,7 @@ _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def name_problem(name: str) -> bool:
-    """The README's name rule, written out again independently of server.names."""
+    """The README's name rule, written out again independently of server.domain.names."""
     nfc = unicodedata.normalize("NFC", name)
     edge = [c for c in (nfc[:1], nfc[-1:]) if c]
     return (

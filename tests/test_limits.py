@@ -1,4 +1,4 @@
-"""Capacity limits (server.capacity, engine.memory): competitors, category views, boards,
+"""Capacity limits (server.service.capacity, engine.memory): competitors, category views, boards,
 snapshots and the memory budget refuse cleanly before anything is stored; an applier failure
 stops writes instead of acknowledging votes it never applies; a board that cannot be rebuilt
 within the budget does not keep the others from starting (issue 11, defect 3)."""

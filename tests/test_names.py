@@ -1,4 +1,4 @@
-"""Names and tags: one rule (server.names), exact round trips through every state file, and
+"""Names and tags: one rule (server.domain.names), exact round trips through every state file, and
 restart = replay for arbitrary Unicode (issue 11, defects 1 and 2)."""
 
 from __future__ import annotations

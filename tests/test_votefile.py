@@ -249,7 +249,7 @@ def test_lmarena_json_equals_the_parquet_of_the_same_votes():
 
 
 def test_names_are_nfc_and_bad_tags_name_the_row(tmp_path):
-    """Files follow the server's name rule (server.names): NFD and NFC are one competitor."""
+    """Files follow the server's name rule (server.domain.names): NFD and NFC are one competitor."""
     frame = pl.DataFrame({**ROWS, "model_a": ["cafe\u0301", "caf\u00e9", "gpt", "llama"]})
     batch = read_votes(write(frame, tmp_path / "votes.parquet"))
     assert "caf\u00e9" in batch.names and "cafe\u0301" not in batch.names

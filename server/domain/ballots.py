@@ -67,7 +67,7 @@ def ballot_votes(ballot: RankingBallot, limits: Limits) -> VoteBatch:
 
 
 def _validated_ranking(ballot: RankingBallot, limits: Limits) -> list[tuple[str, int]]:
-    """The ballot's ranking with names in NFC form (server.names), or InvalidArgument."""
+    """The ballot's ranking with names in NFC form (server.domain.names), or InvalidArgument."""
     if not ballot.ballot_id:
         raise InvalidArgument("ballot_id", "must not be empty (it makes a retried ballot idempotent)")
     if len(ballot.ballot_id) > limits.max_name_length - _ID_SUFFIX_LENGTH:

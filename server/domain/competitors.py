@@ -3,7 +3,7 @@
 Metadata is keyed by the name votes use and is global (not per board).
 A competitor without metadata is ACTIVE with nothing else known.
 Deprecated and unavailable competitors keep their votes and ratings; the
-leaderboard leaves them out unless a query asks for them (server.listing).
+leaderboard leaves them out unless a query asks for them (server.domain.listing).
 """
 
 from __future__ import annotations

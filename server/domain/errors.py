@@ -1,4 +1,4 @@
-"""Domain errors. server/interceptors.py maps each to one gRPC status code."""
+"""Domain errors. server/rpc/interceptors.py maps each to one gRPC status code."""
 
 from __future__ import annotations
 

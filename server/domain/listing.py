@@ -1,7 +1,7 @@
 """What a published leaderboard shows: which rows, ranked among themselves,
 flagged, compared with a snapshot, and summarised.
 
-The fit (server.compute) covers every competitor on the view; this module
+The fit (server.service.compute) covers every competitor on the view; this module
 only decides what is listed. Hidden competitors' votes stay in the fit, as
 on LMArena, but ranks count the listed rows only: hiding a deprecated
 model above you moves you up.

@@ -2,7 +2,7 @@
 
 A board with hundreds of thousands of competitors does not fit one gRPC message (300 k rows were
 23.5 MB against the 16 MiB limit), so a leaderboard is sent a page at a time. Paging comes last:
-the rows are filtered and ranked over every listed row first (server.listing), so ranks, rank (UB),
+the rows are filtered and ranked over every listed row first (server.domain.listing), so ranks, rank (UB),
 deltas and the summary are those of the whole listing and a page's ranks continue the previous
 page's. ``Leaderboard.total_rows`` is the number of listed rows; a client pages on from
 ``offset + len(rows)`` until it has them all (``RatingsClient.full_leaderboard``, the CLI).

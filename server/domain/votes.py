@@ -136,7 +136,7 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
     """Raise InvalidArgument for the first problem found; return if the batch is sound.
 
     Names, tags, voter ids and style feature names are checked by the one rule
-    of server.names and replaced by their NFC form in place.
+    of server.domain.names and replaced by their NFC form in place.
 
     ``timestamp`` NaN means "not given" (the server stamps it); +-inf is an error.
     """

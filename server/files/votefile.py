@@ -284,7 +284,7 @@ def _style(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[list[str], 
 
 
 def _nfc_names(frame: pl.DataFrame) -> pl.DataFrame:
-    """Competitor names in NFC form, as the server stores them (server.names)."""
+    """Competitor names in NFC form, as the server stores them (server.domain.names)."""
     changed = {}
     for column in ("model_a", "model_b"):
         if frame[column].dtype == pl.String:
@@ -308,7 +308,7 @@ def _bad_rows(path: Path, frame: pl.DataFrame, first_row: int, options: ReadOpti
     if "tstamp" in frame.columns and not (frame["tstamp"].dtype.is_numeric() or frame["tstamp"].dtype == pl.Null):
         raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds), it holds {frame['tstamp'].dtype}")
     a, b, winner = pl.col("model_a"), pl.col("model_b"), pl.col("winner")
-    # The server's name rule (server.names), decided once per distinct name, not per row.
+    # The server's name rule (server.domain.names), decided once per distinct name, not per row.
     distinct = pl.concat([frame["model_a"], frame["model_b"]]).drop_nulls().unique().to_list()
     problems = {name: problem for name in distinct if (problem := names.name_problem(name, Limits().max_name_length))}
     empty = [name for name, problem in problems.items() if problem.startswith("must not be empty")]
@@ -370,7 +370,7 @@ def _tags(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[np.ndarray, 
     column = column.fill_null([])
     counts = column.list.len().to_numpy().astype(np.int64)
     tags = column.explode().drop_nulls().cast(pl.String).to_list()
-    # The server's name rule (server.names), decided once per distinct tag.
+    # The server's name rule (server.domain.names), decided once per distinct tag.
     fixed = {tag: names.normalized(tag) for tag in set(tags)}
     for tag, nfc in fixed.items():
         problem = names.name_problem(nfc, Limits().max_name_length)

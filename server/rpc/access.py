@@ -1,4 +1,4 @@
-"""The access interceptor: who may call what (server.auth), and how much (server.quotas).
+"""The access interceptor: who may call what (server.rpc.auth), and how much (server.rpc.quotas).
 
 It sits inside the error interceptor, so its refusals are domain errors
 mapped to UNAUTHENTICATED, PERMISSION_DENIED and RESOURCE_EXHAUSTED like

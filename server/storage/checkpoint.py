@@ -7,7 +7,7 @@ A checkpoint whose digest does not match, or that an engine with other state
 (``engine.board.ENGINE_STATE_VERSION``) wrote, is skipped with a warning and
 the state is rebuilt from the log, which is the source of truth.
 
-Snapshots (server.snapshots) use the same file format through
+Snapshots (server.storage.snapshots) use the same file format through
 ``write_states`` and ``read_states``.
 """
 

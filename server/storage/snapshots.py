@@ -4,7 +4,7 @@ A snapshot keeps the arrays of the board and every category view (Elo
 ratings and replicas, BT pair cells), not a rendered table, so any query
 (method, CI, category, filters) can be asked of it later, and deltas
 against it are exact. The arrays go to a checksummed file named by the
-snapshot's id (server.checkpoint's format); the store's ``snapshots`` table
+snapshot's id (server.storage.checkpoint's format); the store's ``snapshots`` table
 says which seq it covers. A file that is missing or fails its checksum is
 rebuilt from the vote log up to that seq, which is the source of truth.
 
