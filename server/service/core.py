@@ -5,6 +5,7 @@
   applier         server.service.applier        the thread applying committed batches in seq order;
                                                 swaps; failure; checkpoint cadence; the close deadline
   board versions  server.service.versions       live and pending views, the engine lock, the applied seq
+  listings        server.service.listings       a published leaderboard: standings listed and compared
   standings       server.service.standings      live and snapshot standings through the standings cache
                   (+ standings_cache)           (bounded, single flight, warm starts)
   snapshot book   server.service.snapshot_book  the registry, taking snapshots (and on schedule), their views
@@ -28,11 +29,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 
 from engine._jit import when_compiling
-from server.domain import listing
 from server.domain.ballots import RankingBallot, ballot_votes
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate
 from server.domain.errors import InvalidArgument
@@ -50,11 +49,11 @@ from server.domain.results import (
     Upserted,
 )
 from server.domain.snapshot_info import SnapshotInfo
-from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch
 from server.service.applier import Applier
 from server.service.config import CHECKPOINT_DIR, DATABASE_NAME, SNAPSHOT_DIR, ServiceConfig
 from server.service.head_to_head import pair_matrix, pair_record
+from server.service.listings import publish
 from server.service.recovery import recover
 from server.service.snapshot_book import LoadedSnapshots, SnapshotBook
 from server.service.standings import Standings
@@ -147,9 +146,7 @@ class RatingsService:
 
     def competitor_list(self) -> list[CompetitorInfo]:
         """Every competitor the server knows (named in a vote, or given metadata), by name, with its metadata."""
-        metadata = self._writer.metadata
-        known = set(self._writer.interner.names) | set(metadata)
-        return [metadata.get(name) or CompetitorInfo(name) for name in sorted(known)]
+        return self._writer.competitor_list()
 
     # ----------------------------------------------------------------------- reads
 
@@ -168,29 +165,13 @@ class RatingsService:
 
     def listing(self, request: ListingQuery, min_seq: int = 0, timeout: float | None = None) -> Listing:
         """The leaderboard as published: listed rows ranked among themselves, flags, deltas, summary."""
-        query = request.query
-        as_of = None if request.as_of is None else self._book.find(query.board, request.as_of)
-
-        def standings_of(asked: LeaderboardQuery) -> BoardStandings:
-            return self._standings.of_snapshot(as_of, asked) if as_of else self._standings.live(asked)
-
+        board = request.query.board
+        as_of = None if request.as_of is None else self._book.find(board, request.as_of)
         if as_of is None:
             self.wait_applied(min_seq, timeout)
-        result = standings_of(query)
-        metadata = self._writer.metadata  # one version for both sides of a comparison
-        thresholds = self.config.thresholds(query.board)
-
-        def present(standings: BoardStandings) -> Listing:
-            return listing.present(standings, metadata, request.filters, thresholds, query.category, request.gap_ranks)
-
-        shown = add_style_deltas(replace(present(result), as_of=as_of), query, standings_of)
-        if request.compare_to is None:
-            return shown
-        then = self._book.find(query.board, request.compare_to)
-        if not self._standings.snapshot_has_view(then, query.category):  # the view began after it
-            none: list = [None] * len(shown.result.models)
-            return replace(shown, rank_delta=none, rating_delta=list(none), compared_to=then, compared_view_empty=True)
-        return listing.compare(shown, present(self._standings.of_snapshot(then, query)), then)
+        compared_to = None if request.compare_to is None else self._book.find(board, request.compare_to)
+        thresholds = self.config.thresholds(board)
+        return publish(request, self._standings, as_of, compared_to, self._writer.metadata, thresholds)
 
     def view_stamp(self, board: str, category: str = "") -> int:
         """The seq of the last vote applied to a view (changes exactly when its standings can)."""

@@ -247,6 +247,12 @@ class Writer:
         created = sum(1 for name in changed if name not in current)
         return Upserted(created, len(changed) - created)
 
+    def competitor_list(self) -> list[CompetitorInfo]:
+        """Every competitor known (named in a vote, or given metadata), by name, with its metadata."""
+        metadata = self.metadata  # replaced whole on every change: no lock needed to read it
+        known = set(self.interner.names) | set(metadata)
+        return [metadata.get(name) or CompetitorInfo(name) for name in sorted(known)]
+
     def add_snapshot(self, info: SnapshotInfo) -> None:
         """Store a snapshot's row (its file is written already)."""
         with self.lock:
