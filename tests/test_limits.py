@@ -305,3 +305,12 @@ def test_hostile_client_against_a_capped_process_stays_within_budget(tmp_path):
     finally:
         process.terminate()
         assert process.wait(60) == 0
+
+
+@pytest.mark.parametrize("text", ["abc", "inf", "1e400", "-5", "0", "nan%"])
+def test_a_bad_memory_budget_is_a_clear_error(text):
+    from server.cli.serve import _memory_size
+
+    with pytest.raises(SystemExit, match="--memory-budget"):
+        _memory_size(text)
+    assert _memory_size("800M") == 800 << 20 and _memory_size("1g") == 1 << 30

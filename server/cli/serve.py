@@ -198,7 +198,7 @@ def _memory_size(text: str) -> int:
             size = int(float(value[:-1]) * units[value[-1]])
         else:
             size = int(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", or "inf" and "1e400", which int() cannot hold
         raise SystemExit(f"--memory-budget: {text!r} is not a size (bytes, 800M, 12G or 50%)") from None
     if size < 1:
         raise SystemExit(f"--memory-budget: {text!r} must be more than 0")

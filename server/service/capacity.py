@@ -58,6 +58,11 @@ class CapacityLimits:
     memory_budget_bytes: int = field(default_factory=default_memory_budget)  # (--memory-budget)
 
 
+# This book's own entry per competitor of a view (an int in a set): counted with the view, so a board
+# with few or no bootstrap replicas cannot make the book itself outgrow the budget.
+BOOK_BYTES_PER_ID = 64
+
+
 @dataclass
 class _View:
     ids: set[int] = field(default_factory=set)
@@ -157,7 +162,7 @@ class CapacityBook:
             view.memory = view_memory(
                 competitors, view.max_id, min(votes, competitors * (competitors - 1) // 2),
                 view.style_rows, features, bootstrap_rounds,
-            )  # fmt: skip
+            ) + ViewMemory(replicas=competitors * BOOK_BYTES_PER_ID)  # fmt: skip
             added += view.memory.total - old.memory.total
             if self.used + added > self.limits.memory_budget_bytes:
                 first = int(index[0])
