@@ -17,12 +17,14 @@
 #       LMArena's BT library. Its metadata pins numpy==2.3.3 exactly (it would
 #       downgrade ours) and pulls `datasets` and the huggingface stack, which
 #       it never imports; jax/optax/jaxtyping are what it really imports.
+#   evalica==0.4.2              Rust-backed BT/Elo (in-process), the notebook API's
+#       and the 34 k-player fit's reference (benchmarks/bench_frames.py, bench_bt.py).
 set -euo pipefail
 
 PY="${PYTHON:-python}"
 
 "$PY" -m pip install --no-deps "fschat==0.2.36" "arena-rank==0.1.1"
-"$PY" -m pip install "pandas>=2" "scikit-learn>=1.3" "jax==0.8.1" "jaxlib==0.8.1" optax jaxtyping
+"$PY" -m pip install "pandas>=2" "scikit-learn>=1.3" "jax==0.8.1" "jaxlib==0.8.1" optax jaxtyping "evalica==0.4.2"
 
 # Check: FastChat's functions are in the installed file, arena-rank imports.
 "$PY" - <<'PYEOF'
@@ -36,6 +38,7 @@ with open(spec.origin, encoding="utf-8") as f:
 missing = {"compute_elo", "compute_elo_mle_with_tie", "get_bootstrap_result"} - names
 assert not missing, f"missing from elo_analysis.py: {missing}"
 from arena_rank.models.bradley_terry import BradleyTerry  # noqa: F401
+import evalica  # noqa: F401
 
-print(f"ok: FastChat functions in {spec.origin}; arena-rank importable")
+print(f"ok: FastChat functions in {spec.origin}; arena-rank and evalica importable")
 PYEOF

@@ -62,6 +62,9 @@ class ReadOptions:
     on_bad_row: str = "error"  # or "skip": drop bad rows and count them
     chunk_size: int = DEFAULT_CHUNK
     vote_ids: bool = True  # derive ids for rows without one (needed to submit; not to replay offline)
+    # The optional columns to read (names from OPTIONAL, and "style" for the style features); None:
+    # every one the file has. A replay reads only what its query and filters use.
+    fields: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.on_bad_row not in ("error", "skip"):
@@ -192,8 +195,11 @@ def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> lis
                if ours in required and theirs not in present]  # fmt: skip
     if missing:
         raise VoteFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(present)}")
-    style = [c for c in present if c.startswith(STYLE_PREFIXES)]
-    return [theirs for theirs in source.values() if theirs in present] + style
+    fields = options.fields
+    style = [c for c in present if c.startswith(STYLE_PREFIXES)] if fields is None or "style" in fields else []
+    wanted = [ours for ours in source if ours in required or fields is None or ours in fields or
+              (ours == "conv_metadata" and "style" in fields)]  # fmt: skip
+    return [source[ours] for ours in wanted if source[ours] in present] + style
 
 
 def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch:
