@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.arrays import grown
-from engine.cells import CellTable, PairCells
+from engine.cells import CellTable, PairCells, ranked_components, union_kernel
 from engine.elo import (
     EloConfig,
     elo_bootstrap_kernel,
@@ -37,6 +38,16 @@ NO_TIME = float("-inf")
 _PARALLEL_MIN_UPDATES = 200_000
 
 
+@dataclass(frozen=True)
+class Keeps:
+    """What a board keeps beyond its point Elo ratings and counts (its Elo replicas: the config's
+    ``bootstrap_rounds``). The server keeps everything, since it answers every query; an offline
+    replay keeps only what its one query reads (server.offline.replay)."""
+
+    cells: bool = True  # the Bradley–Terry pair cells (without them, a union-find gives the components)
+    style: bool = True  # the votes' style rows, for style-controlled fits
+
+
 class Board:
     """One board's incremental state: online Elo with B Poisson-bootstrap
     replicas, and the pair cells that Bradley–Terry fits read.
@@ -53,8 +64,9 @@ class Board:
     under the writer's lock.
     """
 
-    def __init__(self, config: EloConfig | None = None, *, threads: int | None = None) -> None:
+    def __init__(self, config: EloConfig | None = None, *, threads: int | None = None, keeps: Keeps = Keeps()) -> None:
         self.config = config or EloConfig()
+        self.keeps = keeps
         self.threads = threads if threads is not None else (os.cpu_count() or 1)
         self.n_votes = 0  # votes applied; the next vote's bootstrap ordinal
         self.last_seq = 0  # the log seq of the last applied vote
@@ -68,6 +80,8 @@ class Board:
         self._delta = np.empty(self.config.bootstrap_rounds, dtype=np.float64)  # kernel scratch
         self.cells = PairCells()
         self.style = StyleRows()  # the votes that carry style features, for style-controlled fits
+        # Without cells, the comparison graph's components come from a union-find over slots.
+        self._parent = np.zeros(0, dtype=np.int64)
 
     @property
     def n_competitors(self) -> int:
@@ -122,8 +136,11 @@ class Board:
         slot_a, slot_b = self._slots(competitor_a, competitor_b)
         cfg = self.config
         elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, SCORE_A, cfg.k, log_base_over_scale(cfg))
-        self.cells.add(slot_a, slot_b, outcome)
-        if style_names:
+        if self.keeps.cells:
+            self.cells.add(slot_a, slot_b, outcome)
+        else:
+            union_kernel(self._parent, slot_a, slot_b)
+        if style_names and self.keeps.style:
             self.style.append(slot_a, slot_b, outcome, style_names, np.asarray(style, dtype=np.float64))
         if cfg.bootstrap_rounds:
             ordinals = np.arange(self.n_votes, self.n_votes + n, dtype=np.uint64)
@@ -164,14 +181,16 @@ class Board:
             self._ratings = grown(self._ratings, capacity, self.config.initial)
             self._replicas = grown(self._replicas, capacity, self.config.initial)
             self._counts = grown(self._counts, capacity, 0)
+            if not self.keeps.cells:
+                self._parent = grown(self._parent, capacity, 0)
+        if not self.keeps.cells:
+            self._parent[self._n : n_new] = np.arange(self._n, n_new)
         self._competitor[self._n : n_new] = ids
         self._n = n_new
 
     def snapshot(self) -> Board:
         """A deep copy sharing nothing with this board (for readers)."""
-        copy = Board.from_state(self.state())
-        copy.threads = self.threads
-        return copy
+        return copy.deepcopy(self)
 
     def slot_of(self, competitor_id: int) -> int | None:
         """The competitor's row in this board's arrays, or None if it has not played here."""
@@ -181,26 +200,38 @@ class Board:
 
     def cell_table(self) -> CellTable:
         """A copy of the pair cells (O(cells)), for fits off the writer's thread."""
+        if not self.keeps.cells:
+            raise ValueError("this board keeps no pair cells (Keeps.cells is off)")
         return self.cells.table(self._n)
+
+    def components(self) -> NDArray[np.int32]:
+        """int32[M]: each competitor's component of the comparison graph, 0 = the largest."""
+        if self.keeps.cells:
+            return self.cell_table().components()
+        return ranked_components(self._parent[: self._n].copy())
 
     def memory(self) -> ViewMemory:
         """The bytes this board's arrays hold (engine.memory describes the layout)."""
         elo = (self._slot_of, self._competitor, self._ratings, self._replicas, self._counts, self._delta)
         return ViewMemory(replicas=sum(a.nbytes for a in elo), cells=self.cells.nbytes, style=self.style.nbytes)
 
-    def elo_standings(self) -> Standings:
+    def elo_standings(self, with_ci: bool = True) -> Standings:
+        """The online Elo leaderboard; its CI from the replicas (none when ``with_ci`` is off or the
+        board keeps no replicas)."""
         return Standings.from_elo(
             competitor_ids=self.competitor_ids,
             ratings=self.ratings,
-            replicas=self.replicas,
+            replicas=self.replicas if with_ci else self.replicas[:, :0],
             counts=self.counts,
             total_votes=self.n_votes,
             as_of_seq=self.last_seq,
-            component=self.cell_table().components(),
+            component=self.components(),
         )
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays that fully describe the board (copies), for checkpoints."""
+        if not self.keeps.cells or not self.keeps.style:
+            raise ValueError("only a board that keeps everything is saved (the server's)")
         config = asdict(self.config)
         return {
             "config_keys": encode_strings(list(config)),

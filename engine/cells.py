@@ -88,29 +88,44 @@ def rehash_kernel(keys: np.ndarray, cell_of_key: np.ndarray, cell_lo: np.ndarray
 
 
 @kernel
-def components_kernel(n: int, cell_lo: np.ndarray, cell_hi: np.ndarray, parent: np.ndarray) -> None:
-    """Union-find over the cells; afterwards parent[i] is i's root."""
-    for i in range(n):
-        parent[i] = i
-    for c in range(cell_lo.shape[0]):
-        x = cell_lo[c]
+def union_kernel(parent: np.ndarray, slot_a: np.ndarray, slot_b: np.ndarray) -> None:
+    """Link each pair (slot_a[v], slot_b[v]) in the union-find ``parent``; the lower root becomes the
+    root, so each component's root is its lowest slot. Over a table's cells, or a board's votes when it
+    keeps no cells."""
+    for v in range(slot_a.shape[0]):
+        x = slot_a[v]
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
-        y = cell_hi[c]
+        y = slot_b[v]
         while parent[y] != y:
             parent[y] = parent[parent[y]]
             y = parent[y]
-        if x != y:
-            if x < y:
-                parent[y] = x
-            else:
-                parent[x] = y
-    for i in range(n):
+        if x < y:
+            parent[y] = x
+        elif y < x:
+            parent[x] = y
+
+
+@kernel
+def roots_kernel(parent: np.ndarray) -> None:
+    """Afterwards parent[i] is i's root."""
+    for i in range(parent.shape[0]):
         x = i
         while parent[x] != x:
             x = parent[x]
         parent[i] = x
+
+
+def ranked_components(parent: NDArray[np.int64]) -> NDArray[np.int32]:
+    """int32[M] from a union-find (modified in place): each slot's component, 0 = the largest (ties in
+    size broken by the lowest member slot, which is each root)."""
+    roots_kernel(parent)
+    roots, inverse, sizes = np.unique(parent, return_inverse=True, return_counts=True)
+    order = np.lexsort((roots, -sizes))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return rank[inverse].astype(np.int32)
 
 
 @dataclass(frozen=True)
@@ -137,13 +152,9 @@ class CellTable:
     def components(self) -> NDArray[np.int32]:
         """int32[M]: connected component of each competitor, 0 = the largest
         (ties in size broken by the lowest member slot)."""
-        parent = np.empty(self.n_competitors, dtype=np.int64)
-        components_kernel(self.n_competitors, self.cell_lo, self.cell_hi, parent)
-        roots, inverse, sizes = np.unique(parent, return_inverse=True, return_counts=True)
-        order = np.lexsort((roots, -sizes))  # roots are each component's lowest slot
-        rank = np.empty_like(order)
-        rank[order] = np.arange(order.shape[0])
-        return rank[inverse].astype(np.int32)
+        parent = np.arange(self.n_competitors, dtype=np.int64)
+        union_kernel(parent, self.cell_lo, self.cell_hi)
+        return ranked_components(parent)
 
     @classmethod
     def from_votes(cls, n_competitors: int, slot_a, slot_b, outcome) -> CellTable:

@@ -1,6 +1,6 @@
 """Each kernel against its plain-Python twin (tests/naive.py) on random inputs and edge cases.
 
-Kernels: count_cells_kernel and rehash_kernel (through PairCells), components_kernel,
+Kernels: count_cells_kernel and rehash_kernel (through PairCells), union_kernel and roots_kernel,
 assign_slots_kernel, mix64 / poisson1_weight / poisson (the counter-based draws) and
 style's cholesky_solve. The last test runs the engine tests again with NUMBA_DISABLE_JIT=1,
 so the kernels' Python source is what runs (and what a coverage run would measure).
@@ -24,7 +24,7 @@ import pytest
 from numba.core.registry import CPUDispatcher
 
 from engine import Board, EloConfig
-from engine.cells import CellTable, PairCells, components_kernel, count_cells_kernel
+from engine.cells import CellTable, PairCells, count_cells_kernel, roots_kernel, union_kernel
 from engine.counter_rng import POISSON1_THRESHOLDS, mix64, poisson, poisson1_weight, poisson1_weights
 from engine.interning import assign_slots_kernel
 from engine.style import cholesky_solve
@@ -134,8 +134,9 @@ def check_components(m: int, pairs: list[tuple[int, int]]) -> None:
     smallest, label = naive.components(m, pairs)
     lo = np.array([min(p) for p in pairs], dtype=np.int32)
     hi = np.array([max(p) for p in pairs], dtype=np.int32)
-    parent = np.full(m, -7, dtype=np.int64)
-    components_kernel(m, lo, hi, parent)
+    parent = np.arange(m, dtype=np.int64)
+    union_kernel(parent, lo, hi)
+    roots_kernel(parent)
     assert parent.tolist() == smallest
     got = CellTable(m, lo, hi, np.ones((len(pairs), 4), dtype=np.int64)).components()
     assert got.dtype == np.int32 and got.tolist() == label
@@ -420,7 +421,9 @@ def test_cholesky_solve_edge_sizes():
 
 # ----------------------------------------------------------------- without the JIT
 
-KERNELS = (count_cells_kernel, components_kernel, assign_slots_kernel, mix64, poisson1_weight, poisson, cholesky_solve)
+KERNELS = (
+    count_cells_kernel, union_kernel, roots_kernel, assign_slots_kernel, mix64, poisson1_weight, poisson, cholesky_solve
+)  # fmt: skip
 
 
 def test_the_jit_setting_reaches_the_kernels():

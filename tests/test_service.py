@@ -66,6 +66,22 @@ def test_submit_then_query_matches_offline_replay(start_server):
     same_numbers(board, offline_elo(votes))
 
 
+def test_elo_and_bt_without_ci_match_offline_replays_that_keep_only_what_they_read(start_server):
+    """CI_NONE on ELO: the server's point ratings, no interval; offline, the replay keeps no replicas
+    (and no cells) for it, and its numbers are the server's all the same."""
+    server = start_server()
+    votes = synthetic_batch(2000, 9, seed=4)
+    with client_for(server) as client:
+        last = client.submit(votes).last_seq
+        for method in (pb.ELO, pb.BT):
+            got = client.leaderboard("default", method=method, ci=pb.CI_NONE, min_seq=last)
+            name = "elo" if method == pb.ELO else "bt"
+            want = replay(votes, EloConfig(bootstrap_rounds=200), LeaderboardQuery(votes.board, name, ci="none"))
+            assert got.ci == pb.CI_NONE and want.ci == "none"
+            assert [(r.model, r.rating, r.votes) for r in got.rows] == [(r.model, r.rating, r.votes) for r in want.rows]
+            assert all(r.rating_lower == r.rating == r.rating_upper and r.rank_ub == r.rank for r in got.rows)
+
+
 def test_duplicate_vote_ids_are_not_applied_twice(start_server):
     server = start_server()
     with client_for(server) as client:

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,14 +92,14 @@ def offline_board(args: argparse.Namespace):
 
     from engine._jit import when_compiling
     from server.files.votefile import ReadReport, iter_votes, read_votes
-    from server.offline.replay import replay_chunks
+    from server.offline.replay import read_fields, replay_chunks
 
     query = leaderboard_query(args)
     # With numba's cache cold, the kernels compile on first use: seconds of silence, said once as they start.
     when_compiling(lambda: print(f"arena-ratings: {COMPILING}", file=sys.stderr, flush=True))
     filters = options.vote_filters(args)
     report = ReadReport()
-    read = options.read_options(args, vote_ids=filters.dedupe)
+    read = replace(options.read_options(args, vote_ids=filters.dedupe), fields=read_fields(query, filters))
     chunks: Iterable[VoteBatch]
     if args.sort_by_time:
         votes = read_votes(args.file, args.board, read, report)
@@ -120,23 +121,12 @@ def offline_board(args: argparse.Namespace):
 def leaderboard_query(args: argparse.Namespace):
     """The offline query the options describe, under the rules the service applies to a request
     (``server.domain.queries.check_query``)."""
-    from server.domain.queries import LeaderboardQuery, QueryRuleError, check_query
+    from server.domain.queries import QueryRuleError
+    from server.offline.replay import offline_query
 
     if args.category and args.tag:
         raise SystemExit("--category is the view of one tag; give it or --tag, not both")
-    asked = options.query_options(args)
-    anchor = asked["anchor"]
     try:
-        check_query(asked["method"], asked["ci"], asked["rounds"], anchor is not None, asked["style_control"])
+        return offline_query(args.board, **options.query_options(args))
     except QueryRuleError as exc:
         raise SystemExit(exc.options) from None
-    return LeaderboardQuery(
-        args.board,
-        method=asked["method"],
-        ci=asked["ci"],
-        rounds=asked["rounds"],
-        anchor_model=anchor[0] if anchor else None,
-        anchor_rating=anchor[1] if anchor else 1000.0,
-        category=args.category,
-        style_control=args.style_control,
-    )

@@ -93,7 +93,8 @@ def add_query_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="bt", choices=list(METHODS), help="default %(default)s")
     parser.add_argument(
         "--ci", default="bootstrap", choices=list(CI_METHODS),
-        help="BT's CI method; Elo always uses its online bootstrap (default %(default)s)",
+        help="the 95%% CI: BT's bootstrap, sandwich or none; Elo's online bootstrap (--bootstrap B) or none, "
+        "which keeps no replicas (default %(default)s)",
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1000, help="BT bootstrap rounds (default %(default)s)")
     parser.add_argument("--anchor", metavar="MODEL=RATING", help="fix one model's BT rating (default: mean 1000)")

@@ -105,3 +105,23 @@ def _column(values, name: str, flag: str):
     if values is None:
         raise InvalidArgument(name, f"{flag} needs a {name!r} column in the votes")
     return values
+
+
+def needed_fields(filters: VoteFilters, category: bool, style_control: bool) -> frozenset[str]:
+    """The optional vote columns (server.files.votefile.OPTIONAL, and "style") that a replay with
+    ``filters`` reads: each column only for what uses it. ``tstamp`` always: the output's as-of time
+    (and the time filters and --sort-by-time) read it."""
+    wanted = {"tstamp"}
+    if category or filters.tags:
+        wanted.add("tags")
+    if filters.daily_cap:
+        wanted.add("judge")
+    if filters.languages:
+        wanted.add("language")
+    if filters.anony_only:
+        wanted.add("anony")
+    if filters.dedupe:
+        wanted.add("vote_id")
+    if style_control:
+        wanted.add("style")
+    return frozenset(wanted)

@@ -37,7 +37,9 @@ class QueryRuleError(InvalidArgument):
         self.options = options
 
 
-_BT_OPTIONS = "--ci and --anchor apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)"
+_BT_OPTIONS = (
+    "--rounds, --anchor and --ci sandwich apply to --method bt; Elo's CI is its online bootstrap (--bootstrap B)"
+)
 
 
 def check_query(method: str, ci: str, rounds: int = 0, anchored: bool = False, style_control: bool = False) -> None:
@@ -54,9 +56,9 @@ def check_query(method: str, ci: str, rounds: int = 0, anchored: bool = False, s
             "--style-control is a BT fit centred on the mean: not with --method elo or --anchor",
         )
     if method == "elo":
-        if ci != "bootstrap":
+        if ci == "sandwich":
             raise QueryRuleError(
-                "ci", "ELO's CI is the board's online bootstrap; SANDWICH and CI_NONE are BT's", _BT_OPTIONS
+                "ci", "ELO's CI is the board's online bootstrap (or CI_NONE); SANDWICH is BT's", _BT_OPTIONS
             )
         if rounds or anchored:
             raise QueryRuleError(

@@ -237,7 +237,7 @@ def _html_row(board: PublishedLeaderboard, row: PublishedRow, with_component: bo
 # --- Parquet -----------------------------------------------------------------------------------
 
 
-def _frame(board: PublishedLeaderboard) -> pl.DataFrame:
+def rows_frame(board: PublishedLeaderboard) -> pl.DataFrame:
     """The rows as a polars DataFrame: one column per row field, then the board-level constants
     ``board``, ``method``, ``ci`` and ``as_of_seq`` (so files from several boards can be stacked)."""
     import polars as pl
@@ -332,7 +332,7 @@ def _encode(board: Board, fmt: str) -> bytes:
     elif fmt == "heatmap":
         heatmap_png(board, buffer)
     else:  # parquet
-        _frame(board).write_parquet(buffer)
+        rows_frame(board).write_parquet(buffer)
     return buffer.getvalue()
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,14 +98,35 @@ def iter_votes(
         raise VoteFileError(f"{board!r} is not a board name (letters, digits, '_', '.', '-')")
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
         path = Path(path)
-        seen: Counter = Counter()  # occurrences of each row content, for derived vote ids
-        first_row = 0
-        for frame in _frames(path, options):
-            batch = _to_batch(path, frame, first_row, board, options, report, seen)
-            first_row += frame.height
-            report.rows += frame.height
-            if len(batch):
-                yield batch
+        yield from _batches(path, _frames(path, options), board, options, report)
+
+
+def iter_frame_votes(
+    frame: pl.DataFrame,
+    board: str = DEFAULT_BOARD,
+    options: ReadOptions | None = None,
+    report: ReadReport | None = None,
+) -> Iterator[VoteBatch]:
+    """Chunks of votes from a DataFrame with a vote file's columns (the notebook API's input), read
+    and checked exactly as a file's rows are; messages name the source "DataFrame"."""
+    options = options or ReadOptions()
+    source = Path("DataFrame")
+    wanted = _wanted_columns(source, frame.columns, options)
+    yield from _batches(source, frame.select(wanted).iter_slices(options.chunk_size), board, options,
+                        report if report is not None else ReadReport())  # fmt: skip
+
+
+def _batches(
+    path: Path, frames: Iterable[pl.DataFrame], board: str, options: ReadOptions, report: ReadReport
+) -> Iterator[VoteBatch]:
+    seen: Counter = Counter()  # occurrences of each row content, for derived vote ids
+    first_row = 0
+    for frame in frames:
+        batch = _to_batch(path, frame, first_row, board, options, report, seen)
+        first_row += frame.height
+        report.rows += frame.height
+        if len(batch):
+            yield batch
 
 
 def read_votes(

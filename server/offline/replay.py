@@ -7,6 +7,11 @@ order), and the
 leaderboard is computed by the same function the service uses, so the
 numbers match the server's (bit for bit for Elo; BT to its tolerance,
 since the server warm-starts its fits). Files stream through in chunks.
+
+Unlike the server, which keeps every structure because it answers every query, a replay builds
+only what its one query reads (``board_for``): a BT query keeps pair cells and no Elo replicas, an
+Elo query keeps replicas only for its CI and no cells, and style rows are kept only for style
+control.
 The result is the domain's ``PublishedLeaderboard``, what the exports take:
 no protobuf on this path.
 """
@@ -21,12 +26,13 @@ import numpy as np
 from tqdm import tqdm
 
 from engine import Board, EloConfig, Interner
+from engine.board import Keeps
 from engine.config import BTConfig, StyleConfig
-from server.domain.filters import FilterRun, VoteFilters
+from server.domain.filters import FilterRun, VoteFilters, needed_fields
 from server.domain.listing import RowFilters, present
 from server.domain.listing_config import ListingConfig
 from server.domain.published import PublishedLeaderboard
-from server.domain.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery
+from server.domain.queries import DEFAULT_BT_ROUNDS, LeaderboardQuery, check_query
 from server.domain.results import BoardStandings
 from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch
@@ -48,22 +54,58 @@ class ReplaySummary:
         return {"read": self.read, "skipped": self.skipped, "removed": self.removed, "applied": self.applied}
 
 
-def replay_chunks(
+def offline_query(
+    board: str,
+    method: str = "bt",
+    ci: str = "bootstrap",
+    rounds: int = 0,
+    anchor: tuple[str, float] | None = None,
+    category: str = "",
+    style_control: bool = False,
+) -> LeaderboardQuery:
+    """A replay's query, under the rules the service applies to a request (raises QueryRuleError)."""
+    check_query(method, ci, rounds, anchor is not None, style_control)
+    return LeaderboardQuery(
+        board, method=method, ci=ci, rounds=rounds, anchor_model=anchor[0] if anchor else None,
+        anchor_rating=anchor[1] if anchor else 1000.0, category=category, style_control=style_control,
+    )  # fmt: skip
+
+
+def read_fields(query: LeaderboardQuery, filters: VoteFilters) -> frozenset[str]:
+    """The optional vote-file columns a replay of ``query`` through ``filters`` reads."""
+    return needed_fields(filters, bool(query.category), query.style_control)
+
+
+def board_for(query: LeaderboardQuery, config: EloConfig, pairs: bool = False) -> Board:
+    """A fresh board that keeps what ``query`` reads and nothing else; with ``pairs``, also the pair
+    cells (a head-to-head reads them)."""
+    elo = query.method == "elo"
+    replicas = config.bootstrap_rounds if elo and query.ci == "bootstrap" else 0
+    keeps = Keeps(cells=pairs or not elo, style=query.style_control)
+    return Board(replace(config, bootstrap_rounds=replicas), keeps=keeps)
+
+
+@dataclass
+class ReplayedBoard:
+    """A replay's board before any query is computed on it, and the names of its competitors."""
+
+    board: Board
+    interner: Interner
+    summary: ReplaySummary
+
+
+def apply_chunks(
     chunks: Iterable[VoteBatch],
-    config: EloConfig,
+    board: Board,
     query: LeaderboardQuery,
-    bt_config: BTConfig | None = None,
     filters: VoteFilters | None = None,
     progress: bool = False,
-    style_config: StyleConfig | None = None,
-) -> tuple[PublishedLeaderboard, ReplaySummary]:
-    """Apply chunks of votes (through ``filters``) to a fresh board and compute ``query``.
+) -> ReplayedBoard:
+    """Apply chunks of votes (through ``filters``, and the category of ``query``) to ``board``.
 
     ``query.category``: only votes carrying that tag count (the category view).
-    Offline there is no metadata: every competitor is listed.
     """
     interner = Interner()
-    board = Board(config)
     filters = filters or VoteFilters()
     if query.category:
         if filters.tags:
@@ -92,23 +134,56 @@ def replay_chunks(
     board.last_seq = board.n_votes
     summary.removed = run.summary()
     summary.applied = board.n_votes
-    threads = os.cpu_count() or 1
+    return ReplayedBoard(board, interner, summary)
+
+
+def standings_of(
+    replayed: ReplayedBoard,
+    query: LeaderboardQuery,
+    bt_config: BTConfig | None = None,
+    style_config: StyleConfig | None = None,
+    progress: bool = False,
+) -> BoardStandings:
+    """``query``'s standings on a replayed board, computed as the service computes them."""
+    board, interner = replayed.board, replayed.interner
     rounds = query.rounds or DEFAULT_BT_ROUNDS
     show = progress and query.method == "bt" and query.ci == "bootstrap" and not query.style_control
     with tqdm(total=rounds, unit="round", disable=not show, desc="bootstrap") as bar:
         result, _ = compute_standings(
-            query, copy_inputs(board, query, interner), interner, bt_config or BTConfig(), threads,
+            query, copy_inputs(board, query, interner), interner, bt_config or BTConfig(), os.cpu_count() or 1,
             progress=bar.update if show else None, style_config=style_config,
         )  # fmt: skip
-    result = replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
+    return replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
+
+
+def leaderboard_of(
+    replayed: ReplayedBoard,
+    query: LeaderboardQuery,
+    bt_config: BTConfig | None = None,
+    style_config: StyleConfig | None = None,
+    progress: bool = False,
+) -> PublishedLeaderboard:
+    """``query``'s leaderboard on a replayed board, as published (offline there is no metadata: every
+    competitor is listed)."""
+    result = standings_of(replayed, query, bt_config, style_config, progress)
     shown = present(result, {}, RowFilters.everything(), ListingConfig(), query.category)
+    shown = add_style_deltas(shown, query, lambda plain: standings_of(replayed, plain, bt_config))
+    return PublishedLeaderboard.from_listing(shown)
 
-    def standings_of(plain: LeaderboardQuery) -> BoardStandings:
-        inputs = copy_inputs(board, plain, interner)
-        return compute_standings(plain, inputs, interner, bt_config or BTConfig(), threads)[0]
 
-    shown = add_style_deltas(shown, query, standings_of)
-    return PublishedLeaderboard.from_listing(shown), summary
+def replay_chunks(
+    chunks: Iterable[VoteBatch],
+    config: EloConfig,
+    query: LeaderboardQuery,
+    bt_config: BTConfig | None = None,
+    filters: VoteFilters | None = None,
+    progress: bool = False,
+    style_config: StyleConfig | None = None,
+) -> tuple[PublishedLeaderboard, ReplaySummary]:
+    """Apply chunks of votes (through ``filters``) to a fresh board that keeps what ``query`` reads,
+    and compute ``query``."""
+    replayed = apply_chunks(chunks, board_for(query, config), query, filters, progress)
+    return leaderboard_of(replayed, query, bt_config, style_config, progress), replayed.summary
 
 
 def replay(

@@ -122,7 +122,7 @@ def _compute(
     style_config: StyleConfig | None,
 ) -> tuple[BoardStandings, np.ndarray | None]:
     if isinstance(inputs, EloInputs):
-        standings = inputs.board.elo_standings()
+        standings = inputs.board.elo_standings(with_ci=query.ci == "bootstrap")
         names = _names(interner, standings)
         ci = "bootstrap" if standings.bootstrap_rounds else "none"  # a board kept without replicas has no interval
         return BoardStandings(query.board, standings, names, "elo", ci, **_scale_of(inputs.board.config)), None

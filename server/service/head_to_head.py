@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine import Board, EloConfig, Interner
-from engine.outcomes import TIE_SCORE
 from engine.scale import win_probability
 from engine.views import BoardViews
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.listing import Listing
+from server.domain.pairs import pair_matrix_of
 from server.domain.queries import LeaderboardQuery
 from server.domain.results import BoardStandings, HeadToHead, HeadToHeadMatrix
 from server.service.versions import BoardVersions
@@ -80,19 +80,10 @@ def pair_matrix(
 
     frozen = None if snapshot is None else snapshot.view(query.category)
     pairs = read(frozen) if frozen is not None else versions.read(query.board, query.category, read)
-    counts = pairs.counts
-    # pair() is from the first slot's side: (wins of i, wins of j, ties, both-bad ties)
-    wins = counts[:, :, 0] + counts[:, :, 1].T
-    ties = counts[:, :, 2] + counts[:, :, 3]
-    ties = ties + ties.T
-    battles = wins + wins.T + ties
-    with np.errstate(invalid="ignore", divide="ignore"):
-        empirical = np.where(battles > 0, (wins + TIE_SCORE * ties) / battles, np.nan)
-    predicted = win_probability(rating[:, None], rating[None, :], pairs.config.scale, pairs.config.base)
-    np.fill_diagonal(predicted, 0.5)
-    return HeadToHeadMatrix(
-        query.board, query.category, list(models), battles, empirical, predicted, shown.result.standings.as_of_seq
-    )
+    return pair_matrix_of(
+        query.board, query.category, list(models), rating, pairs.counts, pairs.config.scale, pairs.config.base,
+        shown.result.standings.as_of_seq,
+    )  # fmt: skip
 
 
 def _listed_slot(view: Board, interner: Interner, name: str) -> int:
