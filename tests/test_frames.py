@@ -137,3 +137,15 @@ def test_the_module_loads_no_service_code():
     code += " or m.startswith(('server.rpc', 'server.service.', 'server.client'))))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['server.service.compute']"
+
+
+def test_the_readme_notebook_example_runs():
+    from tests.conftest import SHARED_DATA
+
+    if not SHARED_DATA.exists():
+        pytest.skip(f"{SHARED_DATA} is absent (the shared data folder sits beside the project checkout)")
+    blocks = (ROOT / "README.md").read_text().split("```python\n")[1:]
+    example = next(block.split("```")[0] for block in blocks if "from server.frames import" in block)
+    done = subprocess.run([sys.executable, "-c", example], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "shape: (5, 7)" in done.stdout and "shape: (4, 8)" in done.stdout  # the two tables printed
