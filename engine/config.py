@@ -50,6 +50,10 @@ class EloConfig:
             raise ValueError(f"EloConfig.bootstrap_rounds must be >= 0, got {self.bootstrap_rounds}")
         if not 0 <= self.seed < 2**64:
             raise ValueError(f"EloConfig.seed must be in [0, 2**64), got {self.seed}")
+        # Floats, whatever was given: a board config's JSON {"k": 32} holds an int, and numba compiles a kernel
+        # anew for each argument type, so that board's first vote would compile the Elo kernels again.
+        for name in ("k", "base", "scale", "initial"):
+            object.__setattr__(self, name, float(getattr(self, name)))
 
 
 @dataclass(frozen=True)

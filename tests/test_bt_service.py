@@ -62,8 +62,8 @@ def test_fit_follows_new_votes_and_is_cached_in_between(start_server, monkeypatc
         calls.append(1)
         return real(*args, **kwargs)
 
+    server = start_server()  # its warm-up fits too: count from SERVING on
     monkeypatch.setattr(compute_module.bt, "standings", counting)
-    server = start_server()
     votes = synthetic_batch(3000, 10, seed=22)
     with client_for(server) as client:
         first = client.submit(votes.slice(0, 2000)).last_seq
@@ -95,8 +95,8 @@ def test_concurrent_first_queries_compute_once(start_server, monkeypatch):
         gate.wait(5)
         return real(*args, **kwargs)
 
+    server = start_server()  # its warm-up fits too: count from SERVING on
     monkeypatch.setattr(compute_module.bt, "standings", slow)
-    server = start_server()
     with client_for(server) as client:
         last = client.submit(synthetic_batch(1000, 8, seed=23)).last_seq
         client.leaderboard(method=pb.ELO, min_seq=last)

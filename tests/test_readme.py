@@ -4,7 +4,7 @@ Each ```bash block of README.md runs as one bash script (``set -euo pipefail``) 
 with only what a copy-and-paste on this machine needs changed:
 - ``.venv/bin/arena-ratings`` is this interpreter's ``python -m server.cli``;
 - a ``serve`` line starts the server in the background on a free loopback port (and a folder of
-  its own) and waits until it listens; README ports and hosts (``127.0.0.1:50051``,
+  its own) and waits until it reports SERVING (its kernels warmed up); README ports and hosts (``127.0.0.1:50051``,
   ``arena.example:50051``, ``--host 0.0.0.0``) point at it;
 - ``../shared/data/`` is the shared data folder (a block that reads it skips when it is absent);
 - ``bench --duration N`` runs for 2 s.
@@ -57,14 +57,26 @@ def _free_port() -> int:
 
 PREAMBLE = r"""
 arena() { "$PY" -m server.cli "$@"; }
-ready() {  # until something listens on 127.0.0.1:$1
+ready() {  # until something listens on 127.0.0.1:$1 and, unless it speaks only TLS, reports SERVING
   "$PY" -c 'import socket, sys, time
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 for _ in range(1200):
     try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close(); sys.exit(0)
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close(); break
     except OSError:
         time.sleep(0.05)
-sys.exit("no server on port " + sys.argv[1])' "$1"
+else:
+    sys.exit("no server on port " + sys.argv[1])
+health = health_pb2_grpc.HealthStub(grpc.insecure_channel("127.0.0.1:" + sys.argv[1]))
+failures = 0
+while failures < 20:  # a TLS server answers no plaintext call: its port listening is all we can see
+    try:
+        if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:  # SERVING, after its warm-up
+            sys.exit(0)
+    except grpc.RpcError:
+        failures += 1
+    time.sleep(0.05)' "$1"
 }
 trap 'kill -TERM $(jobs -p) 2>/dev/null; wait' EXIT
 """

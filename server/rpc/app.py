@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +98,10 @@ def start(
     config: ServiceConfig | None = None,
     max_workers: int = 128,
     access: Access | None = None,
+    warm_up: Callable[[RatingsService], object] = RatingsService.warm_up,
 ) -> RunningServer:
-    """Open the store, recover, and start serving. ``port=0`` picks a free port."""
+    """Open the store, recover, listen (health NOT_SERVING), warm the kernels up, then report SERVING.
+    ``port=0`` picks a free port. ``warm_up(service)`` compiles the kernels (the tests slow it down)."""
     access = access or Access()
     check_exposure(host, access)
     service = RatingsService(data_dir, config)
@@ -124,24 +127,38 @@ def start(
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    status = _Health(health_servicer)
+    # grpcio's health servicer starts out SERVING: not until the kernels are ready.
+    status.set(health_pb2.HealthCheckResponse.NOT_SERVING)
     try:
         bound = _listen(server, f"{host}:{port}", access.tls)
         server.start()
+        # Before SERVING, so that no query is the one that compiles (seconds with numba's cache cold). Calls that
+        # arrive meanwhile are answered: health is what balancers and wait_ready() go by. After recovery, not
+        # beside it: numba compiles under one process-wide lock, so the two would mostly wait for each other.
+        warm_up(service)
     except BaseException:
+        server.stop(0)
         service.close()  # releases the data directory: this process will not serve it
         raise
-    for name in ("", SERVICE_NAME):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-
-    def not_serving(reason: str) -> None:  # the applier failed: writes are refused until a restart
-        for name in ("", SERVICE_NAME):
-            health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-
-    service.on_failure(not_serving)
+    status.set(health_pb2.HealthCheckResponse.SERVING)
+    # The applier failed: writes are refused until a restart.
+    service.on_failure(lambda reason: status.set(health_pb2.HealthCheckResponse.NOT_SERVING))
     mode = "TLS" if access.tls else "plaintext"
     who = f"{len(access.tokens.tokens)} tokens" if access.tokens else "NO AUTHENTICATION"
     log.info("serving %s on %s:%d (%s, %s), data in %s", SERVICE_NAME, host, bound, mode, who, data_dir)
     return RunningServer(server, service, health_servicer, bound, gate)
+
+
+class _Health:
+    """The health servicer's status for the whole server and for the Ratings service alike."""
+
+    def __init__(self, servicer: health.HealthServicer) -> None:
+        self._servicer = servicer
+
+    def set(self, status: int) -> None:
+        for name in ("", SERVICE_NAME):
+            self._servicer.set(name, status)
 
 
 class CannotListen(OSError):

@@ -59,6 +59,7 @@ from server.service.snapshot_book import LoadedSnapshots, SnapshotBook
 from server.service.standings import Standings
 from server.service.standings_cache import StandingsCache
 from server.service.versions import BoardVersions
+from server.service.warmup import WarmUp, warm_up
 from server.service.writer import Writer
 from server.storage import datadir_lock
 from server.storage.store import Store
@@ -67,7 +68,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RatingsService", "ServiceConfig"]
 
-COMPILING = "compiling kernels (first use; later queries are fast)"
+COMPILING = "compiling kernels, first start only"
 
 
 class RatingsService:
@@ -85,8 +86,8 @@ class RatingsService:
     def _open(self) -> None:
         """Open the store, build the parts, recover the engine state, start the applier (and the schedule)."""
         config = self.config
-        # With numba's cache cold, the first batch applied or query fitted compiles the kernels for
-        # seconds: the log says so once, as it starts (engine._jit).
+        # With numba's cache cold, recovery or the warm-up compiles the kernels for seconds (a minute on a
+        # small machine): the log says so once, as it starts (engine._jit).
         when_compiling(lambda: log.info(COMPILING))
         checkpoints, snapshots = self.data_dir / CHECKPOINT_DIR, self.data_dir / SNAPSHOT_DIR
         self._store = Store(self.data_dir / DATABASE_NAME)
@@ -222,6 +223,16 @@ class RatingsService:
         return self._book.boards_needing_snapshot()
 
     # ----------------------------------------------------------- engine, lifecycle
+
+    def warm_up(self) -> WarmUp:
+        """Compile (or load from numba's cache) every kernel the applier and the queries call, with the types they
+        call them with, on a tiny board of its own (server.service.warmup); ``serve`` runs it before SERVING."""
+        warmed = warm_up(self.config)
+        if warmed.compiled:
+            log.info("kernels compiled in %.1f s; later starts load them from numba's cache", warmed.seconds)
+        else:
+            log.info("kernels loaded from numba's cache in %.2f s", warmed.seconds)
+        return warmed
 
     def checkpoint(self) -> int:
         """Write the engine state as of the applied seq; returns that seq."""
