@@ -212,6 +212,10 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
         php = 0.0
         for i in range(m):
             php += p[i] * hp[i]
+        if not php > 0.0:
+            # Without a prior H is singular along each component's constant vector; rounding in a
+            # near-zero residual can point p there. The direction so far is the best CG has.
+            break
         alpha = rz / php
         rz_new = 0.0
         for i in range(m):
