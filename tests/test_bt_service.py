@@ -235,7 +235,7 @@ def test_rows_without_an_mle_are_flagged_on_the_wire_in_the_feed_and_offline(sta
     a, b, outcome, _ = synthetic_votes(3000, 8, seed=41)
     votes = make_batch([f"model-{i}" for i in a] + ["x", "x"], [f"model-{i}" for i in b] + ["y", "y"],
                        [*outcome.tolist(), 1, 1])  # fmt: skip
-    with client_for(server := start_server()) as client:
+    with client_for(start_server()) as client:
         last = client.submit(votes).last_seq
         board = client.leaderboard(min_seq=last, ci=pb.SANDWICH)
     assert {r.model for r in board.rows if r.regularized} == {"x", "y"} and len(board.rows) == 10
