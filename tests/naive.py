@@ -266,8 +266,7 @@ def mle_exists(n: int, cells: dict[tuple[int, int], list[float]]) -> list[bool]:
         for mask in range(1, 2 ** len(members) - 1):
             side = {members[k] for k in range(len(members)) if mask >> k & 1}
             beat_out = any(
-                (lo in side) != (hi in side) and (w[0] > 0 if lo in side else w[1] > 0)
-                for (lo, hi), w in cells.items()
+                (lo in side) != (hi in side) and (w[0] > 0 if lo in side else w[1] > 0) for (lo, hi), w in cells.items()
             )
             if not beat_out:
                 ok = False
