@@ -3,16 +3,19 @@
 Model: P(a beats b) = sigmoid(theta_a - theta_b). A tie counts as half a
 win for each side (LMArena); a both-bad tie too by default, or is dropped.
 
-Prior: every competitor also plays ``prior`` virtual games (default 1)
-against a virtual competitor fixed at theta = 0, half won and half lost: one
-virtual tie against the mean. It keeps undefeated and winless competitors
-and disconnected groups finite (an undefeated competitor with n wins lands
-near theta = ln(2 n / prior) above its opponents), and it is weak where the
-data are strong: it pulls a competitor's theta toward 0 by about a fraction
-prior / g, g its number of games: ~0.005 rating points at 20 k games (an
-LMArena-size board), ~0.3 at 300 games. Set it lower to approach the plain
-MLE of the references (tests/test_bt_references.py does). Components are reported so that ratings of
-disconnected groups are not compared with each other.
+Prior: by default (BTConfig.prior None) none where the maximum-likelihood
+estimate exists, i.e. in every connected component whose "beat or tied"
+graph is strongly connected (auto_prior_kernel); every competitor of a
+component where it does not (an undefeated or winless group, a competitor
+without votes) plays AUTO_PRIOR virtual games against a virtual competitor
+fixed at theta = 0, half won and half lost: one virtual tie against the mean.
+That keeps it finite (an undefeated competitor with n wins lands near
+theta = ln(2 n / prior) above its opponents), and BTFit.regularized says so
+per competitor. A number for BTConfig.prior gives every competitor that many
+(it pulls theta toward 0 by about a fraction prior / g, g its games).
+Prior-free components are centred at mean 0: their level is not identified.
+Components are reported so that ratings of disconnected groups are not
+compared with each other.
 """
 
 from __future__ import annotations
@@ -385,6 +388,9 @@ def bootstrap_kernel(
     work = np.empty((2, m), dtype=np.int64)
     reached = np.empty((2, n_components), dtype=np.int64)
     seed_key = mix64(mix64(seed) ^ _BT_STREAM)
+    # From the full-data fit Newton-CG is already in its quadratic region: a few steps, where Newman's
+    # iteration crawls along sparse chains (AUTO's first AUTO_SWITCH steps, spent on every round).
+    warm_step = NEWTON if step == AUTO else step
     for r in range(round_start, round_stop):
         round_key = mix64(seed_key ^ np.uint64(r))
         for c in range(n_cells):
@@ -398,7 +404,7 @@ def bootstrap_kernel(
             )  # fmt: skip
         theta[:] = theta_full
         out_iterations[r] = fit_kernel(
-            step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, theta, tol, max_iter
+            warm_step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, theta, tol, max_iter
         )
         out_theta[r] = theta
 
