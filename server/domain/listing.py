@@ -136,7 +136,7 @@ def _listed(info: CompetitorInfo, filters: RowFilters) -> bool:
 
 
 def row_tallies(standings: Standings, i: int) -> dict[str, int]:
-    """Row ``i``'s vote tallies, component and prior flag, under the names the wire and the published rows use."""
+    """Row ``i``'s vote tallies and component, under the names the wire and the published rows use."""
     return {
         "votes": int(standings.votes[i]),
         "wins": int(standings.wins[i]),
@@ -144,5 +144,4 @@ def row_tallies(standings: Standings, i: int) -> dict[str, int]:
         "ties": int(standings.ties[i]),
         "ties_both_bad": int(standings.ties_both_bad[i]),
         "component": int(standings.component[i]),
-        "regularized": bool(standings.regularized[i]),  # a bool is an int: one dict type for all
     }

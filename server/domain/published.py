@@ -142,6 +142,7 @@ class PublishedLeaderboard:
                 rating_upper=float(s.rating_upper[i]) if interval else None,
                 **row_tallies(s, i),
                 preliminary=bool(shown.preliminary[i]),
+                regularized=bool(s.regularized[i]),
                 rank_delta=_maybe(int, shown.rank_delta[i]) if compared else None,
                 rating_delta=_maybe(float, shown.rating_delta[i]) if compared else None,
                 display_name=info.display_name or "",
