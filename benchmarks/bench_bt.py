@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shlex
 import statistics
 import subprocess
@@ -55,7 +54,7 @@ for _path in (ROOT, HERE):
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import fmt_s, json_default, machine_line, repeat, row, timed  # noqa: E402
+from benchmarks.common import fmt_s, json_default, machine_line, peak_rss_mb, repeat, row, timed  # noqa: E402
 from engine import Board, EloConfig, bt  # noqa: E402
 from engine.cells import CellTable  # noqa: E402
 from engine.scale import RatingScale  # noqa: E402
@@ -80,24 +79,6 @@ SCALE = RatingScale()
 
 def verdict(seconds: float, target: float) -> str:
     return f"{'MET' if seconds <= target else 'NOT MET'} (<= {fmt_s(target)})"
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size, MB.
-
-    Linux: VmHWM of /proc/self/status, the high-water mark of this process image. Not
-    ru_maxrss: Linux carries that across fork and execve, so a child started by a big parent
-    reports at least the parent's peak. Elsewhere: ru_maxrss (KiB on Linux, bytes on macOS).
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0  # kB
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 2**20 if sys.platform == "darwin" else rss / 1024.0
 
 
 def percentile_ci(thetas: np.ndarray):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import resource
 import statistics
+import sys
 import time
 
 import numba
@@ -87,3 +89,21 @@ def fmt_seconds(seconds: float | None, ms_digits: int = 2) -> str:
 
 def fmt_s(seconds: float | None) -> str:
     return fmt_seconds(seconds)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size, MB.
+
+    Linux: VmHWM of /proc/self/status, the high-water mark of this process image. Not
+    ru_maxrss: Linux carries that across fork and execve, so a child started by a big parent
+    reports at least the parent's peak. Elsewhere: ru_maxrss (KiB on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024.0

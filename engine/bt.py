@@ -3,16 +3,19 @@
 Model: P(a beats b) = sigmoid(theta_a - theta_b). A tie counts as half a
 win for each side (LMArena); a both-bad tie too by default, or is dropped.
 
-Prior: every competitor also plays ``prior`` virtual games (default 1)
-against a virtual competitor fixed at theta = 0, half won and half lost: one
-virtual tie against the mean. It keeps undefeated and winless competitors
-and disconnected groups finite (an undefeated competitor with n wins lands
-near theta = ln(2 n / prior) above its opponents), and it is weak where the
-data are strong: it pulls a competitor's theta toward 0 by about a fraction
-prior / g, g its number of games: ~0.005 rating points at 20 k games (an
-LMArena-size board), ~0.3 at 300 games. Set it lower to approach the plain
-MLE of the references (tests/test_bt_references.py does). Components are reported so that ratings of
-disconnected groups are not compared with each other.
+Prior: by default (BTConfig.prior None) none where the maximum-likelihood
+estimate exists, i.e. in every connected component whose "beat or tied"
+graph is strongly connected (auto_prior_kernel); every competitor of a
+component where it does not (an undefeated or winless group, a competitor
+without votes) plays AUTO_PRIOR virtual games against a virtual competitor
+fixed at theta = 0, half won and half lost: one virtual tie against the mean.
+That keeps it finite (an undefeated competitor with n wins lands near
+theta = ln(2 n / prior) above its opponents), and BTFit.regularized says so
+per competitor. A number for BTConfig.prior gives every competitor that many
+(it pulls theta toward 0 by about a fraction prior / g, g its games).
+Prior-free components are centred at mean 0: their level is not identified.
+Components are reported so that ratings of disconnected groups are not
+compared with each other.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ NEWMAN, MM, NEWTON, AUTO = STEPS["newman"], STEPS["mm"], STEPS["newton"], STEPS[
 # international football data and no convergence in 200 k on the WTA tennis
 # data, where Newton-CG needs 16 and 23.
 AUTO_SWITCH = 100
+AUTO_PRIOR = 1.0  # virtual ties per competitor of a component without an MLE (BTConfig.prior None)
 MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
 SANDWICH_MAX_COMPETITORS = 4000
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
@@ -53,6 +57,12 @@ class BTFit:
     theta: NDArray[np.float64]  # [M], slot order, on the prior's scale (not centred)
     iterations: int
     log_likelihood: float  # of the data (weighted if reweighting), without the prior
+    prior_weight: NDArray[np.float64]  # [M] virtual ties each competitor played (0: the plain MLE's row)
+
+    @property
+    def regularized(self) -> NDArray[np.bool_]:
+        """[M]: the prior moved this competitor's theta (no plain MLE for its component, or an explicit prior)."""
+        return self.prior_weight > 0
 
 
 # ------------------------------------------------------------------ kernels
@@ -81,7 +91,7 @@ def newman_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
     pi, num, den = scratch[0], scratch[1], scratch[2]
     for i in range(theta.shape[0]):
         pi[i] = math.exp(theta[i])
-        virtual = half_prior / (pi[i] + 1.0)
+        virtual = half_prior[i] / (pi[i] + 1.0)
         num[i] = virtual
         den[i] = virtual
     for c in range(cell_lo.shape[0]):
@@ -102,8 +112,8 @@ def mm_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch)
     pi, num, den = scratch[0], scratch[1], scratch[2]
     for i in range(theta.shape[0]):
         pi[i] = math.exp(theta[i])
-        num[i] = half_prior
-        den[i] = 2.0 * half_prior / (pi[i] + 1.0)
+        num[i] = half_prior[i]
+        den[i] = 2.0 * half_prior[i] / (pi[i] + 1.0)
     for c in range(cell_lo.shape[0]):
         i = cell_lo[c]
         j = cell_hi[c]
@@ -123,13 +133,20 @@ def _log_sigmoid(x: float) -> float:
 
 @kernel
 def objective(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta) -> float:
-    """The penalised negative log-likelihood that every step minimises."""
+    """The penalised negative log-likelihood that every step minimises; half_prior: float64[M]."""
+    total = data_nll(cell_lo, cell_hi, w_lo, w_hi, theta)
+    for i in range(theta.shape[0]):
+        if half_prior[i] > 0.0:
+            total -= half_prior[i] * (_log_sigmoid(theta[i]) + _log_sigmoid(-theta[i]))
+    return total
+
+
+@kernel
+def data_nll(cell_lo, cell_hi, w_lo, w_hi, theta) -> float:
     total = 0.0
     for c in range(cell_lo.shape[0]):
         d = theta[cell_lo[c]] - theta[cell_hi[c]]
         total -= w_lo[c] * _log_sigmoid(d) + w_hi[c] * _log_sigmoid(-d)
-    for i in range(theta.shape[0]):
-        total -= half_prior * (_log_sigmoid(theta[i]) + _log_sigmoid(-theta[i]))
     return total
 
 
@@ -161,8 +178,8 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
     h = np.empty(cell_lo.shape[0])
     for i in range(m):
         sig = 1.0 / (1.0 + math.exp(-theta[i]))
-        grad[i] = half_prior * (2.0 * sig - 1.0)
-        diag_prior[i] = 2.0 * half_prior * sig * (1.0 - sig)
+        grad[i] = half_prior[i] * (2.0 * sig - 1.0)
+        diag_prior[i] = 2.0 * half_prior[i] * sig * (1.0 - sig)
         diag[i] = diag_prior[i]
     for c in range(cell_lo.shape[0]):
         i = cell_lo[c]
@@ -198,6 +215,10 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
         php = 0.0
         for i in range(m):
             php += p[i] * hp[i]
+        if not php > 0.0:
+            # Without a prior H is singular along each component's constant vector; rounding in a
+            # near-zero residual can point p there. The direction so far is the best CG has.
+            break
         alpha = rz / php
         rz_new = 0.0
         for i in range(m):
@@ -232,16 +253,86 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
 
 
 @kernel
-def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_iter) -> int:
+def _reach_from_roots(forward, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, seen, stack, reached) -> None:
+    """reached[k]: how many competitors component k's root reaches along "beat or tied" edges
+    (``forward``: i -> j when i won or tied a vote against j) or against them."""
+    for i in range(seen.shape[0]):
+        seen[i] = 0
+    for k in range(root.shape[0]):
+        reached[k] = 0
+        seen[root[k]] = 1
+        stack[0] = root[k]
+        top = 1
+        while top > 0:
+            top -= 1
+            i = stack[top]
+            reached[k] += 1
+            for e in range(adj_start[i], adj_start[i + 1]):
+                c = adj_cell[e]
+                if cell_lo[c] == i:
+                    j, out_w, in_w = cell_hi[c], w_lo[c], w_hi[c]
+                else:
+                    j, out_w, in_w = cell_lo[c], w_hi[c], w_lo[c]
+                if (out_w if forward else in_w) > 0.0 and seen[j] == 0:
+                    seen[j] = 1
+                    stack[top] = j
+                    top += 1
+
+
+@kernel
+def auto_prior_kernel(
+    prior, component, sizes, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, half_prior, work, reached
+) -> None:
+    """half_prior[i]: 0 where i's component has a maximum-likelihood estimate, prior / 2 where not.
+
+    The MLE of a connected component exists iff its "beat or tied" graph is
+    strongly connected (Zermelo 1929; Ford 1957): otherwise some group never
+    lost (or never won) to the rest and the likelihood keeps rising as the
+    gap grows. Two searches from the component's root, along the edges and
+    against them, decide it in O(cells). A competitor alone (no votes that
+    count) has no estimate either. work: int64[2, M]; reached: int64[2, K].
+    """
+    _reach_from_roots(True, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, work[0], work[1], reached[0])
+    _reach_from_roots(False, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, work[0], work[1], reached[1])
+    for i in range(component.shape[0]):
+        k = component[i]
+        exists = sizes[k] >= 2 and reached[0, k] == sizes[k] and reached[1, k] == sizes[k]
+        half_prior[i] = 0.0 if exists else prior / 2.0
+
+
+@kernel
+def centre_free_components(theta, half_prior, component, n_components) -> None:
+    """Shift each component without a prior to mean theta 0.
+
+    Without a prior a component's level is free (the likelihood sees only
+    differences), so it is fixed here, after every step: at mean 0, where a
+    fit from theta = 0 (arena-rank's, scipy's) also leaves it, since the
+    gradient sums to zero over a component.
+    """
+    sums = np.zeros(n_components)
+    members = np.zeros(n_components)
+    for i in range(theta.shape[0]):
+        if half_prior[i] == 0.0:
+            sums[component[i]] += theta[i]
+            members[component[i]] += 1.0
+    for i in range(theta.shape[0]):
+        if half_prior[i] == 0.0:
+            theta[i] -= sums[component[i]] / members[component[i]]
+
+
+@kernel
+def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, theta, tol, max_iter) -> int:
     """The one fit driver; ``step`` picks the iteration. theta: float64[M], the start in, the fit out.
 
-    Returns the iterations used, or NOT_CONVERGED when max_iter passed first
-    (engine.fit's contract). BT has an additive gauge, so convergence is
-    judged on centred theta.
+    half_prior: float64[M], half the virtual games of each competitor (0: none);
+    component: int32[M], labels 0..n_components-1. Returns the iterations used,
+    or NOT_CONVERGED when max_iter passed first (engine.fit's contract). BT
+    has an additive gauge, so convergence is judged on centred theta.
     """
     m = theta.shape[0]
     theta_new = np.empty(m)
     scratch = np.empty((8, m))
+    centre_free_components(theta, half_prior, component, n_components)
     for it in range(max_iter):
         current = step
         if step == AUTO:
@@ -252,6 +343,7 @@ def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_i
             mm_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch)
         else:
             newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch)
+        centre_free_components(theta_new, half_prior, component, n_components)
         mean_change = 0.0
         for i in range(m):
             mean_change += theta_new[i] - theta[i]
@@ -266,14 +358,9 @@ def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_i
 
 
 @kernel
-def log_likelihood_kernel(cell_lo, cell_hi, w_lo, w_hi, theta) -> float:
-    return -objective(cell_lo, cell_hi, w_lo, w_hi, 0.0, theta)
-
-
-@kernel
 def bootstrap_kernel(
-    step, cell_lo, cell_hi, counts, both_bad_weight, reweight, half_prior, theta_full,
-    seed, round_start, round_stop, tol, max_iter, out_theta, out_iterations,
+    step, cell_lo, cell_hi, counts, both_bad_weight, reweight, auto_prior, half_prior_full, component, sizes, root,
+    adj_start, adj_cell, theta_full, seed, round_start, round_stop, tol, max_iter, out_theta, out_iterations,
 ) -> None:  # fmt: skip
     """Rounds [round_start, round_stop) of the count-space bootstrap.
 
@@ -283,21 +370,42 @@ def bootstrap_kernel(
     from the full-data fit. Draws come from the counter stream
     (seed, round, cell, column), so a round's result does not depend on
     which thread ran it.
+
+    A round is the point fit's estimator applied to the resampled board:
+    with ``auto_prior`` > 0 (BTConfig.prior None) it decides afresh which
+    components have an MLE, since a resampled cell can lose its only win
+    (then that component takes the prior in this round, where its MLE
+    would be infinite); else every round uses ``half_prior_full``.
     """
     n_cells = counts.shape[0]
+    m = theta_full.shape[0]
+    n_components = sizes.shape[0]
     resampled = np.empty((n_cells, 4))
     w_lo = np.empty(n_cells)
     w_hi = np.empty(n_cells)
-    theta = np.empty(theta_full.shape[0])
+    theta = np.empty(m)
+    half_prior = half_prior_full.copy()
+    work = np.empty((2, m), dtype=np.int64)
+    reached = np.empty((2, n_components), dtype=np.int64)
     seed_key = mix64(mix64(seed) ^ _BT_STREAM)
+    # From the full-data fit Newton-CG is already in its quadratic region: a few steps, where Newman's
+    # iteration crawls along sparse chains (AUTO's first AUTO_SWITCH steps, spent on every round).
+    warm_step = NEWTON if step == AUTO else step
     for r in range(round_start, round_stop):
         round_key = mix64(seed_key ^ np.uint64(r))
         for c in range(n_cells):
             for k in range(4):
                 resampled[c, k] = poisson(float(counts[c, k]), mix64(round_key ^ np.uint64(4 * c + k)))
         effective_wins_kernel(resampled, both_bad_weight, reweight, w_lo, w_hi)
+        if auto_prior > 0.0:
+            auto_prior_kernel(
+                auto_prior, component, sizes, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, half_prior,
+                work, reached,
+            )  # fmt: skip
         theta[:] = theta_full
-        out_iterations[r] = fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, tol, max_iter)
+        out_iterations[r] = fit_kernel(
+            warm_step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, theta, tol, max_iter
+        )
         out_theta[r] = theta
 
 
@@ -311,6 +419,50 @@ def effective_wins(table: CellTable, config: BTConfig) -> tuple[NDArray[np.float
     return w_lo, w_hi
 
 
+@dataclass(frozen=True)
+class _Graph:
+    """The comparison graph of a table, as the kernels walk it."""
+
+    component: NDArray[np.int32]  # [M], 0..K-1 (CellTable.components)
+    sizes: NDArray[np.int64]  # [K] competitors per component
+    root: NDArray[np.int64]  # [K] each component's lowest slot, where the searches start
+    adj_start: NDArray[np.int64]  # [M + 1]: the cells of competitor i are adj_cell[adj_start[i]:adj_start[i + 1]]
+    adj_cell: NDArray[np.int64]  # [2 C]
+
+    @classmethod
+    def of(cls, table: CellTable) -> _Graph:
+        m, n_cells = table.n_competitors, table.n_cells
+        component = table.components()
+        k = int(component.max()) + 1 if m else 0
+        root = np.full(k, m, dtype=np.int64)
+        np.minimum.at(root, component, np.arange(m, dtype=np.int64))
+        ends = np.concatenate([table.cell_lo, table.cell_hi]).astype(np.int64)
+        adj_cell = np.argsort(ends, kind="stable") % max(n_cells, 1)
+        adj_start = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=m), out=adj_start[1:])
+        return cls(component, np.bincount(component, minlength=k).astype(np.int64), root, adj_start, adj_cell)
+
+
+def _half_prior(
+    table: CellTable, config: BTConfig, graph: _Graph, w_lo: NDArray[np.float64], w_hi: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    half_prior = np.full(table.n_competitors, (config.prior or 0.0) / 2)
+    if config.prior is None:
+        work = np.empty((2, table.n_competitors), dtype=np.int64)
+        reached = np.empty((2, graph.sizes.shape[0]), dtype=np.int64)
+        auto_prior_kernel(
+            AUTO_PRIOR, graph.component, graph.sizes, graph.root, graph.adj_start, graph.adj_cell, table.cell_lo,
+            table.cell_hi, w_lo, w_hi, half_prior, work, reached,
+        )  # fmt: skip
+    return half_prior
+
+
+def prior_weights(table: CellTable, config: BTConfig) -> NDArray[np.float64]:
+    """float64[M]: the virtual ties each competitor plays against theta = 0 in the fit (see the module doc)."""
+    w_lo, w_hi = effective_wins(table, config)
+    return 2 * _half_prior(table, config, _Graph.of(table), w_lo, w_hi)
+
+
 def fit(table: CellTable, config: BTConfig | None = None, theta0: NDArray[np.float64] | None = None) -> BTFit:
     """Fit BT to a cell table; ``theta0`` (e.g. the previous fit) warm-starts it."""
     config = config or BTConfig()
@@ -318,12 +470,20 @@ def fit(table: CellTable, config: BTConfig | None = None, theta0: NDArray[np.flo
     if theta0 is not None:
         theta[: min(len(theta0), len(theta))] = theta0[: len(theta)]  # new competitors start at 0
     w_lo, w_hi = effective_wins(table, config)
-    args = (STEPS[config.step], table.cell_lo, table.cell_hi, w_lo, w_hi, config.prior / 2, theta)
+    graph = _Graph.of(table)
+    half_prior = _half_prior(table, config, graph, w_lo, w_hi)
+    args = (
+        STEPS[config.step], table.cell_lo, table.cell_hi, w_lo, w_hi, half_prior, graph.component,
+        graph.sizes.shape[0], theta,
+    )  # fmt: skip
+    hint = "--bt-prior X (virtual ties for every competitor) conditions it better"
+    if config.prior is not None:
+        hint = f"a larger prior (now {config.prior:g}) conditions it better"
     iterations = run_fit(
         fit_kernel, (*args, config.tol, config.max_iter), f"the Bradley–Terry fit ({config.step})",
-        config.tol, config.max_iter, f"a larger prior (now {config.prior:g}) conditions it better",
+        config.tol, config.max_iter, hint,
     )  # fmt: skip
-    return BTFit(theta, iterations, log_likelihood_kernel(table.cell_lo, table.cell_hi, w_lo, w_hi, theta))
+    return BTFit(theta, iterations, -data_nll(table.cell_lo, table.cell_hi, w_lo, w_hi, theta), 2 * half_prior)
 
 
 def bootstrap(
@@ -339,9 +499,11 @@ def bootstrap(
 
     ``progress(n)``, if given, is called as each block of n rounds finishes.
     """
+    graph = _Graph.of(table)
     head = (
         STEPS[config.step], table.cell_lo, table.cell_hi, table.counts, BOTH_BAD[config.both_bad],
-        config.reweight, config.prior / 2, full_fit.theta, np.uint64(seed),
+        config.reweight, AUTO_PRIOR if config.prior is None else 0.0, full_fit.prior_weight / 2, graph.component,
+        graph.sizes, graph.root, graph.adj_start, graph.adj_cell, full_fit.theta, np.uint64(seed),
     )  # fmt: skip
     return run_rounds(
         bootstrap_kernel, head, rounds, table.n_competitors, config.bootstrap_tol, config.max_iter, threads, progress,
@@ -355,8 +517,8 @@ def sandwich_covariance(
     """Robust covariance H^-1 B H^-1 of the reported parameters: float64[M, M].
 
     Of theta - mean(theta) (centred ratings), or with ``anchor_slot`` of
-    theta - theta[anchor]. H: Hessian of the negative log-likelihood (prior
-    included, which makes it invertible); B: sum over votes of the outer
+    theta - theta[anchor]. H: Hessian of the negative log-likelihood (with
+    the fit's per-competitor prior); B: sum over votes of the outer
     products of their score vectors, computed per cell from the counts.
     The gauge is removed from H^-1 *before* the product: with a weak prior
     H^-1 carries a huge component along (1, ..., 1) that B annihilates only
@@ -385,9 +547,19 @@ def sandwich_covariance(
     if config.reweight:
         score_sq /= np.maximum(counts[:, 0] + counts[:, 1] + counts[:, 2] + both_bad * counts[:, 3], 50.0) ** 2
     sigma = 1.0 / (1.0 + np.exp(-theta))
-    hessian = _laplacian(m, lo, hi, hessian_weight) + np.diag(config.prior * sigma * (1 - sigma))
+    prior = prior_weights(table, config)
+    hessian = _laplacian(m, lo, hi, hessian_weight) + np.diag(prior * sigma * (1 - sigma))
+    # A component without a prior leaves H singular along its direction u (constant on its members):
+    # its level is fixed by centring, not estimated. (H + c u u^T)^-1 - u u^T / c is then H's
+    # pseudo-inverse on it; c of the size of H's diagonal keeps the sum well conditioned.
+    free = prior == 0
+    component = table.components()[free]
+    null = np.zeros((m, int(component.max()) + 1 if component.size else 0))
+    null[np.flatnonzero(free), component] = 1.0
+    null /= np.sqrt(np.maximum(null.sum(axis=0), 1.0))
+    c = float(np.mean(np.diag(hessian))) or 1.0
     meat = _laplacian(m, lo, hi, score_sq)
-    bread = np.linalg.inv(hessian)
+    bread = np.linalg.inv(hessian + c * null @ null.T) - null @ null.T / c
     gauge = bread.mean(axis=0) if anchor_slot is None else bread[anchor_slot]
     bread -= gauge  # rows: the linear map from scores to the reported parameters
     return bread @ meat @ bread.T
@@ -466,6 +638,7 @@ def standings(
     else:
         lower, upper = rating.copy(), rating.copy()
     result = Standings.build(
-        competitor_ids, rating, lower, upper, counts, total_votes, as_of_seq, rounds, table.components()
-    )
+        competitor_ids, rating, lower, upper, counts, total_votes, as_of_seq, rounds, table.components(),
+        full.regularized,
+    )  # fmt: skip
     return result, full

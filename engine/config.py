@@ -59,7 +59,10 @@ class EloConfig:
 @dataclass(frozen=True)
 class BTConfig:
     both_bad: str = "tie"  # "tie": half a win each (LMArena); "ignore": dropped
-    prior: float = 1.0  # virtual ties per competitor against theta = 0 (see engine.bt's doc)
+    # Virtual ties per competitor against theta = 0 (see engine.bt's doc). None: the plain MLE where it
+    # exists, one virtual tie only for the competitors of components where it does not; a number: that
+    # many for every competitor.
+    prior: float | None = None
     reweight: bool = False  # weight each vote by 1 / max(pair count, 50) (arena-rank's option)
     step: str = "auto"  # "newman" (Newman 2023), "mm" (Zermelo / Hunter), "newton" (Newton-CG), or "auto"
     tol: float = 1e-10  # on the max change of centred theta per iteration
@@ -71,7 +74,7 @@ class BTConfig:
             raise ValueError(f"BTConfig.both_bad must be one of {sorted(BOTH_BAD)}, got {self.both_bad!r}")
         if self.step not in STEPS:
             raise ValueError(f"BTConfig.step must be one of {sorted(STEPS)}, got {self.step!r}")
-        if not (self.prior > 0 and math.isfinite(self.prior)):
+        if self.prior is not None and not (self.prior > 0 and math.isfinite(self.prior)):
             raise ValueError(f"BTConfig.prior must be a positive number (it keeps ratings finite), got {self.prior}")
         check_settings("BTConfig", self.tol, self.bootstrap_tol, self.max_iter)
 

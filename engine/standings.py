@@ -38,6 +38,7 @@ class Standings:
     ties: NDArray[np.int64]  # both kinds of tie
     ties_both_bad: NDArray[np.int64]
     component: NDArray[np.int32]  # connected component of the comparison graph, 0 = the largest
+    regularized: NDArray[np.bool_]  # a prior set this rating, not the plain MLE (engine.bt; always False for Elo)
     total_votes: int
     as_of_seq: int
     bootstrap_rounds: int  # 0 when the CI is not a bootstrap's
@@ -70,6 +71,7 @@ class Standings:
             ties=self.ties[rows],
             ties_both_bad=self.ties_both_bad[rows],
             component=self.component[rows],
+            regularized=self.regularized[rows],
             total_votes=self.total_votes,
             as_of_seq=self.as_of_seq,
             bootstrap_rounds=self.bootstrap_rounds,
@@ -87,6 +89,7 @@ class Standings:
         as_of_seq: int,
         bootstrap_rounds: int,
         component: NDArray[np.int32] | None = None,
+        regularized: NDArray[np.bool_] | None = None,
     ) -> Standings:
         """Sort best first and derive ranks. All inputs [M] in one (slot) order; counts: int64[M, 4]."""
         # Equal ratings keep a stable order by competitor id.
@@ -106,6 +109,7 @@ class Standings:
             ties=counts[:, 2] + counts[:, 3],
             ties_both_bad=counts[:, 3].copy(),
             component=component.astype(np.int32),
+            regularized=np.zeros(len(order), dtype=bool) if regularized is None else regularized[order].astype(bool),
             total_votes=int(total_votes),
             as_of_seq=int(as_of_seq),
             bootstrap_rounds=int(bootstrap_rounds),

@@ -448,5 +448,9 @@ def standings(
         counts[:, side_a] += np.bincount(a[chosen], minlength=m)
         counts[:, side_b] += np.bincount(b[chosen], minlength=m)
     component = CellTable.from_votes(m, a, b, outcome).components()
-    table = Standings.build(competitor_ids[present], rating, lower, upper, counts, len(a), 0, rounds, component)
+    # The ridge on all parameters pulls every rating (regularized); on the coefficients only, none.
+    regularized = np.full(m, config.penalty == "all")
+    table = Standings.build(
+        competitor_ids[present], rating, lower, upper, counts, len(a), 0, rounds, component, regularized
+    )
     return table, full, coefficients(names, full.beta, beta_lower, beta_upper)

@@ -248,3 +248,28 @@ def cholesky_solve(a, b) -> tuple[list[list[float]], list[float]] | None:
             s -= lower[k][i] * x[k]
         x[i] = s / lower[i][i]
     return lower, x
+
+
+def mle_exists(n: int, cells: dict[tuple[int, int], list[float]]) -> list[bool]:
+    """Per slot: does its component have a Bradley–Terry maximum-likelihood estimate? By every cut.
+
+    ``cells``: {(lo, hi): [wins of lo, wins of hi]} as the likelihood sees them (ties already split).
+    The likelihood of a component has a finite maximum iff no group of its members S, with the rest
+    T non-empty, is undefeated against T (Ford 1957): each side must have won or tied a vote against
+    the other. This tries every subset S (2^size; small boards only). A slot alone has no estimate.
+    """
+    _, label = components(n, list(cells))
+    exists = []
+    for i in range(n):
+        members = [j for j in range(n) if label[j] == label[i]]
+        ok = len(members) >= 2
+        for mask in range(1, 2 ** len(members) - 1):
+            side = {members[k] for k in range(len(members)) if mask >> k & 1}
+            beat_out = any(
+                (lo in side) != (hi in side) and (w[0] > 0 if lo in side else w[1] > 0) for (lo, hi), w in cells.items()
+            )
+            if not beat_out:
+                ok = False
+                break
+        exists.append(ok)
+    return exists

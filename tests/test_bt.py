@@ -10,7 +10,9 @@ from scipy.optimize import minimize
 
 from engine import Board, EloConfig, bt
 from engine.cells import CellTable, PairCells
+from engine.counter_rng import mix64, poisson
 from engine.scale import RatingScale
+from tests import naive
 from tests.conftest import synthetic_votes
 
 
@@ -19,16 +21,21 @@ def table_of(a, b, outcome, m=None) -> CellTable:
     return CellTable.from_votes(m, np.asarray(a), np.asarray(b), np.asarray(outcome))
 
 
-def scipy_optimum(table: CellTable, config: bt.BTConfig) -> np.ndarray:
-    """The same penalised likelihood, written per cell in numpy, minimised by a generic optimiser."""
+def scipy_optimum(table: CellTable, config: bt.BTConfig, prior_weight=None) -> np.ndarray:
+    """The same penalised likelihood, written per cell in numpy, minimised by a generic optimiser.
+
+    ``prior_weight``: virtual ties per competitor (float64[M]); default ``config.prior`` for all.
+    From theta = 0 L-BFGS keeps each prior-free component at mean 0 (its gradient sums to 0 there).
+    """
     w_lo, w_hi = bt.effective_wins(table, config)
-    lo, hi, half_prior = table.cell_lo, table.cell_hi, config.prior / 2
+    lo, hi = table.cell_lo, table.cell_hi
+    half_prior = (np.full(table.n_competitors, config.prior) if prior_weight is None else prior_weight) / 2
 
     def nll(theta):
         d = theta[lo] - theta[hi]
         p = 1 / (1 + np.exp(-d))
         value = -(w_lo @ np.log(p) + w_hi @ np.log1p(-p))
-        value -= half_prior * np.sum(np.log(1 / (1 + np.exp(-theta))) + np.log(1 / (1 + np.exp(theta))))
+        value -= half_prior @ (np.log(1 / (1 + np.exp(-theta))) + np.log(1 / (1 + np.exp(theta))))
         g_cell = w_lo - (w_lo + w_hi) * p
         grad = -np.bincount(lo, g_cell, table.n_competitors) + np.bincount(hi, g_cell, table.n_competitors)
         grad += half_prior * (2 / (1 + np.exp(-theta)) - 1)
@@ -53,6 +60,98 @@ def test_fit_equals_scipy_optimum(seed, step):
     table = table_of(a, b, outcome, m)
     fit = bt.fit(table, config)
     np.testing.assert_allclose(centred(fit.theta), centred(scipy_optimum(table, config)), atol=1e-6, rtol=0)
+
+
+POINTS = 400 / math.log(10)  # rating points per unit of theta
+
+
+def random_board(rng: np.random.Generator, m: int, n: int, tie_rate: float):
+    """n votes among m competitors, strengths ~ N(0, 1), a share of ties; some pairs never meet."""
+    strength = rng.normal(size=m)
+    a = rng.integers(0, m, n)
+    b = (a + rng.integers(1, m, n)) % m
+    p = 1 / (1 + np.exp(strength[b] - strength[a]))
+    outcome = np.where(rng.random(n) < p, 1, 2)
+    outcome[rng.random(n) < tie_rate] = 3
+    return a, b, outcome
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_default_fit_is_the_plain_mle_where_it_exists(seed):
+    """No prior at all where the MLE exists: the unpenalised optimum, to well under 0.001 points."""
+    rng = np.random.default_rng(100 + seed)
+    m = int(rng.integers(3, 30))
+    a, b, outcome = random_board(rng, m, int(rng.integers(20 * m, 200 * m)), tie_rate=float(rng.choice([0, 0.2])))
+    if seed % 3 == 2:  # two boards side by side: disconnected, each with its own MLE
+        a, b = np.r_[a, a + m], np.r_[b, b + m]
+        outcome = np.r_[outcome, outcome[::-1]]
+        m *= 2
+    config = bt.BTConfig(step=["auto", "newman", "newton", "mm"][seed % 4], reweight=seed % 2 == 1, tol=1e-12)
+    table = table_of(a, b, outcome, m)
+    assert not bt.prior_weights(table, config).any()  # the boards are dense enough to have one
+    fit = bt.fit(table, config)
+    assert not fit.regularized.any()
+    mle = scipy_optimum(table, config, np.zeros(m))
+    assert np.max(np.abs(fit.theta - mle)) * POINTS < 1e-4
+    np.testing.assert_allclose(centred(fit.theta), centred(mle), atol=1e-7, rtol=0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mle_exists_exactly_where_every_cut_is_crossed_both_ways(seed):
+    """The fit's prior goes to exactly the competitors of components without an MLE (twin: every cut)."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 8))
+    n = int(rng.integers(1, 3 * m))
+    a, b, outcome = random_board(rng, m, n, tie_rate=0.15)
+    outcome[rng.random(n) < 0.1] = 4  # both-bad ties: half a win each, or nothing with "ignore"
+    config = bt.BTConfig(both_bad="ignore" if seed % 2 else "tie")
+    table = table_of(a, b, outcome, m)
+    w_lo, w_hi = bt.effective_wins(table, config)
+    cells = {(int(lo), int(hi)): [wl, wh] for lo, hi, wl, wh in zip(table.cell_lo, table.cell_hi, w_lo, w_hi)}
+    exists = np.array(naive.mle_exists(m, cells))
+    assert np.array_equal(bt.prior_weights(table, config), np.where(exists, 0.0, bt.AUTO_PRIOR))
+    fit = bt.fit(table, config)
+    assert np.array_equal(fit.regularized, ~exists) and np.all(np.isfinite(fit.theta))
+    # The fit is the optimum of the likelihood with exactly that prior.
+    np.testing.assert_allclose(fit.theta, scipy_optimum(table, config, fit.prior_weight), atol=1e-6, rtol=0)
+
+
+def test_an_explicit_prior_applies_to_every_competitor():
+    a, b, outcome, _ = synthetic_votes(2000, 10, seed=13)
+    table = table_of(a, b, outcome, 10)
+    fit = bt.fit(table, bt.BTConfig(prior=2.5))
+    assert np.all(fit.prior_weight == 2.5) and fit.regularized.all()
+    np.testing.assert_allclose(fit.theta, scipy_optimum(table, bt.BTConfig(prior=2.5)), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="positive"):
+        bt.BTConfig(prior=0.0)
+
+
+def test_a_bootstrap_round_is_the_point_fit_of_its_resampled_board():
+    """Each round applies the point fit's rule to its own resampled counts: a cell that loses its
+    only win takes its component off the MLE in that round, and the round still converges."""
+    rng = np.random.default_rng(14)
+    a, b, outcome = random_board(rng, 6, 200, tie_rate=0.1)
+    a, b, outcome = np.r_[a, 6, 7], np.r_[b, 0, 6], np.r_[outcome, 1, 1]  # 6 beat 0 once, lost to 7 once
+    a, b, outcome = np.r_[a, 0, 7], np.r_[b, 7, 1], np.r_[outcome, 1, 2]  # 7: one loss and one win
+    table = table_of(a, b, outcome, 8)
+    config = bt.BTConfig()
+    full = bt.fit(table, config)
+    assert not full.regularized.any()
+    rounds = bt.bootstrap(table, config, full, rounds=24, seed=5, threads=2)
+    assert np.array_equal(rounds, bt.bootstrap(table, config, full, rounds=24, seed=5, threads=1))
+    seed_key = np.uint64(mix64(np.uint64(mix64(np.uint64(5))) ^ bt._BT_STREAM))
+    regularized_rounds = 0
+    for r in range(24):
+        round_key = np.uint64(mix64(seed_key ^ np.uint64(r)))
+        counts = np.array(
+            [[poisson(float(table.counts[c, k]), np.uint64(mix64(round_key ^ np.uint64(4 * c + k)))) for k in range(4)]
+             for c in range(table.n_cells)], dtype=np.int64,
+        )  # fmt: skip
+        resampled = CellTable(table.n_competitors, table.cell_lo, table.cell_hi, counts)
+        again = bt.fit(resampled, bt.BTConfig(tol=1e-12))
+        regularized_rounds += bool(again.regularized.any())
+        np.testing.assert_allclose(rounds[r], again.theta, atol=1e-5, rtol=0)
+    assert 0 < regularized_rounds < 24
 
 
 def test_mm_agrees_with_newman():
@@ -134,7 +233,9 @@ def test_pair_counts_from_either_side():
 
 
 def naive_sandwich(a, b, outcome, theta, prior):
-    """H^-1 B H^-1 built vote by vote, in plain Python loops."""
+    """H^+ B H^+ built vote by vote, in plain Python loops; ``prior``: virtual ties per competitor
+    (a number or float64[M]). H^+, the pseudo-inverse: the levels of prior-free components are fixed
+    by centring, not estimated."""
     m = len(theta)
     h = np.zeros((m, m))
     meat = np.zeros((m, m))
@@ -147,19 +248,27 @@ def naive_sandwich(a, b, outcome, theta, prior):
         meat += (y - p) ** 2 * np.outer(x, x)
     sigma = 1 / (1 + np.exp(-theta))
     h += np.diag(prior * sigma * (1 - sigma))
-    inverse = np.linalg.inv(h)
+    inverse = np.linalg.pinv(h, rcond=1e-12, hermitian=True)
     centre = np.eye(m) - 1 / m  # the covariance of theta - mean(theta)
     return centre @ inverse @ meat @ inverse @ centre
 
 
-@pytest.mark.parametrize("prior", [1.0, 1e-6])
-def test_sandwich_equals_per_vote_twin(prior):
+@pytest.mark.parametrize(
+    ("prior", "board"),
+    [(prior, board) for prior in (None, 1.0, 1e-6) for board in ("one component", "and an unbeaten pair",
+     "and a second component") if prior != 1e-6 or board == "one component"],
+)  # fmt: skip
+def test_sandwich_equals_per_vote_twin(prior, board):
+    """(Prior 1e-6 on one component only: a second component's level under it has an H eigenvalue
+    ~1e-9 of the largest, below what the twin's pseudo-inverse can tell from a null direction.)"""
     a, b, outcome, _ = synthetic_votes(600, 7, seed=7, tie_rate=0.3)
+    if board != "one component":  # slots 7 and 8: 7 beat 8 twice (no MLE), or once each way
+        a, b, outcome = np.r_[a, 7, 7], np.r_[b, 8, 8], np.r_[outcome, 1, 1 if board == "and an unbeaten pair" else 2]
     table = table_of(a, b, outcome)
     config = bt.BTConfig(prior=prior)
     fit = bt.fit(table, config)
     np.testing.assert_allclose(
-        bt.sandwich_covariance(table, config, fit.theta), naive_sandwich(a, b, outcome, fit.theta, config.prior),
+        bt.sandwich_covariance(table, config, fit.theta), naive_sandwich(a, b, outcome, fit.theta, fit.prior_weight),
         rtol=1e-6, atol=1e-9,
     )  # fmt: skip
 
@@ -245,12 +354,19 @@ def test_anchoring_fixes_one_rating_and_keeps_the_gaps():
         ("never lost", [0, 0, 0, 1, 2], [1, 2, 1, 2, 1], [1, 1, 1, 1, 2], 3),
         ("never won", [0, 0, 1, 2], [2, 2, 2, 1], [1, 1, 1, 3], 3),
         ("two disconnected groups", [0, 1, 2, 3, 0], [1, 0, 3, 2, 1], [1, 3, 1, 2, 1], 4),
+        # {2, 3} never lost to {0, 1}: their component has no MLE; {4, 5}, apart, has one.
+        ("a group that never lost", [0, 1, 2, 3, 2, 4, 5], [1, 0, 3, 2, 0, 5, 4], [1] * 7, 6),
         ("one vote", [0], [1], [1], 2),
         ("one pair", [0, 1, 0], [1, 0, 1], [1, 1, 3], 2),
         ("a competitor without votes", [0], [1], [4], 3),
     ],
 )
 def test_edge_cases_give_finite_documented_results(case, a, b, outcome, m):
+    """Finite everywhere; the prior (and the flag) on exactly the components without an MLE."""
+    regularized = {
+        "never lost": [0, 1, 2], "never won": [0, 1, 2], "a group that never lost": [0, 1, 2, 3], "one vote": [0, 1],
+        "a competitor without votes": [2], "two disconnected groups": [2, 3],
+    }.get(case, [])  # fmt: skip
     table = table_of(a, b, outcome, m)
     for ci in ("bootstrap", "sandwich"):
         s, fit = query_standings(table, ci, rounds=100)
@@ -260,6 +376,8 @@ def test_edge_cases_give_finite_documented_results(case, a, b, outcome, m):
         assert np.all(s.rating_lower <= s.rating + 1e-9) and np.all(s.rating <= s.rating_upper + 1e-9)
     rating = s.rating[np.argsort(s.competitor_ids)]
     component = s.component[np.argsort(s.competitor_ids)]
+    assert np.flatnonzero(s.regularized[np.argsort(s.competitor_ids)]).tolist() == regularized
+    assert np.flatnonzero(fit.regularized).tolist() == regularized
     if case == "never lost":
         assert rating.argmax() == 0
     if case == "never won":
@@ -268,5 +386,7 @@ def test_edge_cases_give_finite_documented_results(case, a, b, outcome, m):
         assert sorted(set(component.tolist())) == [0, 1] and component[0] == component[1] != component[2]
     if case == "a competitor without votes":
         assert rating[2] == pytest.approx(1000.0, abs=1e-6) or component[2] == 1
+    if case == "two disconnected groups":  # {0, 1}: its MLE centred at the mean; {2, 3}: 2 never lost
+        assert rating[0] + rating[1] == pytest.approx(2000) and rating[2] + rating[3] == pytest.approx(2000)
     # One virtual tie against the mean keeps an unbeaten record finite and moderate.
     assert np.all(np.abs(rating - 1000) < 1000)

@@ -12,10 +12,11 @@ from engine import EloConfig
 from engine.bt import BTConfig
 from server.client.ratings_client import RatingsClient
 from server.domain.queries import LeaderboardQuery
+from server.files import charts, export, render
 from server.offline.replay import replay
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.service import compute as compute_module
-from tests.conftest import make_batch, synthetic_batch
+from tests.conftest import make_batch, synthetic_batch, synthetic_votes
 
 ELO = EloConfig(bootstrap_rounds=200)
 
@@ -179,7 +180,6 @@ def test_bt_survives_a_restart(start_server, tmp_path):
 
 def test_win_probabilities_are_on_the_boards_own_scale(start_server, monkeypatch):
     """Head-to-head, the matrix, the heatmap and the feed all use the board's scale (here 200, not 400)."""
-    from server.files import charts, export, render
 
     own = EloConfig(scale=200.0, bootstrap_rounds=200)
     server = start_server(default_elo=own)
@@ -226,3 +226,24 @@ def test_a_fit_that_does_not_converge_is_failed_precondition_not_internal(start_
             assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION, name
             details = err.value.details()
             assert "board 'default'" in details and "did not converge" in details and "--bt-prior" in details, name
+
+
+def test_rows_without_an_mle_are_flagged_on_the_wire_in_the_feed_and_offline(start_server):
+    """A pair apart from the rest where one side never lost: the prior, and the flag, on those two rows
+    only; the main component keeps its plain MLE. The flag reaches gRPC, the JSON feed, the CSV, the
+    table and the offline replay."""
+    a, b, outcome, _ = synthetic_votes(3000, 8, seed=41)
+    votes = make_batch([f"model-{i}" for i in a] + ["x", "x"], [f"model-{i}" for i in b] + ["y", "y"],
+                       [*outcome.tolist(), 1, 1])  # fmt: skip
+    with client_for(start_server()) as client:
+        last = client.submit(votes).last_seq
+        board = client.leaderboard(min_seq=last, ci=pb.SANDWICH)
+    assert {r.model for r in board.rows if r.regularized} == {"x", "y"} and len(board.rows) == 10
+    assert {row["model"] for row in export.feed(board)["rows"] if row["regularized"]} == {"x", "y"}
+    header, *lines = render.render(board, "csv").splitlines()
+    column = header.split(",").index("regularized")
+    assert sorted(line.split(",")[column] for line in lines) == ["False"] * 8 + ["True"] * 2
+    assert sum("prior" in line.split() for line in render.render(board, "table").splitlines()) == 2
+    offline = replay(votes, ELO, LeaderboardQuery("default", ci="sandwich"))
+    assert {r.model for r in offline.rows if r.regularized} == {"x", "y"}
+    close(board, offline)

@@ -50,7 +50,8 @@ def add_bt_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Bradley–Terry")
     group.add_argument(
         "--bt-prior", type=float, default=defaults.prior, metavar="TIES",
-        help="virtual ties per competitor against the mean; keeps ratings finite (default %(default)s)",
+        help="virtual ties of every competitor against the mean (default: none where the plain MLE exists, "
+        "one for each competitor of a component where it does not)",
     )  # fmt: skip
     group.add_argument(
         "--bt-both-bad", choices=["tie", "ignore"], default=defaults.both_bad, help="default %(default)s"

@@ -49,6 +49,10 @@ class PublishedRow:
     ties_both_bad: int
     component: int  # connected group of the comparison graph, 0 = the largest
     preliminary: bool = False
+    # Bradley–Terry: a prior set this rating, not the plain maximum-likelihood estimate (its component
+    # has none: a model that never lost or never won, or a group that did not play both ways; or the
+    # board fits with an explicit --bt-prior). Style control's ridge on all parameters sets it too.
+    regularized: bool = False
     rank_delta: int | None = None  # previous rank - rank; None unless compared (or new since)
     rating_delta: float | None = None
     display_name: str = ""  # competitor metadata; empty when not set
@@ -138,6 +142,7 @@ class PublishedLeaderboard:
                 rating_upper=float(s.rating_upper[i]) if interval else None,
                 **row_tallies(s, i),
                 preliminary=bool(shown.preliminary[i]),
+                regularized=bool(s.regularized[i]),
                 rank_delta=_maybe(int, shown.rank_delta[i]) if compared else None,
                 rating_delta=_maybe(float, shown.rating_delta[i]) if compared else None,
                 display_name=info.display_name or "",

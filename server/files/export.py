@@ -80,6 +80,7 @@ def _row_schema() -> dict:
         "ties_both_bad": pl.UInt64,
         "component": pl.UInt32,
         "preliminary": pl.Boolean,
+        "regularized": pl.Boolean,
         "rank_delta": pl.Int32,
         "rating_delta": pl.Float64,
         "display_name": pl.String,
@@ -124,8 +125,11 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
       ``summary.tied_with_leader``), ``votes``, ``wins``, ``losses``, ``ties`` (both kinds),
       ``ties_both_bad`` (of which "both bad") and ``component`` (connected group of the comparison
       graph, 0 = the largest; ratings in different components are not comparable), ``preliminary``
-      (fewer votes than the board's threshold), ``rank_delta`` (previous rank - rank) and ``rating_delta`` against
-      ``compared_to`` (``null`` without a comparison or for a model new since), and the
+      (fewer votes than the board's threshold), ``regularized`` (added within v1: a prior set the
+      rating, since the model's component has no plain maximum-likelihood estimate, e.g. it never
+      lost; or the board's --bt-prior or style ridge applies to every row), ``rank_delta``
+      (previous rank - rank) and ``rating_delta`` against ``compared_to`` (``null`` without a
+      comparison or for a model new since), and the
       competitor's ``display_name``, ``organization``, ``license`` (empty when not set),
       ``open_weights`` (``null`` when not known) and ``status``.
 

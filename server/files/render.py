@@ -169,6 +169,10 @@ def _table(board: PublishedLeaderboard) -> str:
         header.append("")
         for line, row in zip(lines, board.rows):
             line.append("preliminary" if row.preliminary else "")
+    if any(row.regularized for row in board.rows):
+        header.append("")
+        for line, row in zip(lines, board.rows):
+            line.append("prior" if row.regularized else "")  # the rating is not the plain MLE
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
     first_note = len(table_columns(board))
     left = {header.index("model"), *range(first_note, len(header))}  # names and notes read better left-aligned

@@ -289,6 +289,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
             rating_upper=float(s.rating_upper[i]),
             **row_tallies(s, i),
             preliminary=bool(shown.preliminary[i]),
+            regularized=bool(s.regularized[i]),
             competitor=competitor_to_pb(shown.competitors[i]),
         )
         for i in range(len(s))

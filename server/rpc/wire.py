@@ -231,6 +231,7 @@ def _row_from_pb(row: pb.LeaderboardRow, interval: bool = True) -> PublishedRow:
         ties_both_bad=row.ties_both_bad,
         component=row.component,
         preliminary=row.preliminary,
+        regularized=row.regularized,
         rank_delta=row.rank_delta if row.HasField("rank_delta") else None,
         rating_delta=row.rating_delta if row.HasField("rating_delta") else None,
         display_name=c.display_name,

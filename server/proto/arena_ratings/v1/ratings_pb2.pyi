@@ -214,7 +214,7 @@ class SnapshotRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., time: _Optional[float] = ...) -> None: ...
 
 class LeaderboardRow(_message.Message):
-    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad", "component", "preliminary", "competitor", "rank_delta", "rating_delta", "style_rank_delta")
+    __slots__ = ("rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes", "wins", "losses", "ties", "ties_both_bad", "component", "preliminary", "competitor", "rank_delta", "rating_delta", "style_rank_delta", "regularized")
     RANK_FIELD_NUMBER: _ClassVar[int]
     RANK_UB_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +232,7 @@ class LeaderboardRow(_message.Message):
     RANK_DELTA_FIELD_NUMBER: _ClassVar[int]
     RATING_DELTA_FIELD_NUMBER: _ClassVar[int]
     STYLE_RANK_DELTA_FIELD_NUMBER: _ClassVar[int]
+    REGULARIZED_FIELD_NUMBER: _ClassVar[int]
     rank: int
     rank_ub: int
     model: str
@@ -249,7 +250,8 @@ class LeaderboardRow(_message.Message):
     rank_delta: int
     rating_delta: float
     style_rank_delta: int
-    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., component: _Optional[int] = ..., preliminary: _Optional[bool] = ..., competitor: _Optional[_Union[Competitor, _Mapping]] = ..., rank_delta: _Optional[int] = ..., rating_delta: _Optional[float] = ..., style_rank_delta: _Optional[int] = ...) -> None: ...
+    regularized: bool
+    def __init__(self, rank: _Optional[int] = ..., rank_ub: _Optional[int] = ..., model: _Optional[str] = ..., rating: _Optional[float] = ..., rating_lower: _Optional[float] = ..., rating_upper: _Optional[float] = ..., votes: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., component: _Optional[int] = ..., preliminary: _Optional[bool] = ..., competitor: _Optional[_Union[Competitor, _Mapping]] = ..., rank_delta: _Optional[int] = ..., rating_delta: _Optional[float] = ..., style_rank_delta: _Optional[int] = ..., regularized: _Optional[bool] = ...) -> None: ...
 
 class StyleCoefficient(_message.Message):
     __slots__ = ("name", "value", "lower", "upper")
