@@ -83,7 +83,7 @@ def test_one_set_of_query_rules_for_the_service_and_the_command_line(method, ci,
 def test_the_offline_command_line_refuses_what_the_service_refuses(tmp_path):
     votes = tmp_path / "votes.csv"
     votes.write_text("model_a,model_b,winner\na,b,model_a\nb,c,tie\n")
-    with pytest.raises(SystemExit, match="^--ci and --anchor apply to --method bt"):
+    with pytest.raises(SystemExit, match="^--rounds, --anchor and --ci sandwich apply to --method bt"):
         main(["replay", str(votes), "--method", "elo", "--ci", "sandwich"])
     with pytest.raises(SystemExit, match="^--style-control is a BT fit centred on the mean"):
         main(["replay", str(votes), "--style-control", "--anchor", "a=1000"])
