@@ -184,10 +184,11 @@ def _frames(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
         raise VoteFileError(f"{path}: unknown file type {suffix!r} (use .parquet, .csv, .jsonl or .json)")
     try:
         lazy = _scan_json_array(path, options) if suffix == ".json" else scans[suffix](path)
-        wanted = _wanted_columns(path, lazy.collect_schema().names(), options)
+        schema = lazy.collect_schema()
+        wanted = _wanted_columns(path, schema.names(), options)
         # Projection pushdown: Parquet reads only these columns' chunks, the CSV and NDJSON scans
         # skip the other fields' values (a 2 M-vote CSV: 0.6 s for 4 columns, 2.7 s for all 10).
-        yield from lazy.select(wanted).collect_batches(chunk_size=options.chunk_size)
+        yield from lazy.select(_columns(path, schema, wanted, options)).collect_batches(chunk_size=options.chunk_size)
     except pl.exceptions.PolarsError as exc:
         raise VoteFileError(f"{path}: cannot read: {exc}") from exc
 
@@ -284,6 +285,35 @@ def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> lis
     return [source[ours] for ours in wanted if source[ours] in present] + style
 
 
+# Competitor names are interned as the file is scanned, in polars' parallel engine: a chunk then
+# holds small integer ids, and only its distinct names are strings (the per-chunk Enum of the
+# distinct names this replaced cost as much again as reading the columns). Ids are global to the
+# process (one entry per distinct name ever read), not to a file.
+NAMES = pl.Categorical(pl.Categories("arena_ratings.votefile.competitors"))
+
+
+def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOptions) -> list[pl.Expr]:
+    """The scan's columns under our names, the type of each required one checked once for the file,
+    competitor names as ``NAMES``."""
+    mapped = {theirs: name for name, theirs in options.columns.items()}
+
+    def our_name(theirs: str) -> str:
+        name = mapped.get(theirs, theirs)
+        return {"winner": "model_a", "loser": "model_b"}.get(name, name) if options.winner_loser else name
+
+    dtypes = {our_name(c): schema[c] for c in wanted}
+    dtypes.setdefault("winner", pl.String())  # winner/loser files: side A won
+    _check_types(path, dtypes)
+    columns = []
+    for theirs in wanted:
+        name = our_name(theirs)
+        column = pl.col(theirs)
+        columns.append((column.cast(NAMES) if name in ("model_a", "model_b") else column).alias(name))
+    if options.winner_loser:
+        columns.append(pl.lit("model_a").alias("winner"))
+    return columns
+
+
 LABELS = pl.Enum(list(READ_LABELS))
 # Outcome by label code; the last entry (index -1) is for labels that are not in READ_LABELS.
 OUTCOME_OF_LABEL = np.array([*(int(o) for o in READ_LABELS.values()), 0], dtype=np.int64)
@@ -299,10 +329,6 @@ BAD_ROW_REASONS = (
 
 
 def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch:
-    frame = frame.rename({theirs: ours for ours, theirs in options.columns.items() if theirs in frame.columns})
-    if options.winner_loser:
-        frame = frame.rename({"winner": "model_a", "loser": "model_b"}).with_columns(winner=pl.lit("model_a"))
-    _check_types(path, frame)
     sides = _Sides.of(frame)
     label = _codes(frame["winner"].cast(LABELS, strict=False))
     outcome = OUTCOME_OF_LABEL[label]
@@ -369,19 +395,21 @@ class _Sides:
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> _Sides:
-        a, b = frame["model_a"].cast(pl.String), frame["model_b"].cast(pl.String)
-        raw = pl.concat([a, b]).drop_nulls().unique(maintain_order=True)
+        a, b = frame["model_a"], frame["model_b"]  # NAMES
+        distinct = pl.concat([a, b]).drop_nulls().unique(maintain_order=True)
+        ids = distinct.to_physical().to_numpy()
         index: dict[str, int] = {}
-        canonical = [index.setdefault(names.normalized(name), len(index)) for name in raw.to_list()]
-        canonical.append(-1)  # for the code -1 (null)
-        to_name = np.array(canonical, dtype=np.int64)
-        enum = pl.Enum(raw)
+        canonical = [index.setdefault(names.normalized(name), len(index)) for name in distinct.cast(pl.String)]
+        # to_name[id]: the name's index, by the process-wide id; the last entry (-1) is for null
+        to_name = np.full(int(ids.max()) + 2 if len(ids) else 1, -1, dtype=np.int64)
+        to_name[ids] = canonical
+        null = len(to_name) - 1
         limit = Limits().max_name_length
         return cls(
             names=list(index),
             problem=[names.name_problem(name, limit) for name in index],
-            model_a=to_name[_codes(a.cast(enum))],
-            model_b=to_name[_codes(b.cast(enum))],
+            model_a=to_name[a.to_physical().fill_null(null).to_numpy()],
+            model_b=to_name[b.to_physical().fill_null(null).to_numpy()],
         )
 
     def select(self, keep: NDArray[np.bool_]) -> _Sides:
@@ -394,13 +422,14 @@ class _Sides:
         return _Sides([self.names[i] for i in kept], [self.problem[i] for i in kept], position[a], position[b])
 
 
-def _check_types(path: Path, frame: pl.DataFrame) -> None:
+def _check_types(path: Path, dtypes: dict[str, pl.DataType]) -> None:
     """A column of the wrong type is an error even when skipping bad rows: the file, not a row, is wrong."""
     for column in ("model_a", "model_b", "winner"):
-        if frame[column].dtype not in (pl.String, pl.Null):
-            raise VoteFileError(f"{path}: column {column} must hold strings, it holds {frame[column].dtype}")
-    if "tstamp" in frame.columns and not (frame["tstamp"].dtype.is_numeric() or frame["tstamp"].dtype == pl.Null):
-        raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds), it holds {frame['tstamp'].dtype}")
+        if dtypes[column] not in (pl.String, pl.Null):
+            raise VoteFileError(f"{path}: column {column} must hold strings, it holds {dtypes[column]}")
+    tstamp = dtypes.get("tstamp", pl.Null)
+    if not (tstamp.is_numeric() or tstamp == pl.Null):
+        raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds), it holds {tstamp}")
 
 
 def _bad_rows(path, frame, first_row, options, sides: _Sides, label, bad_time) -> NDArray[np.int64] | None:
