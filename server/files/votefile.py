@@ -290,6 +290,7 @@ def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> lis
 # distinct names this replaced cost as much again as reading the columns). Ids are global to the
 # process (one entry per distinct name ever read), not to a file.
 NAMES = pl.Categorical(pl.Categories("arena_ratings.votefile.competitors"))
+LABELS = pl.Categorical(pl.Categories("arena_ratings.votefile.labels"))  # winner, likewise (the raw text stays for messages)
 
 
 def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOptions) -> list[pl.Expr]:
@@ -308,15 +309,13 @@ def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOpti
     for theirs in wanted:
         name = our_name(theirs)
         column = pl.col(theirs)
-        columns.append((column.cast(NAMES) if name in ("model_a", "model_b") else column).alias(name))
+        ids = {"model_a": NAMES, "model_b": NAMES, "winner": LABELS}.get(name)
+        columns.append((column if ids is None else column.cast(ids)).alias(name))
     if options.winner_loser:
-        columns.append(pl.lit("model_a").alias("winner"))
+        columns.append(pl.lit("model_a").cast(LABELS).alias("winner"))
     return columns
 
 
-LABELS = pl.Enum(list(READ_LABELS))
-# Outcome by label code; the last entry (index -1) is for labels that are not in READ_LABELS.
-OUTCOME_OF_LABEL = np.array([*(int(o) for o in READ_LABELS.values()), 0], dtype=np.int64)
 BAD_ROW_REASONS = (
     "model_a is empty",
     "model_b is empty",
@@ -330,8 +329,7 @@ BAD_ROW_REASONS = (
 
 def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch:
     sides = _Sides.of(frame)
-    label = _codes(frame["winner"].cast(LABELS, strict=False))
-    outcome = OUTCOME_OF_LABEL[label]
+    outcome = _outcomes(frame["winner"])
     if "tstamp" in frame.columns:
         stamps = frame["tstamp"].cast(pl.Float64)
         timestamp = stamps.to_numpy().astype(np.float64, copy=True)  # nulls arrive as NaN: "not given"
@@ -339,7 +337,7 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
         bad_time = ~np.isfinite(timestamp) & given
     else:
         timestamp, bad_time = np.full(frame.height, np.nan), None
-    bad = _bad_rows(path, frame, first_row, options, sides, label, bad_time)
+    bad = _bad_rows(path, frame, first_row, options, sides, outcome, bad_time)
     if bad is not None:
         for reason, count in zip(BAD_ROW_REASONS, np.bincount(bad, minlength=len(BAD_ROW_REASONS) + 1)[1:]):
             if count:
@@ -378,6 +376,21 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
 def _codes(column: pl.Series) -> np.ndarray:
     """int64 codes of an Enum column, -1 for null."""
     return column.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+
+
+def _lookup(column: pl.Series, value) -> np.ndarray:
+    """``value(text)`` per row of a ``NAMES``/``LABELS`` column (``value(None)`` for null), computed
+    once per distinct text."""
+    distinct = column.unique(maintain_order=True)
+    ids = distinct.to_physical()
+    table = np.empty(int(ids.max() or 0) + 2, dtype=np.int64)  # the last entry: null
+    table[ids.fill_null(len(table) - 1).to_numpy()] = [value(text) for text in distinct.cast(pl.String)]
+    return table[column.to_physical().fill_null(len(table) - 1).to_numpy()]
+
+
+def _outcomes(winner: pl.Series) -> NDArray[np.int64]:
+    """Outcome codes, 0 for a label that is not in READ_LABELS."""
+    return _lookup(winner, lambda label: READ_LABELS.get(label, 0))
 
 
 @dataclass
@@ -432,20 +445,27 @@ def _check_types(path: Path, dtypes: dict[str, pl.DataType]) -> None:
         raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds), it holds {tstamp}")
 
 
-def _bad_rows(path, frame, first_row, options, sides: _Sides, label, bad_time) -> NDArray[np.int64] | None:
+def _bad_rows(path, frame, first_row, options, sides: _Sides, outcome, bad_time) -> NDArray[np.int64] | None:
     """Per row, 1 + the index in BAD_ROW_REASONS of why it is bad (0 when fine), or None when all
     rows are fine; raises on the first bad row unless skipping."""
     a, b = sides.model_a, sides.model_b
     # Per name (and, last, for null): empty, or refused by the rest of the name rule.
     empty = np.array([p is not None and p.startswith("must not be empty") for p in sides.problem] + [True])
     refused = np.array([p is not None for p in sides.problem] + [False]) & ~empty
-    checks = [empty[a], empty[b], refused[a], refused[b], a == b, label < 0]
+    # (1 + index in BAD_ROW_REASONS, rows) of the checks that can fail: names are looked at per
+    # row only when one is null or breaks the rule
+    checks = [(5, a == b), (6, outcome == 0)]
+    if len(a) and (min(a.min(), b.min()) < 0 or empty[:-1].any()):
+        checks += [(1, empty[a]), (2, empty[b])]
+    if refused.any():
+        checks += [(3, refused[a]), (4, refused[b])]
     if bad_time is not None:
-        checks.append(bad_time)
-    if not np.logical_or.reduce(checks).any():
+        checks.append((7, bad_time))
+    checks.sort(key=lambda check: check[0])
+    if not np.logical_or.reduce([rows for _, rows in checks]).any():
         return None
     # the first failing check names the row
-    reasons = np.select(checks, list(range(1, len(checks) + 1)), 0).astype(np.int64)
+    reasons = np.select([rows for _, rows in checks], [code for code, _ in checks], 0).astype(np.int64)
     if options.on_bad_row == "skip":
         return reasons
     i = int(np.flatnonzero(reasons)[0])
