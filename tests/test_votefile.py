@@ -359,3 +359,20 @@ def test_clean_battle_json_reads_only_the_needed_fields(tmp_path):
         broken.write_text(text)
         with pytest.raises(VoteFileError):
             read_votes(broken)
+
+
+def test_conv_metadata_struct_is_flattened_in_the_scan_and_wins_over_style_columns(tmp_path):
+    side = {"header_count_{}": {"h1": 1, "h2": 2}, "list_count_{}": {"ordered": 1, "unordered": 0},
+            "bold_count_{}": {"**": 3, "__": 1}}  # fmt: skip
+    meta = {"sum_assistant_a_tokens": 10, "sum_assistant_b_tokens": 20}
+    for key, value in side.items():
+        meta[key.format("a")] = meta[key.format("b")] = value
+    frame = pl.DataFrame({**ROWS, "conv_metadata": [meta] * 4, "style_a_other": [1.0] * 4})
+    batch = read_votes(write(frame, tmp_path / "votes.parquet"))
+    assert batch.style_names == ["tokens", "headers", "lists", "bold"]
+    assert batch.style[0].tolist() == [10, 3, 1, 4, 20, 3, 1, 4]
+    del meta["bold_count_b"]
+    broken = pl.DataFrame({**ROWS, "conv_metadata": [meta] * 4})
+    with pytest.raises(VoteFileError, match="conv_metadata has no bold_count_b"):
+        read_votes(write(broken, tmp_path / "broken.parquet"))
+    assert len(read_votes(tmp_path / "broken.parquet", options=ReadOptions(fields=frozenset()))) == 4

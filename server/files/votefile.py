@@ -305,12 +305,18 @@ def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOpti
     dtypes = {our_name(c): schema[c] for c in wanted}
     dtypes.setdefault("winner", pl.String())  # winner/loser files: side A won
     _check_types(path, dtypes)
+    meta = schema.get(options.columns.get("conv_metadata", "conv_metadata"))
     columns = []
     for theirs in wanted:
         name = our_name(theirs)
         column = pl.col(theirs)
-        ids = {"model_a": NAMES, "model_b": NAMES, "winner": LABELS}.get(name)
-        columns.append((column if ids is None else column.cast(ids)).alias(name))
+        if isinstance(meta, pl.Struct) and name == "conv_metadata":
+            # FastChat's struct becomes the flat style columns in the scan, in polars' parallel engine
+            # (per chunk, it took as long as reading the file)
+            columns += _conv_metadata_columns(path, column, meta)
+        elif not (isinstance(meta, pl.Struct) and name.startswith(STYLE_PREFIXES)):  # conv_metadata wins
+            ids = {"model_a": NAMES, "model_b": NAMES, "winner": LABELS}.get(name)
+            columns.append((column if ids is None else column.cast(ids)).alias(name))
     if options.winner_loser:
         columns.append(pl.lit("model_a").cast(LABELS).alias("winner"))
     return columns
@@ -395,7 +401,7 @@ def _outcomes(winner: pl.Series) -> NDArray[np.int64]:
 
 @dataclass
 class _Sides:
-    """The competitors of a chunk, interned through a polars Enum of its distinct names.
+    """The competitors of a chunk (``NAMES`` ids), each distinct name as a string once.
 
     Each distinct string is normalised (NFC) and checked by the server's name rule once, not per
     row; forms with one NFC name share its index. Indices are -1 where the file has null.
@@ -537,34 +543,22 @@ def _tags(path: Path, frame: pl.DataFrame, first_row: int, bad: np.ndarray | Non
 
 def _style(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[list[str], np.ndarray | None]:
     """(feature names, float64[N, 2F] of side A's values then side B's), or ([], None)."""
-    if "conv_metadata" in frame.columns:
+    if "conv_metadata" in frame.columns:  # a JSON string (CSV): a struct was flattened in the scan
         meta = frame["conv_metadata"]
         if meta.dtype == pl.String:
             meta = meta.str.json_decode()
         if not isinstance(meta.dtype, pl.Struct):
             raise VoteFileError(f"{path}: column conv_metadata must hold objects (FastChat's layout)")
-        fields = [f.name for f in meta.dtype.fields]
-        columns = []
-        for side in ("a", "b"):
-            for key in CONV_METADATA.values():
-                name = key.format(side)
-                if name not in fields:
-                    raise VoteFileError(f"{path}: conv_metadata has no {name} (has {', '.join(fields)})")
-                column = meta.struct.field(name)
-                if isinstance(column.dtype, pl.Struct):  # e.g. header_count_a: {h1: 2, h2: 0, ...}
-                    column = column.struct.unnest().select(pl.sum_horizontal(pl.all())).to_series()
-                columns.append(column)
-        names = list(CONV_METADATA)
-    else:
-        names = [c.removeprefix("style_a_") for c in frame.columns if c.startswith("style_a_")]
-        unpaired = sorted({c[8:] for c in frame.columns if c.startswith(STYLE_PREFIXES)} - set(names))
-        unpaired += [n for n in names if f"style_b_{n}" not in frame.columns]
-        if unpaired:
-            missing = ", ".join(unpaired)
-            raise VoteFileError(f"{path}: style feature(s) {missing} need both style_a_ and style_b_ columns")
-        if not names:
-            return [], None
-        columns = [frame[f"style_{side}_{n}"] for side in ("a", "b") for n in names]
+        frame = meta.to_frame().select(_conv_metadata_columns(path, pl.col(meta.name), meta.dtype))
+    names = [c.removeprefix("style_a_") for c in frame.columns if c.startswith("style_a_")]
+    unpaired = sorted({c[8:] for c in frame.columns if c.startswith(STYLE_PREFIXES)} - set(names))
+    unpaired += [n for n in names if f"style_b_{n}" not in frame.columns]
+    if unpaired:
+        missing = ", ".join(unpaired)
+        raise VoteFileError(f"{path}: style feature(s) {missing} need both style_a_ and style_b_ columns")
+    if not names:
+        return [], None
+    columns = [frame[f"style_{side}_{n}"] for side in ("a", "b") for n in names]
     try:
         values = np.column_stack([c.cast(pl.Float64).fill_null(np.nan).to_numpy() for c in columns])
     except pl.exceptions.PolarsError as exc:
@@ -577,6 +571,24 @@ def _style(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[list[str], 
         raise VoteFileError(f"{path}: row {first_row + i + 1}: style feature {name} of side {side} is "
                             f"{values[i, j]}, not a number >= 0")  # fmt: skip
     return names, values
+
+
+def _conv_metadata_columns(path: Path, meta: pl.Expr, dtype: pl.Struct) -> list[pl.Expr]:
+    """FastChat's conv_metadata as the flat columns ``style_a_<feature>``, ``style_b_<feature>``
+    (nested counts summed, e.g. header_count_a: {h1: 2, h2: 0, ...} -> 2)."""
+    fields = {f.name: f.dtype for f in dtype.fields}
+    columns = []
+    for side in ("a", "b"):
+        for feature, key in CONV_METADATA.items():
+            name = key.format(side)
+            if name not in fields:
+                raise VoteFileError(f"{path}: conv_metadata has no {name} (has {', '.join(fields)})")
+            column = meta.struct.field(name)
+            nested = fields[name]
+            if isinstance(nested, pl.Struct):
+                column = pl.sum_horizontal(column.struct.field(f.name) for f in nested.fields)
+            columns.append(column.alias(f"style_{side}_{feature}"))
+    return columns
 
 
 def derived_vote_ids(frame: pl.DataFrame, seen: Counter) -> list[str]:
