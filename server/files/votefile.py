@@ -166,7 +166,6 @@ def _tag_counts(chunk: VoteBatch) -> np.ndarray:
 # ----------------------------------------------------------------- reading
 
 JSON_INFER_ROWS = 100  # polars.read_json infers a JSON array's types from this many objects (its default)
-INTERN_SAMPLE, INTERN_MAX = 10_000, 1_000  # see _texts
 
 
 def _frames(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
@@ -291,6 +290,7 @@ def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> lis
 # process (one entry per distinct name ever read), not to a file.
 NAMES = pl.Categorical(pl.Categories("arena_ratings.votefile.competitors"))
 LABELS = pl.Categorical(pl.Categories("arena_ratings.votefile.labels"))  # winner, likewise (the raw text stays for messages)
+TEXTS = pl.Categorical(pl.Categories("arena_ratings.votefile.texts"))  # judge, language, tags
 
 
 def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOptions) -> list[pl.Expr]:
@@ -316,6 +316,8 @@ def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOpti
             columns += _conv_metadata_columns(path, column, meta)
         elif not (isinstance(meta, pl.Struct) and name.startswith(STYLE_PREFIXES)):  # conv_metadata wins
             ids = {"model_a": NAMES, "model_b": NAMES, "winner": LABELS}.get(name)
+            if name in ("judge", "language"):
+                column, ids = column.cast(pl.String), TEXTS
             columns.append((column if ids is None else column.cast(ids)).alias(name))
     if options.winner_loser:
         columns.append(pl.lit("model_a").cast(LABELS).alias("winner"))
@@ -353,7 +355,8 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
         sides = sides.select(keep)
         outcome, timestamp = outcome[keep], timestamp[keep]
     voter = _texts(frame["judge"]) if "judge" in frame.columns else []
-    vote_id = _texts(frame["vote_id"], intern=False) if "vote_id" in frame.columns else []
+    # vote ids are distinct: interning would only add work
+    vote_id = frame["vote_id"].cast(pl.String).fill_null("").to_list() if "vote_id" in frame.columns else []
     if not vote_id and options.vote_ids:
         # the ids hash the names as stored (NFC), as they did when the frame's names were rewritten
         named = pl.Series(sides.names, dtype=pl.String)
@@ -379,24 +382,19 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
     )
 
 
-def _codes(column: pl.Series) -> np.ndarray:
-    """int64 codes of an Enum column, -1 for null."""
-    return column.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
-
-
-def _lookup(column: pl.Series, value) -> np.ndarray:
-    """``value(text)`` per row of a ``NAMES``/``LABELS`` column (``value(None)`` for null), computed
-    once per distinct text."""
-    distinct = column.unique(maintain_order=True)
+def _lookup(column: pl.Series, value, dtype: type) -> np.ndarray:
+    """``value(text)`` per row of a Categorical column (``value(None)`` for null), computed once per
+    distinct text and gathered by the rows' ids."""
+    distinct = column.unique()
     ids = distinct.to_physical()
-    table = np.empty(int(ids.max() or 0) + 2, dtype=np.int64)  # the last entry: null
-    table[ids.fill_null(len(table) - 1).to_numpy()] = [value(text) for text in distinct.cast(pl.String)]
+    table = np.empty(int(ids.max() or 0) + 2, dtype=dtype)  # the last entry: null
+    table[ids.fill_null(len(table) - 1).to_numpy()] = [value(text) for text in distinct.cast(pl.String).to_list()]
     return table[column.to_physical().fill_null(len(table) - 1).to_numpy()]
 
 
 def _outcomes(winner: pl.Series) -> NDArray[np.int64]:
     """Outcome codes, 0 for a label that is not in READ_LABELS."""
-    return _lookup(winner, lambda label: READ_LABELS.get(label, 0))
+    return _lookup(winner, lambda label: READ_LABELS.get(label, 0), np.int64)
 
 
 @dataclass
@@ -490,19 +488,14 @@ def _bad_rows(path, frame, first_row, options, sides: _Sides, outcome, bad_time)
     raise VoteFileError(f"{path}: row {first_row + i + 1}: {text} (use --on-bad-row skip to drop such rows)")
 
 
-def _texts(column: pl.Series, intern: bool = True) -> list[str]:
-    """The column's values as str ("" for null).
-
-    A column with few distinct values (languages, tags) is interned through a polars Enum of
-    them: one Python str per distinct value, shared by its rows (8 bytes a row, and ~2x faster
-    than ``to_list`` on 30 languages). With many (voter ids, vote ids) ``to_list`` is faster.
-    """
-    column = column.cast(pl.String).fill_null("")
-    if not intern or column.head(INTERN_SAMPLE).n_unique() > INTERN_MAX:
-        return column.to_list()
-    distinct = column.unique(maintain_order=True)
-    shared = np.array(distinct.to_list(), dtype=object)
-    return shared[_codes(column.cast(pl.Enum(distinct)))].tolist()
+def _texts(column: pl.Series) -> list[str]:
+    """The column's values as str ("" for null), interned: one Python str per distinct value (ids
+    from ``TEXTS``), shared by its rows. 8 bytes a row, and faster than ``to_list``, which makes a
+    str per row: 30 ms against 65 ms for a million votes in 30 languages, 45 against 85 ms for
+    a million votes of 200 k voters."""
+    if column.dtype != TEXTS:
+        column = column.cast(pl.String).cast(TEXTS)
+    return _lookup(column, lambda text: text or "", object).tolist()
 
 
 def _tags(path: Path, frame: pl.DataFrame, first_row: int, bad: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
@@ -559,13 +552,15 @@ def _style(path: Path, frame: pl.DataFrame, first_row: int) -> tuple[list[str], 
     if not names:
         return [], None
     columns = [frame[f"style_{side}_{n}"] for side in ("a", "b") for n in names]
+    values = np.empty((frame.height, len(columns)))
     try:
-        values = np.column_stack([c.cast(pl.Float64).fill_null(np.nan).to_numpy() for c in columns])
+        for j, column in enumerate(columns):
+            values[:, j] = column.cast(pl.Float64).fill_null(np.nan).to_numpy()
     except pl.exceptions.PolarsError as exc:
         raise VoteFileError(f"{path}: style features must be numbers: {exc}") from exc
-    bad = np.argwhere(~np.isfinite(values) | (values < 0))
-    if bad.size:
-        i, j = (int(v) for v in bad[0])
+    bad = ~((values >= 0) & (values < np.inf))  # NaN fails both
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
         f = len(names)
         side, name = ("a" if j < f else "b"), names[j % f]
         raise VoteFileError(f"{path}: row {first_row + i + 1}: style feature {name} of side {side} is "
