@@ -376,3 +376,15 @@ def test_conv_metadata_struct_is_flattened_in_the_scan_and_wins_over_style_colum
     with pytest.raises(VoteFileError, match="conv_metadata has no bold_count_b"):
         read_votes(write(broken, tmp_path / "broken.parquet"))
     assert len(read_votes(tmp_path / "broken.parquet", options=ReadOptions(fields=frozenset()))) == 4
+
+
+def test_take_keeps_each_votes_tags():
+    from tests.conftest import make_batch
+
+    batch = make_batch(["a", "b", "c", "a"], ["b", "c", "a", "c"], [1, 2, 3, 1])
+    batch.tag_count = np.array([2, 0, 1, 3])
+    batch.tags = ["x", "y", "z", "x", "w", "v"]
+    picked = batch.take(np.array([3, 1, 0, 0]))
+    assert picked.tags_of() == [["x", "w", "v"], [], ["x", "y"], ["x", "y"]]
+    assert picked.tag_count.tolist() == [3, 0, 2, 2]
+    assert batch.take(np.array([], dtype=np.int64)).tags == []

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -382,19 +382,19 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
     )
 
 
-def _lookup(column: pl.Series, value, dtype: type) -> np.ndarray:
-    """``value(text)`` per row of a Categorical column (``value(None)`` for null), computed once per
-    distinct text and gathered by the rows' ids."""
+def _lookup(column: pl.Series, values: Callable[[pl.Series], list], dtype: type) -> np.ndarray:
+    """Per row of a Categorical column, its value in ``values(distinct texts)``, computed once per
+    distinct text (null included) and gathered by the rows' ids."""
     distinct = column.unique()
     ids = distinct.to_physical()
     table = np.empty(int(ids.max() or 0) + 2, dtype=dtype)  # the last entry: null
-    table[ids.fill_null(len(table) - 1).to_numpy()] = [value(text) for text in distinct.cast(pl.String).to_list()]
+    table[ids.fill_null(len(table) - 1).to_numpy()] = values(distinct.cast(pl.String))
     return table[column.to_physical().fill_null(len(table) - 1).to_numpy()]
 
 
 def _outcomes(winner: pl.Series) -> NDArray[np.int64]:
     """Outcome codes, 0 for a label that is not in READ_LABELS."""
-    return _lookup(winner, lambda label: READ_LABELS.get(label, 0), np.int64)
+    return _lookup(winner, lambda labels: [READ_LABELS.get(label, 0) for label in labels.to_list()], np.int64)
 
 
 @dataclass
@@ -495,7 +495,7 @@ def _texts(column: pl.Series) -> list[str]:
     a million votes of 200 k voters."""
     if column.dtype != TEXTS:
         column = column.cast(pl.String).cast(TEXTS)
-    return _lookup(column, lambda text: text or "", object).tolist()
+    return _lookup(column, lambda texts: texts.fill_null("").to_list(), object).tolist()
 
 
 def _tags(path: Path, frame: pl.DataFrame, first_row: int, bad: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
