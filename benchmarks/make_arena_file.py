@@ -20,7 +20,8 @@ Provenance and shape. Synthetic, no real votes: the columns and their types copy
 - ``tstamp`` (float64, Unix seconds): strictly increasing over ~2 years from 2023-05-01.
 - ``judge`` (str): voter ids ``arena_user_<hex>`` over max(100, N/20) voters with power-law
   activity ~1/(k + c): the heaviest voter casts ~5 % of the votes, most voters a handful.
-- ``language`` (str): ~30 languages, geometric shares (English ~50 %, then Chinese, Russian... each 0.8 of the one before).
+- ``language`` (str): ~30 languages, geometric shares (English ~50 %, then Chinese, Russian...,
+  each 0.8 of the one before).
 - ``tags`` (list[str]): 0-3 categories of LMArena's category views (``coding``, ``math``,
   ``hard_prompt``, ``creative_writing``, ``long_query``, ``instruction_following``,
   ``multi_turn``), each drawn independently, the first three kept.

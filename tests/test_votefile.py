@@ -354,7 +354,7 @@ def test_clean_battle_json_reads_only_the_needed_fields(tmp_path):
     numbers.write_text(json.dumps([{"model_a": 1, "model_b": 2, "winner": "tie"}]))
     with pytest.raises(VoteFileError, match="column model_a must hold strings"):
         read_votes(numbers, options=ReadOptions(fields=frozenset()))
-    for text in ("[]", "{}", "[1, 2]", "[{\"model_a\": "):
+    for text in ("[]", "{}", "[1, 2]", '[{"model_a": '):
         broken = tmp_path / "broken.json"
         broken.write_text(text)
         with pytest.raises(VoteFileError):

@@ -289,7 +289,7 @@ def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> lis
 # distinct names this replaced cost as much again as reading the columns). Ids are global to the
 # process (one entry per distinct name ever read), not to a file.
 NAMES = pl.Categorical(pl.Categories("arena_ratings.votefile.competitors"))
-LABELS = pl.Categorical(pl.Categories("arena_ratings.votefile.labels"))  # winner, likewise (the raw text stays for messages)
+LABELS = pl.Categorical(pl.Categories("arena_ratings.votefile.labels"))  # winner (its text stays, for messages)
 TEXTS = pl.Categorical(pl.Categories("arena_ratings.votefile.texts"))  # judge, language, tags
 
 
@@ -387,7 +387,8 @@ def _lookup(column: pl.Series, values: Callable[[pl.Series], list], dtype: type)
     distinct text (null included) and gathered by the rows' ids."""
     distinct = column.unique()
     ids = distinct.to_physical()
-    table = np.empty(int(ids.max() or 0) + 2, dtype=dtype)  # the last entry: null
+    top = ids.max()  # None when there are only nulls
+    table: np.ndarray = np.empty((top if isinstance(top, int) else 0) + 2, dtype=dtype)  # the last entry: null
     table[ids.fill_null(len(table) - 1).to_numpy()] = values(distinct.cast(pl.String))
     return table[column.to_physical().fill_null(len(table) - 1).to_numpy()]
 
