@@ -17,7 +17,11 @@ files (columns ``winner`` and ``loser`` holding names) are read with
 ``winner_loser=True``: side A is the winner.
 
 Parquet, CSV and JSON Lines stream through polars in chunks, so files
-larger than memory can be replayed; a JSON array is read whole.
+larger than memory can be replayed; a JSON array is read whole. Only the
+columns ``ReadOptions.fields`` asks for are read (and checked): the scans
+push the projection down, and a JSON array is decoded with the schema of
+those fields only. Names, labels, voters and languages are interned as
+categorical ids in the scan, so per-row work is numpy on integer arrays.
 Rows are votes in file order; row numbers in messages count data rows
 from 1 across all chunks of a file.
 """
