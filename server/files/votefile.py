@@ -298,8 +298,8 @@ TEXTS = pl.Categorical(pl.Categories("arena_ratings.votefile.texts"))  # judge, 
 
 
 def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOptions) -> list[pl.Expr]:
-    """The scan's columns under our names, the type of each required one checked once for the file,
-    competitor names as ``NAMES``."""
+    """The scan's columns under our names, the type of each required one checked once for the file:
+    names, labels, voters and languages as categorical ids, a conv_metadata struct as style columns."""
     mapped = {theirs: name for name, theirs in options.columns.items()}
 
     def our_name(theirs: str) -> str:
