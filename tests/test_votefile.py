@@ -316,6 +316,8 @@ def test_only_the_fields_asked_for_are_read(tmp_path, suffix):
     assert everything.anony.tolist() == [True, False, True, True] and everything.tags == some.tags
     # ids are read when the caller needs them, whatever the fields
     assert read_votes(path, options=ReadOptions(fields=frozenset())).vote_id == ["v1", "v2", "v3", "v4"]
+    with pytest.raises(ValueError, match=r"fields \['model_a', 'tag'\] are not optional columns"):
+        ReadOptions(fields=frozenset({"tag", "model_a", "tstamp"}))
 
 
 def test_derived_ids_do_not_depend_on_the_fields_read(tmp_path):

@@ -77,6 +77,9 @@ class ReadOptions:
             raise ValueError(f"on_bad_row must be 'error' or 'skip', got {self.on_bad_row!r}")
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
+        unknown = sorted((self.fields or frozenset()) - {*OPTIONAL, "style"})
+        if unknown:
+            raise ValueError(f"fields {unknown} are not optional columns ({', '.join((*OPTIONAL, 'style'))})")
 
 
 @dataclass
