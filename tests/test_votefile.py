@@ -257,3 +257,136 @@ def test_names_are_nfc_and_bad_tags_name_the_row(tmp_path):
     tagged = pl.DataFrame({**ROWS, "tags": [["a"], [], ["ok", "x\u202ey"], []]})
     with pytest.raises(VoteFileError, match=r"row 3: tag .* contains the control character U\+202E"):
         read_votes(write(tagged, tmp_path / "tags.parquet"))
+
+
+def test_needed_fields_name_what_each_filter_and_view_reads():
+    from server.domain.filters import needed_fields
+
+    assert needed_fields(VoteFilters(), category=False, style_control=False) == {"tstamp"}
+    assert needed_fields(VoteFilters(), category=False, style_control=False, sort_by_time=True) == {"tstamp"}
+    assert needed_fields(VoteFilters(), category=True, style_control=False) == {"tstamp", "tags"}
+    assert needed_fields(VoteFilters(), category=False, style_control=True) == {"tstamp", "style"}
+    cases = {
+        "tags": VoteFilters(tags=frozenset({"coding"})),
+        "judge": VoteFilters(daily_cap=5),
+        "language": VoteFilters(languages=frozenset({"English"})),
+        "anony": VoteFilters(anony_only=True),
+        "vote_id": VoteFilters(dedupe=True),
+    }
+    for field, filters in cases.items():
+        assert needed_fields(filters, category=False, style_control=False) == {"tstamp", field}
+    # filters that read only the required columns
+    plain = VoteFilters(exclude_models=frozenset({"x"}), since=1.0, until=2.0, drop_ties=True)
+    assert needed_fields(plain, category=False, style_control=False) == {"tstamp"}
+
+
+FULL = {
+    **ROWS,
+    "judge": ["u1", "u2", None, "u1"],
+    "language": ["English", "German", None, "English"],
+    "tags": [["coding"], [], ["math", "coding"], None],
+    "anony": [True, False, True, True],
+    "vote_id": ["v1", "v2", "v3", "v4"],
+    "style_a_length": [1.0, 2.0, 3.0, 4.0],
+    "style_b_length": [4.0, 3.0, 2.0, 1.0],
+}
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl", ".json"])
+def test_only_the_fields_asked_for_are_read(tmp_path, suffix):
+    frame = pl.DataFrame(FULL)
+    if suffix == ".csv":
+        frame = frame.with_columns(pl.col("tags").list.join(","))
+    path = tmp_path / f"votes{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(frame.to_dicts()))
+    else:
+        write(frame, path)
+    bare = read_votes(path, options=ReadOptions(vote_ids=False, fields=frozenset()))
+    assert bare.timestamp.tolist() == ROWS["tstamp"]  # tstamp whenever the file has it
+    assert bare.outcome.tolist() == [1, 3, 4, 2]
+    assert (bare.vote_id, bare.voter_id, bare.tags, bare.language, bare.style_names) == ([], [], [], [], [])
+    assert bare.anony is None and bare.style is None and len(bare.tag_count) == 0
+    some = read_votes(path, options=ReadOptions(vote_ids=False, fields=frozenset({"tags", "language", "style"})))
+    assert some.tags_of() == [["coding"], [], ["math", "coding"], []]
+    assert some.language == ["English", "German", "", "English"] and some.style_names == ["length"]
+    assert some.voter_id == [] and some.vote_id == [] and some.anony is None
+    everything = read_votes(path, options=ReadOptions(vote_ids=False))
+    assert everything.voter_id == ["u1", "u2", "", "u1"] and everything.vote_id == ["v1", "v2", "v3", "v4"]
+    assert everything.anony.tolist() == [True, False, True, True] and everything.tags == some.tags
+    # ids are read when the caller needs them, whatever the fields
+    assert read_votes(path, options=ReadOptions(fields=frozenset())).vote_id == ["v1", "v2", "v3", "v4"]
+    with pytest.raises(ValueError, match=r"fields \['model_a', 'tag'\] are not optional columns"):
+        ReadOptions(fields=frozenset({"tag", "model_a", "tstamp"}))
+
+
+def test_derived_ids_do_not_depend_on_the_fields_read(tmp_path):
+    frame = pl.DataFrame({k: v for k, v in FULL.items() if k != "vote_id"})
+    path = write(frame, tmp_path / "votes.parquet")
+    assert read_votes(path, options=ReadOptions(fields=frozenset())).vote_id == read_votes(path).vote_id
+
+
+def test_unused_columns_are_not_checked(tmp_path):
+    """A column that is not read cannot make a file unreadable: bad tags fail only a read that uses them."""
+    frame = pl.DataFrame({**ROWS, "tags": [["a"], [], ["ok", "x\u202ey"], []]})
+    path = write(frame, tmp_path / "votes.parquet")
+    assert len(read_votes(path, options=ReadOptions(fields=frozenset()))) == 4
+    with pytest.raises(VoteFileError, match="row 3: tag"):
+        read_votes(path, options=ReadOptions(fields=frozenset({"tags"})))
+
+
+def test_tag_filter_and_null_tag_elements(tmp_path):
+    frame = pl.DataFrame({**ROWS, "tags": [["coding", None], [None], ["math"], ["coding", "math"]]})
+    batch = read_votes(write(frame, tmp_path / "votes.parquet"))
+    assert batch.tags_of() == [["coding"], [], ["math"], ["coding", "math"]]
+    run = FilterRun(VoteFilters(tags=frozenset({"coding"})))
+    kept = run.apply(batch)
+    assert kept.vote_id == [batch.vote_id[0], batch.vote_id[3]] and run.summary()["tags"] == 2
+
+
+def test_clean_battle_json_reads_only_the_needed_fields(tmp_path):
+    """The JSON array is read with the schema of the wanted fields, inferred as a full read infers it."""
+    rows = [{"model_a": "x", "model_b": "y", "winner": "tie", "tstamp": 1, "meta": {"deep": [1, 2]}}] * 150
+    rows += [{"model_a": "y", "model_b": "x", "winner": "model_a", "tstamp": 2.5, "meta": {"deep": []}}]
+    path = tmp_path / "clean_battle.json"
+    path.write_text(json.dumps(rows, indent=2))
+    batch = read_votes(path, options=ReadOptions(fields=frozenset()))
+    assert len(batch) == 151 and batch.timestamp[-1] == 2.5 and batch.outcome[-1] == 1
+    numbers = tmp_path / "numbers.json"
+    numbers.write_text(json.dumps([{"model_a": 1, "model_b": 2, "winner": "tie"}]))
+    with pytest.raises(VoteFileError, match="column model_a must hold strings"):
+        read_votes(numbers, options=ReadOptions(fields=frozenset()))
+    for text in ("[]", "{}", "[1, 2]", '[{"model_a": '):
+        broken = tmp_path / "broken.json"
+        broken.write_text(text)
+        with pytest.raises(VoteFileError):
+            read_votes(broken)
+
+
+def test_conv_metadata_struct_is_flattened_in_the_scan_and_wins_over_style_columns(tmp_path):
+    side = {"header_count_{}": {"h1": 1, "h2": 2}, "list_count_{}": {"ordered": 1, "unordered": 0},
+            "bold_count_{}": {"**": 3, "__": 1}}  # fmt: skip
+    meta = {"sum_assistant_a_tokens": 10, "sum_assistant_b_tokens": 20}
+    for key, value in side.items():
+        meta[key.format("a")] = meta[key.format("b")] = value
+    frame = pl.DataFrame({**ROWS, "conv_metadata": [meta] * 4, "style_a_other": [1.0] * 4})
+    batch = read_votes(write(frame, tmp_path / "votes.parquet"))
+    assert batch.style_names == ["tokens", "headers", "lists", "bold"]
+    assert batch.style[0].tolist() == [10, 3, 1, 4, 20, 3, 1, 4]
+    del meta["bold_count_b"]
+    broken = pl.DataFrame({**ROWS, "conv_metadata": [meta] * 4})
+    with pytest.raises(VoteFileError, match="conv_metadata has no bold_count_b"):
+        read_votes(write(broken, tmp_path / "broken.parquet"))
+    assert len(read_votes(tmp_path / "broken.parquet", options=ReadOptions(fields=frozenset()))) == 4
+
+
+def test_take_keeps_each_votes_tags():
+    from tests.conftest import make_batch
+
+    batch = make_batch(["a", "b", "c", "a"], ["b", "c", "a", "c"], [1, 2, 3, 1])
+    batch.tag_count = np.array([2, 0, 1, 3])
+    batch.tags = ["x", "y", "z", "x", "w", "v"]
+    picked = batch.take(np.array([3, 1, 0, 0]))
+    assert picked.tags_of() == [["x", "w", "v"], [], ["x", "y"], ["x", "y"]]
+    assert picked.tag_count.tolist() == [3, 0, 2, 2]
+    assert batch.take(np.array([], dtype=np.int64)).tags == []

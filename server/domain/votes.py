@@ -73,9 +73,12 @@ class VoteBatch:
         tags: list[str] = []
         tag_count = np.zeros(0, dtype=np.int64)
         if self.tags:
-            per_vote = self.tags_of()
-            tags = [t for i in pick for t in per_vote[i]]
+            # the picked votes' tag positions in numpy (per-vote lists took seconds for a category view)
             tag_count = self.tag_count[idx]
+            starts = (np.cumsum(self.tag_count) - self.tag_count)[idx]
+            first = np.cumsum(tag_count) - tag_count  # where each picked vote's tags go
+            position = np.repeat(starts - first, tag_count) + np.arange(int(tag_count.sum()))
+            tags = np.asarray(self.tags, dtype=object)[position].tolist()
         return VoteBatch(
             board=self.board,
             vote_id=[self.vote_id[i] for i in pick] if self.vote_id else [],
