@@ -18,7 +18,8 @@ Sections:
    both cores; for Elo, the point kernel and the B = 1000 replica kernel split over both cores. The
    commands: ``replay F --method bt``, ``replay F --method elo``, ``replay F --method bt --ci none``.
    The two processes alternate, --repeats times each (default 3); reported: medians and the ratio
-   command / baseline (target <= 1.3), and the baseline's own split (read, kernels).
+   command / baseline (target <= 1.3), the baseline's own split (read, kernels), and the command's
+   peak memory (the child's max RSS from the kernel's accounting, os.wait4).
 3. LMArena's pipeline: FastChat 0.2.36 ``compute_elo`` on the --ref-votes file's votes (an
    in-memory pandas frame; building it is not timed), called --fastchat-rounds times (default 3),
    extrapolated to ``compute_elo`` + 100 bootstrap rounds (``get_bootstrap_result`` calls
@@ -116,14 +117,20 @@ def baseline(what: str, path: str) -> dict:
 # --------------------------------------------------------------------------- running processes
 
 
-def run(argv: list[str], out_path: str) -> float:
-    """Wall seconds of one child process (stdout to ``out_path``); raises if it fails."""
-    with open(out_path, "w") as out:
+def run(argv: list[str], out_path: str, peaks: list[float] | None = None) -> float:
+    """Wall seconds of one child process (stdout to ``out_path``); its peak RSS (bytes) appended to
+    ``peaks``, from the kernel's accounting of that child alone (os.wait4). Raises if it fails."""
+    with open(out_path, "w") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        done = subprocess.run(argv, cwd=ROOT, stdout=out, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(argv)} failed ({child.returncode}): {err.read()[-2000:]}")
+    if peaks is not None:
+        peaks.append(usage.ru_maxrss * 1024.0)  # Linux reports kilobytes
     return seconds
 
 
@@ -138,11 +145,11 @@ def baseline_argv(what: str, path: str) -> list[str]:
 def compare(path: str, repeats: int, workdir: str) -> list[dict]:
     rows = []
     for key, label, flags in COMMANDS:
-        ours, base, split = [], [], []
+        ours, base, split, peaks = [], [], [], []
         out = os.path.join(workdir, f"out-{key}.json")
         run(command_argv(path, flags), out)  # warm: numba's cache, the page cache
         for _ in range(repeats):
-            ours.append(run(command_argv(path, flags), out))
+            ours.append(run(command_argv(path, flags), out, peaks))
             base.append(run(baseline_argv(key, path), out + ".base"))
             with open(out + ".base") as f:
                 split.append(json.load(f))
@@ -158,6 +165,7 @@ def compare(path: str, repeats: int, workdir: str) -> list[dict]:
             "baseline_read_s": statistics.median(s["read_s"] for s in split),
             "baseline_kernels_s": statistics.median(s["kernels_s"] for s in split),
             "total_votes": listed["total_votes"],
+            "peak_rss_bytes": max(peaks),
         }
         row["met"] = row["ratio"] <= TARGET_RATIO
         rows.append(row)
@@ -165,7 +173,7 @@ def compare(path: str, repeats: int, workdir: str) -> list[dict]:
             f"{label:<34} {statistics.median(ours):7.2f} s   read + kernels {statistics.median(base):7.2f} s "
             f"(read {row['baseline_read_s']:.2f}, kernels {row['baseline_kernels_s']:.2f})   "
             f"ratio {row['ratio']:.2f} [{min(row['pair_ratios']):.2f}-{max(row['pair_ratios']):.2f}] "
-            f"{'MET' if row['met'] else 'NOT MET'} (<= {TARGET_RATIO})",
+            f"{'MET' if row['met'] else 'NOT MET'} (<= {TARGET_RATIO}); peak memory {max(peaks) / 1e6:.0f} MB",
             flush=True,
         )
     return rows
