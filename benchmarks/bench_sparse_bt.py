@@ -28,25 +28,47 @@ from engine.cells import CellTable
 
 
 def atp_shaped(players: int, votes: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(slot_a, slot_b, outcome) of a sparse tennis-like board; outcome 1 = a won, 2 = b won."""
+    """(slot_a, slot_b, outcome) of a sparse tennis-like board; outcome 1 = a won, 2 = b won.
+
+    Two populations, as in the ATP history: the tour (about half the players, power-law activity,
+    opponents mostly near in strength: long chains of rarely-meeting players) and satellite
+    players in small regional groups (3-40 players, a handful of matches each) of whom about half
+    link to the weak end of the tour by one or two matches and the rest never meet it: many small
+    components.
+    """
     rng = np.random.default_rng(seed)
     strength = np.sort(rng.normal(0, 1.5, players))[::-1].copy()  # slot order = strength order
-    activity = rng.pareto(1.2, players) + 0.05  # a few play thousands of matches, most a handful
-    apart = rng.random(players) < 0.03  # small groups that never meet the main tour (~3% of players)
-    main = np.flatnonzero(~apart)
-    p = activity[main] / activity[main].sum()
-    a = main[rng.choice(main.shape[0], votes, p=p)]
-    position = np.searchsorted(main, a)
+    n_tour = players // 2
+    tour = np.arange(n_tour)
+    # Satellite groups: consecutive slots after the tour, sizes 3..40 (most small).
+    sizes = np.minimum(3 + rng.geometric(0.12, players), 40)
+    ends = np.minimum(n_tour + np.cumsum(sizes), players)
+    starts = np.r_[n_tour, ends[:-1]]
+    keep = starts < ends
+    starts, ends = starts[keep], ends[keep]
+    # Each satellite player plays ~2-8 matches within the group (near slots, as in the tour).
+    sat_a, sat_b = [], []
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        n = e - s
+        k = int(rng.integers(1, 5) * n)
+        ga = rng.integers(s, e, k)
+        gb = s + (ga - s + rng.integers(1, n, k)) % n if n > 1 else ga
+        sat_a.append(ga)
+        sat_b.append(gb)
+        if rng.random() < 0.5:  # a weak link: one or two matches against the tour's weakest third
+            links = int(rng.integers(1, 3))
+            sat_a.append(rng.integers(s, e, links))
+            sat_b.append(rng.integers(2 * n_tour // 3, n_tour, links))
+    sa, sb = np.concatenate(sat_a), np.concatenate(sat_b)
+    activity = rng.pareto(1.2, n_tour) + 0.05  # a few play thousands of matches, most a handful
+    n_main = max(votes - sa.shape[0], 0)
+    a = tour[rng.choice(n_tour, n_main, p=activity / activity.sum())]
     # Opponents near in strength: a chain of rarely-meeting players along the order.
-    offset = rng.geometric(0.02, votes) * rng.choice([-1, 1], votes)
-    b = main[np.clip(position + offset, 0, main.shape[0] - 1)]
+    offset = rng.geometric(0.0015, n_main) * rng.choice([-1, 1], n_main)
+    b = np.clip(a + offset, 0, n_tour - 1)
+    a, b = np.r_[a, sa], np.r_[b, sb]
     keep = a != b
     a, b = a[keep], b[keep]
-    groups = np.flatnonzero(apart)
-    ga = groups[rng.integers(0, groups.shape[0], groups.shape[0] * 3)]
-    gb = groups[np.clip(np.searchsorted(groups, ga) + rng.integers(1, 4, ga.shape[0]), 0, groups.shape[0] - 1)]
-    keep = ga != gb
-    a, b = np.r_[a, ga[keep]], np.r_[b, gb[keep]]
     won = rng.random(a.shape[0]) < 1 / (1 + np.exp(strength[b] - strength[a]))
     return a.astype(np.int32), b.astype(np.int32), np.where(won, 1, 2).astype(np.int8)
 
