@@ -49,6 +49,7 @@ NEWMAN, MM, NEWTON, AUTO = STEPS["newman"], STEPS["mm"], STEPS["newton"], STEPS[
 AUTO_SWITCH = 100
 AUTO_PRIOR = 1.0  # virtual ties per competitor of a component without an MLE (BTConfig.prior None)
 MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
+ROUNDING = 1e-12  # relative rounding error allowed in a summed objective (tree_newton_fit's line search)
 SANDWICH_MAX_COMPETITORS = 4000
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
 
@@ -395,9 +396,12 @@ def resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_
 
 
 @kernel
-def _round_state(active, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, theta, comp_obj, grad, h, diag) -> None:
-    """At theta, in one pass over the active cells: each component's objective (comp_obj[K]), the
-    gradient, the cells' Hessian weights h[C] and the Hessian's diagonal. One exp and one log1p per cell."""
+def _round_state(
+    active, act_lo, act_hi, act_wlo, act_whi, half_prior, component, theta, comp_obj, grad, h, act_h, diag
+) -> None:  # fmt: skip
+    """At theta, in one pass over the active cells (act_*: their ends and wins, packed): each
+    component's objective (comp_obj[K]), the gradient, the cells' Hessian weights (h[C] for the tree,
+    act_h packed for the products) and the Hessian's diagonal. One exp and one log1p per cell."""
     for k in range(comp_obj.shape[0]):
         comp_obj[k] = 0.0
     for i in range(theta.shape[0]):
@@ -407,32 +411,32 @@ def _round_state(active, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, th
         if half_prior[i] > 0.0:
             comp_obj[component[i]] -= half_prior[i] * (_log_sigmoid(theta[i]) + _log_sigmoid(-theta[i]))
     for t in range(active.shape[0]):
-        c = active[t]
-        i = cell_lo[c]
-        j = cell_hi[c]
+        i = act_lo[t]
+        j = act_hi[t]
         d = theta[i] - theta[j]
         e = math.exp(-abs(d))
         soft = math.log1p(e)
         prob = 1.0 / (1.0 + e) if d >= 0.0 else e / (1.0 + e)  # P(lo beats hi)
-        n = w_lo[c] + w_hi[c]
-        comp_obj[component[i]] += w_lo[c] * (max(-d, 0.0) + soft) + w_hi[c] * (max(d, 0.0) + soft)
-        g = n * prob - w_lo[c]
+        n = act_wlo[t] + act_whi[t]
+        comp_obj[component[i]] += act_wlo[t] * (max(-d, 0.0) + soft) + act_whi[t] * (max(d, 0.0) + soft)
+        g = n * prob - act_wlo[t]
         grad[i] += g
         grad[j] -= g
-        h[c] = n * prob * (1.0 - prob)
-        diag[i] += h[c]
-        diag[j] += h[c]
+        weight = n * prob * (1.0 - prob)
+        h[active[t]] = weight
+        act_h[t] = weight
+        diag[i] += weight
+        diag[j] += weight
 
 
 @kernel
-def _active_hessian_times(active, cell_lo, cell_hi, h, diag_prior, v, out) -> None:
+def _packed_hessian_times(act_lo, act_hi, act_h, diag_prior, v, out) -> None:
     for i in range(v.shape[0]):
         out[i] = diag_prior[i] * v[i]
-    for t in range(active.shape[0]):
-        c = active[t]
-        i = cell_lo[c]
-        j = cell_hi[c]
-        d = h[c] * (v[i] - v[j])
+    for t in range(act_lo.shape[0]):
+        i = act_lo[t]
+        j = act_hi[t]
+        d = act_h[t] * (v[i] - v[j])
         out[i] += d
         out[j] -= d
 
@@ -462,10 +466,13 @@ def tree_newton_fit(
     grad_new, diag_new, theta_new, pivot = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
     h = np.zeros(cell_lo.shape[0])
     h_new = np.zeros(cell_lo.shape[0])
+    # The cells with a vote this round, packed: the Hessian products stream through them.
+    act_lo, act_hi, act_wlo, act_whi = cell_lo[active], cell_hi[active], w_lo[active], w_hi[active]
+    act_h, act_h_new = np.empty(active.shape[0]), np.empty(active.shape[0])
     obj, obj_new = np.empty(n_components), np.empty(n_components)
     largest, slope, step = np.empty(n_components), np.empty(n_components), np.empty(n_components)
     centre_free_components(theta, half_prior, component, n_components)
-    _round_state(active, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, theta, obj, grad, h, diag)
+    _round_state(active, act_lo, act_hi, act_wlo, act_whi, half_prior, component, theta, obj, grad, h, act_h, diag)
     for it in range(max_iter):
         for i in range(m):
             sig = 1.0 / (1.0 + math.exp(-theta[i]))
@@ -477,7 +484,10 @@ def tree_newton_fit(
             r[i] = -grad[i]
             gnorm += grad[i] * grad[i]
         gnorm = math.sqrt(gnorm)
-        target = min(0.5, math.sqrt(gnorm)) * gnorm  # the forcing term of inexact Newton
+        # The forcing term of inexact Newton, tighter than newton_step's 0.5: with the tree
+        # preconditioner CG iterations are cheap against Newton steps (each a pass with exp and log1p,
+        # and a line search), and loose solves left rounds at 14 steps of linear convergence, not 9.
+        target = min(0.1, math.sqrt(gnorm)) * gnorm
         tree_solve(parent, parent_cell, order, h, pivot, r, z)
         rz = 0.0
         for i in range(m):
@@ -489,7 +499,7 @@ def tree_newton_fit(
                 rnorm += r[i] * r[i]
             if math.sqrt(rnorm) <= target:
                 break
-            _active_hessian_times(active, cell_lo, cell_hi, h, diag_prior, p, hp)
+            _packed_hessian_times(act_lo, act_hi, act_h, diag_prior, p, hp)
             php = 0.0
             for i in range(m):
                 php += p[i] * hp[i]
@@ -507,22 +517,32 @@ def tree_newton_fit(
             rz = rz_new
             for i in range(m):
                 p[i] = z[i] + beta * p[i]
-        # Cap each component's step at MAX_NEWTON_STEP in any theta (see newton_step), then see
-        # whether the step ends the fit.
+        # At most MAX_NEWTON_STEP in any theta (see newton_step), by clipping each theta's move rather
+        # than scaling the component's: a resampled board moves a few barely-determined competitors far
+        # (a lone win drawn zero or thrice), and scaling would slow all the others to their pace.
+        # The clipped direction is kept where it still descends, else the scaled one is used.
         for k in range(n_components):
             largest[k] = 0.0
             slope[k] = 0.0
+            step[k] = 0.0  # here: the slope of the scaled direction
         for i in range(m):
-            largest[component[i]] = max(largest[component[i]], abs(direction[i]))
-        for k in range(n_components):
-            step[k] = min(1.0, MAX_NEWTON_STEP / largest[k]) if largest[k] > 0.0 else 1.0
+            k = component[i]
+            largest[k] = max(largest[k], abs(direction[i]))
+            slope[k] += grad[i] * max(-MAX_NEWTON_STEP, min(MAX_NEWTON_STEP, direction[i]))
         delta = 0.0
         for i in range(m):
-            direction[i] *= step[component[i]]
-            slope[component[i]] += grad[i] * direction[i]
+            k = component[i]
+            if largest[k] > MAX_NEWTON_STEP:
+                if slope[k] < 0.0:
+                    direction[i] = max(-MAX_NEWTON_STEP, min(MAX_NEWTON_STEP, direction[i]))
+                else:
+                    direction[i] *= MAX_NEWTON_STEP / largest[k]
             delta = max(delta, abs(direction[i]))
         for k in range(n_components):
+            slope[k] = 0.0
             step[k] = 1.0
+        for i in range(m):
+            slope[component[i]] += grad[i] * direction[i]
         if delta < tol:
             for i in range(m):
                 theta[i] += direction[i]
@@ -533,12 +553,15 @@ def tree_newton_fit(
             for i in range(m):
                 theta_new[i] = theta[i] + step[component[i]] * direction[i]
             _round_state(
-                active, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, theta_new, obj_new, grad_new, h_new,
-                diag_new,
+                active, act_lo, act_hi, act_wlo, act_whi, half_prior, component, theta_new, obj_new, grad_new, h_new,
+                act_h_new, diag_new,
             )  # fmt: skip
             short = False
             for k in range(n_components):
-                if step[k] > 0.0 and not sufficient_decrease(obj[k], obj_new[k], step[k], -slope[k]):
+                # Armijo up to the rounding of a sum over ~cells terms: near the optimum the predicted
+                # decrease falls below it, and a strict test would shrink converging steps to nothing.
+                noise = ROUNDING * abs(obj[k])
+                if step[k] > 0.0 and not sufficient_decrease(obj[k] + noise, obj_new[k], step[k], -slope[k]):
                     step[k] = 0.5 * step[k] if step[k] > 1e-18 else 0.0
                     short = True
             if not short:
@@ -551,6 +574,7 @@ def tree_newton_fit(
         grad, grad_new = grad_new, grad
         diag, diag_new = diag_new, diag
         h, h_new = h_new, h
+        act_h, act_h_new = act_h_new, act_h
         obj, obj_new = obj_new, obj
         if delta < tol:
             return it + 1
