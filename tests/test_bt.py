@@ -485,4 +485,6 @@ def test_tree_newton_fit_equals_the_point_fit(prior):
         graph.component, graph.sizes.shape[0], parent, parent_cell, order, theta, 1e-10, 200,
     )  # fmt: skip
     assert 0 < iterations < 50
-    np.testing.assert_allclose(theta, full.theta, atol=1e-7, rtol=0)
+    # 1e-6: the point fit's own error (with prior 0.5 its AUTO steps stop 1.2e-7 short along the island's
+    # weakly held level, while tree_newton_fit's gradient ends at 2e-14).
+    np.testing.assert_allclose(theta, full.theta, atol=1e-6, rtol=0)
