@@ -30,13 +30,14 @@ from numpy.typing import NDArray
 from engine._jit import kernel
 from engine.cells import CellTable
 from engine.config import BOTH_BAD, CI_METHODS, STEPS, BTConfig  # BTConfig, CI_METHODS: re-exported
-from engine.counter_rng import mix64, poisson
+from engine.counter_rng import mix64, poisson_cdf_table, poisson_count
 from engine.fit import NOT_CONVERGED, run_fit, run_rounds, sufficient_decrease
 from engine.fit import ConvergenceError as ConvergenceError  # re-exported: the one fit error
 from engine.outcomes import TIE_SCORE
 from engine.scale import RatingScale
 from engine.scale import win_probability as rating_win_probability
 from engine.standings import CI_PERCENTILES, Standings
+from engine.tree_precond import spanning_forest_kernel, tree_factor, tree_solve
 
 NEWMAN, MM, NEWTON, AUTO = STEPS["newman"], STEPS["mm"], STEPS["newton"], STEPS["auto"]
 # "auto": Newman's iteration, the fastest on arena boards (~10 iterations of
@@ -48,6 +49,7 @@ NEWMAN, MM, NEWTON, AUTO = STEPS["newman"], STEPS["mm"], STEPS["newton"], STEPS[
 AUTO_SWITCH = 100
 AUTO_PRIOR = 1.0  # virtual ties per competitor of a component without an MLE (BTConfig.prior None)
 MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
+ROUNDING = 1e-12  # relative rounding error allowed in a summed objective (tree_newton_fit's line search)
 SANDWICH_MAX_COMPETITORS = 4000
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
 
@@ -253,13 +255,17 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
 
 
 @kernel
-def _reach_from_roots(forward, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, seen, stack, reached) -> None:
+def _reach_from_roots(
+    forward, check, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, seen, stack, reached
+) -> None:  # fmt: skip
     """reached[k]: how many competitors component k's root reaches along "beat or tied" edges
-    (``forward``: i -> j when i won or tied a vote against j) or against them."""
+    (``forward``: i -> j when i won or tied a vote against j) or against them; 0 where not check[k]."""
     for i in range(seen.shape[0]):
         seen[i] = 0
     for k in range(root.shape[0]):
         reached[k] = 0
+        if not check[k]:
+            continue
         seen[root[k]] = 1
         stack[0] = root[k]
         top = 1
@@ -281,8 +287,9 @@ def _reach_from_roots(forward, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo
 
 @kernel
 def auto_prior_kernel(
-    prior, component, sizes, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, half_prior, work, reached
-) -> None:
+    prior, check, component, sizes, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, half_prior, work,
+    reached,
+) -> None:  # fmt: skip
     """half_prior[i]: 0 where i's component has a maximum-likelihood estimate, prior / 2 where not.
 
     The MLE of a connected component exists iff its "beat or tied" graph is
@@ -290,13 +297,16 @@ def auto_prior_kernel(
     lost (or never won) to the rest and the likelihood keeps rising as the
     gap grows. Two searches from the component's root, along the edges and
     against them, decide it in O(cells). A competitor alone (no votes that
-    count) has no estimate either. work: int64[2, M]; reached: int64[2, K].
+    count) has no estimate either. check: bool[K], the components to decide (the others take the prior:
+    a bootstrap round skips those without an MLE on the full board, since resampling only removes
+    votes, and a cut crossed one way only stays so). work: int64[2, M]; reached: int64[2, K].
     """
-    _reach_from_roots(True, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, work[0], work[1], reached[0])
-    _reach_from_roots(False, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, work[0], work[1], reached[1])
+    args = (root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, work[0], work[1])
+    _reach_from_roots(True, check, *args, reached[0])
+    _reach_from_roots(False, check, *args, reached[1])
     for i in range(component.shape[0]):
         k = component[i]
-        exists = sizes[k] >= 2 and reached[0, k] == sizes[k] and reached[1, k] == sizes[k]
+        exists = check[k] and sizes[k] >= 2 and reached[0, k] == sizes[k] and reached[1, k] == sizes[k]
         half_prior[i] = 0.0 if exists else prior / 2.0
 
 
@@ -358,9 +368,224 @@ def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_comp
 
 
 @kernel
+def resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_lo, w_hi, active) -> int:
+    """One round's Poisson draws of every cell's counts, straight into effective wins (as
+    effective_wins_kernel on the drawn counts). active: int64[C], filled with the cells that drew a
+    vote that counts; returns how many. A draw is poisson(count, mix64(round_key ^ (4 c + k))).
+    """
+    n_active = 0
+    for c in range(counts.shape[0]):
+        base = np.uint64(4 * c)
+        won_lo = poisson_count(counts[c, 0], mix64(round_key ^ base), table)
+        won_hi = poisson_count(counts[c, 1], mix64(round_key ^ (base + np.uint64(1))), table)
+        ties = poisson_count(counts[c, 2], mix64(round_key ^ (base + np.uint64(2))), table)
+        both_bad = poisson_count(counts[c, 3], mix64(round_key ^ (base + np.uint64(3))), table)
+        tied = TIE_SCORE * ties + both_bad_weight * both_bad
+        wl = won_lo + tied
+        wh = won_hi + tied
+        if reweight:
+            r = 1.0 / max(wl + wh, 50.0)
+            wl *= r
+            wh *= r
+        w_lo[c] = wl
+        w_hi[c] = wh
+        if wl + wh > 0.0:
+            active[n_active] = c
+            n_active += 1
+    return n_active
+
+
+@kernel
+def _round_state(
+    active, act_lo, act_hi, act_wlo, act_whi, half_prior, component, theta, comp_obj, grad, h, act_h, diag
+) -> None:  # fmt: skip
+    """At theta, in one pass over the active cells (act_*: their ends and wins, packed): each
+    component's objective (comp_obj[K]), the gradient, the cells' Hessian weights (h[C] for the tree,
+    act_h packed for the products) and the Hessian's diagonal. One exp and one log1p per cell."""
+    for k in range(comp_obj.shape[0]):
+        comp_obj[k] = 0.0
+    for i in range(theta.shape[0]):
+        sig = 1.0 / (1.0 + math.exp(-theta[i]))
+        grad[i] = half_prior[i] * (2.0 * sig - 1.0)
+        diag[i] = 2.0 * half_prior[i] * sig * (1.0 - sig)
+        if half_prior[i] > 0.0:
+            comp_obj[component[i]] -= half_prior[i] * (_log_sigmoid(theta[i]) + _log_sigmoid(-theta[i]))
+    for t in range(active.shape[0]):
+        i = act_lo[t]
+        j = act_hi[t]
+        d = theta[i] - theta[j]
+        e = math.exp(-abs(d))
+        soft = math.log1p(e)
+        prob = 1.0 / (1.0 + e) if d >= 0.0 else e / (1.0 + e)  # P(lo beats hi)
+        n = act_wlo[t] + act_whi[t]
+        comp_obj[component[i]] += act_wlo[t] * (max(-d, 0.0) + soft) + act_whi[t] * (max(d, 0.0) + soft)
+        g = n * prob - act_wlo[t]
+        grad[i] += g
+        grad[j] -= g
+        weight = n * prob * (1.0 - prob)
+        h[active[t]] = weight
+        act_h[t] = weight
+        diag[i] += weight
+        diag[j] += weight
+
+
+@kernel
+def _packed_hessian_times(act_lo, act_hi, act_h, diag_prior, v, out) -> None:
+    for i in range(v.shape[0]):
+        out[i] = diag_prior[i] * v[i]
+    for t in range(act_lo.shape[0]):
+        i = act_lo[t]
+        j = act_hi[t]
+        d = act_h[t] * (v[i] - v[j])
+        out[i] += d
+        out[j] -= d
+
+
+@kernel
+def tree_newton_fit(
+    active, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, parent, parent_cell, order, theta, tol,
+    max_iter,
+) -> int:  # fmt: skip
+    """fit_kernel's Newton-CG fit, for bootstrap rounds on large sparse boards: the same optimum and the
+    same stopping rule (no theta moves more than tol), cheaper per step. Returns the Newton steps taken
+    or NOT_CONVERGED.
+
+    - CG is preconditioned by a spanning forest of the comparison graph (engine.tree_precond:
+      parent, parent_cell, order), exact on chains, where Jacobi needs hundreds of iterations.
+    - Objective, gradient and Hessian come from one pass over the cells with a vote this round
+      (``active``): the accepted trial point of a line search is the next step's start.
+    - The components are separate problems (the objective is a sum over them): each takes its own
+      step length (cap and backtracking), so that one barely-determined competitor does not shrink
+      the step of every other component.
+    - A step that moves no theta by tol is taken without a line search: it ends the fit.
+    """
+    m = theta.shape[0]
+    grad, diag, direction, r, z, p, hp, diag_prior = (
+        np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m),
+    )  # fmt: skip
+    grad_new, diag_new, theta_new, pivot = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    h = np.zeros(cell_lo.shape[0])
+    h_new = np.zeros(cell_lo.shape[0])
+    # The cells with a vote this round, packed: the Hessian products stream through them.
+    act_lo, act_hi, act_wlo, act_whi = cell_lo[active], cell_hi[active], w_lo[active], w_hi[active]
+    act_h, act_h_new = np.empty(active.shape[0]), np.empty(active.shape[0])
+    obj, obj_new = np.empty(n_components), np.empty(n_components)
+    largest, slope, step = np.empty(n_components), np.empty(n_components), np.empty(n_components)
+    centre_free_components(theta, half_prior, component, n_components)
+    _round_state(active, act_lo, act_hi, act_wlo, act_whi, half_prior, component, theta, obj, grad, h, act_h, diag)
+    for it in range(max_iter):
+        for i in range(m):
+            sig = 1.0 / (1.0 + math.exp(-theta[i]))
+            diag_prior[i] = 2.0 * half_prior[i] * sig * (1.0 - sig)
+        tree_factor(parent, parent_cell, order, h, diag, pivot)
+        gnorm = 0.0
+        for i in range(m):
+            direction[i] = 0.0
+            r[i] = -grad[i]
+            gnorm += grad[i] * grad[i]
+        gnorm = math.sqrt(gnorm)
+        # The forcing term of inexact Newton, tighter than newton_step's 0.5: with the tree
+        # preconditioner CG iterations are cheap against Newton steps (each a pass with exp and log1p,
+        # and a line search), and loose solves left rounds at 14 steps of linear convergence, not 9.
+        target = min(0.1, math.sqrt(gnorm)) * gnorm
+        tree_solve(parent, parent_cell, order, h, pivot, r, z)
+        rz = 0.0
+        for i in range(m):
+            p[i] = z[i]
+            rz += r[i] * z[i]
+        for _ in range(10 * m + 100):
+            rnorm = 0.0
+            for i in range(m):
+                rnorm += r[i] * r[i]
+            if math.sqrt(rnorm) <= target:
+                break
+            _packed_hessian_times(act_lo, act_hi, act_h, diag_prior, p, hp)
+            php = 0.0
+            for i in range(m):
+                php += p[i] * hp[i]
+            if not php > 0.0:
+                break  # as in newton_step: H is singular along free components' constants
+            alpha = rz / php
+            for i in range(m):
+                direction[i] += alpha * p[i]
+                r[i] -= alpha * hp[i]
+            tree_solve(parent, parent_cell, order, h, pivot, r, z)
+            rz_new = 0.0
+            for i in range(m):
+                rz_new += r[i] * z[i]
+            beta = rz_new / rz
+            rz = rz_new
+            for i in range(m):
+                p[i] = z[i] + beta * p[i]
+        # At most MAX_NEWTON_STEP in any theta (see newton_step), by clipping each theta's move rather
+        # than scaling the component's: a resampled board moves a few barely-determined competitors far
+        # (a lone win drawn zero or thrice), and scaling would slow all the others to their pace.
+        # The clipped direction is kept where it still descends, else the scaled one is used.
+        for k in range(n_components):
+            largest[k] = 0.0
+            slope[k] = 0.0
+            step[k] = 0.0  # here: the slope of the scaled direction
+        for i in range(m):
+            k = component[i]
+            largest[k] = max(largest[k], abs(direction[i]))
+            slope[k] += grad[i] * max(-MAX_NEWTON_STEP, min(MAX_NEWTON_STEP, direction[i]))
+        delta = 0.0
+        for i in range(m):
+            k = component[i]
+            if largest[k] > MAX_NEWTON_STEP:
+                if slope[k] < 0.0:
+                    direction[i] = max(-MAX_NEWTON_STEP, min(MAX_NEWTON_STEP, direction[i]))
+                else:
+                    direction[i] *= MAX_NEWTON_STEP / largest[k]
+            delta = max(delta, abs(direction[i]))
+        for k in range(n_components):
+            slope[k] = 0.0
+            step[k] = 1.0
+        for i in range(m):
+            slope[component[i]] += grad[i] * direction[i]
+        if delta < tol:
+            for i in range(m):
+                theta[i] += direction[i]
+            centre_free_components(theta, half_prior, component, n_components)
+            return it + 1
+        # Backtracking (Armijo) per component; components that pass keep their step.
+        for _ in range(60):
+            for i in range(m):
+                theta_new[i] = theta[i] + step[component[i]] * direction[i]
+            _round_state(
+                active, act_lo, act_hi, act_wlo, act_whi, half_prior, component, theta_new, obj_new, grad_new, h_new,
+                act_h_new, diag_new,
+            )  # fmt: skip
+            short = False
+            for k in range(n_components):
+                # Armijo up to the rounding of a sum over ~cells terms: near the optimum the predicted
+                # decrease falls below it, and a strict test would shrink converging steps to nothing.
+                noise = ROUNDING * abs(obj[k])
+                if step[k] > 0.0 and not sufficient_decrease(obj[k] + noise, obj_new[k], step[k], -slope[k]):
+                    step[k] = 0.5 * step[k] if step[k] > 1e-18 else 0.0
+                    short = True
+            if not short:
+                break
+        centre_free_components(theta_new, half_prior, component, n_components)
+        delta = 0.0
+        for i in range(m):
+            delta = max(delta, abs(theta_new[i] - theta[i]))
+            theta[i] = theta_new[i]
+        grad, grad_new = grad_new, grad
+        diag, diag_new = diag_new, diag
+        h, h_new = h_new, h
+        act_h, act_h_new = act_h_new, act_h
+        obj, obj_new = obj_new, obj
+        if delta < tol:
+            return it + 1
+    return NOT_CONVERGED
+
+
+@kernel
 def bootstrap_kernel(
     step, cell_lo, cell_hi, counts, both_bad_weight, reweight, auto_prior, half_prior_full, component, sizes, root,
-    adj_start, adj_cell, theta_full, seed, round_start, round_stop, tol, max_iter, out_theta, out_iterations,
+    adj_start, adj_cell, parent, parent_cell, order, theta_full, seed, round_start, round_stop, tol, max_iter,
+    out_theta, out_iterations,
 ) -> None:  # fmt: skip
     """Rounds [round_start, round_stop) of the count-space bootstrap.
 
@@ -376,36 +601,46 @@ def bootstrap_kernel(
     components have an MLE, since a resampled cell can lose its only win
     (then that component takes the prior in this round, where its MLE
     would be infinite); else every round uses ``half_prior_full``.
+    Newton rounds run tree_newton_fit with the spanning forest (parent,
+    parent_cell, order) of the full fit's Hessian.
     """
     n_cells = counts.shape[0]
     m = theta_full.shape[0]
     n_components = sizes.shape[0]
-    resampled = np.empty((n_cells, 4))
     w_lo = np.empty(n_cells)
     w_hi = np.empty(n_cells)
+    active = np.empty(n_cells, dtype=np.int64)
     theta = np.empty(m)
     half_prior = half_prior_full.copy()
     work = np.empty((2, m), dtype=np.int64)
     reached = np.empty((2, n_components), dtype=np.int64)
+    # Only components with an MLE on the full board can have one in a round (see auto_prior_kernel).
+    check = np.zeros(n_components, dtype=np.bool_)
+    for i in range(m):
+        if half_prior_full[i] == 0.0:
+            check[component[i]] = True
+    table = poisson_cdf_table()
     seed_key = mix64(mix64(seed) ^ _BT_STREAM)
-    # From the full-data fit Newton-CG is already in its quadratic region: a few steps, where Newman's
-    # iteration crawls along sparse chains (AUTO's first AUTO_SWITCH steps, spent on every round).
-    warm_step = NEWTON if step == AUTO else step
     for r in range(round_start, round_stop):
         round_key = mix64(seed_key ^ np.uint64(r))
-        for c in range(n_cells):
-            for k in range(4):
-                resampled[c, k] = poisson(float(counts[c, k]), mix64(round_key ^ np.uint64(4 * c + k)))
-        effective_wins_kernel(resampled, both_bad_weight, reweight, w_lo, w_hi)
+        n_active = resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_lo, w_hi, active)
         if auto_prior > 0.0:
             auto_prior_kernel(
-                auto_prior, component, sizes, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi, half_prior,
-                work, reached,
+                auto_prior, check, component, sizes, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi,
+                half_prior, work, reached,
             )  # fmt: skip
         theta[:] = theta_full
-        out_iterations[r] = fit_kernel(
-            warm_step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, theta, tol, max_iter
-        )
+        # From the full-data fit Newton-CG is already in its quadratic region: a few steps, where Newman's
+        # iteration crawls along sparse chains (AUTO's first AUTO_SWITCH steps, spent on every round).
+        if step == AUTO or step == NEWTON:
+            out_iterations[r] = tree_newton_fit(
+                active[:n_active], cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, parent,
+                parent_cell, order, theta, tol, max_iter,
+            )  # fmt: skip
+        else:
+            out_iterations[r] = fit_kernel(
+                step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, theta, tol, max_iter
+            )
         out_theta[r] = theta
 
 
@@ -451,8 +686,8 @@ def _half_prior(
         work = np.empty((2, table.n_competitors), dtype=np.int64)
         reached = np.empty((2, graph.sizes.shape[0]), dtype=np.int64)
         auto_prior_kernel(
-            AUTO_PRIOR, graph.component, graph.sizes, graph.root, graph.adj_start, graph.adj_cell, table.cell_lo,
-            table.cell_hi, w_lo, w_hi, half_prior, work, reached,
+            AUTO_PRIOR, np.ones(graph.sizes.shape[0], dtype=np.bool_), graph.component, graph.sizes, graph.root,
+            graph.adj_start, graph.adj_cell, table.cell_lo, table.cell_hi, w_lo, w_hi, half_prior, work, reached,
         )  # fmt: skip
     return half_prior
 
@@ -486,6 +721,25 @@ def fit(table: CellTable, config: BTConfig | None = None, theta0: NDArray[np.flo
     return BTFit(theta, iterations, -data_nll(table.cell_lo, table.cell_hi, w_lo, w_hi, theta), 2 * half_prior)
 
 
+def _forest(
+    table: CellTable, config: BTConfig, graph: _Graph, theta: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(parent, parent_cell, order): a maximum-weight spanning forest of the Hessian's graph at theta,
+    the full data's, rooted for tree_newton_fit's preconditioner. Rounds reweight its edges, not its shape."""
+    m = table.n_competitors
+    w_lo, w_hi = effective_wins(table, config)
+    p = rating_win_probability(theta[table.cell_lo], theta[table.cell_hi], 1.0, math.e)
+    by_weight = np.argsort(-((w_lo + w_hi) * p * (1 - p)), kind="stable")
+    parent = np.empty(m, dtype=np.int64)
+    parent_cell = np.empty(m, dtype=np.int64)
+    order = np.empty(m, dtype=np.int64)
+    in_tree = np.empty(table.n_cells, dtype=np.bool_)
+    spanning_forest_kernel(
+        table.cell_lo, table.cell_hi, by_weight, graph.adj_start, graph.adj_cell, parent, parent_cell, order, in_tree
+    )
+    return parent, parent_cell, order
+
+
 def bootstrap(
     table: CellTable,
     config: BTConfig,
@@ -500,10 +754,12 @@ def bootstrap(
     ``progress(n)``, if given, is called as each block of n rounds finishes.
     """
     graph = _Graph.of(table)
+    parent, parent_cell, order = _forest(table, config, graph, full_fit.theta)
     head = (
         STEPS[config.step], table.cell_lo, table.cell_hi, table.counts, BOTH_BAD[config.both_bad],
         config.reweight, AUTO_PRIOR if config.prior is None else 0.0, full_fit.prior_weight / 2, graph.component,
-        graph.sizes, graph.root, graph.adj_start, graph.adj_cell, full_fit.theta, np.uint64(seed),
+        graph.sizes, graph.root, graph.adj_start, graph.adj_cell, parent, parent_cell, order, full_fit.theta,
+        np.uint64(seed),
     )  # fmt: skip
     return run_rounds(
         bootstrap_kernel, head, rounds, table.n_competitors, config.bootstrap_tol, config.max_iter, threads, progress,

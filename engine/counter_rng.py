@@ -130,3 +130,43 @@ def poisson(lam: float, key: np.uint64) -> float:
             continue
         if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(k + 1.0):
             return k
+
+
+POISSON_TABLE_LAMBDAS = 10  # integer means 0..9: every count that ``poisson`` draws by inversion
+POISSON_TABLE_TERMS = 64  # P(X >= 64) < 1e-30 for a mean below 10; beyond, poisson() decides
+
+
+@kernel
+def poisson_cdf_table() -> np.ndarray:
+    """float64[POISSON_TABLE_LAMBDAS, POISSON_TABLE_TERMS]: row lam holds the CDF that ``poisson``'s inversion
+    builds for that integer mean, term by term in the same floating-point order, so that a draw from the
+    table equals poisson(lam, key) bit for bit. Row 0 is unused (a zero mean draws 0)."""
+    table = np.ones((POISSON_TABLE_LAMBDAS, POISSON_TABLE_TERMS))
+    for lam_i in range(1, POISSON_TABLE_LAMBDAS):
+        lam = float(lam_i)
+        p = math.exp(-lam)
+        cdf = p
+        table[lam_i, 0] = cdf
+        for k in range(1, POISSON_TABLE_TERMS):
+            p *= lam / float(k)
+            cdf += p
+            table[lam_i, k] = cdf
+    return table
+
+
+@kernel
+def poisson_count(count: int, key: np.uint64, table: np.ndarray) -> float:
+    """poisson(float(count), key) for an integer count, by ``table`` (poisson_cdf_table) where it has the row:
+    bootstrap rounds draw every cell's counts, mostly small, and the table spares each draw an exp and
+    the running products."""
+    if count <= 0:
+        return 0.0
+    if count >= POISSON_TABLE_LAMBDAS:
+        return poisson(float(count), key)
+    u = uniform01(mix64(key + GOLDEN))
+    k = 0
+    while u > table[count, k]:
+        k += 1
+        if k == POISSON_TABLE_TERMS:
+            return poisson(float(count), key)
+    return float(k)

@@ -390,3 +390,101 @@ def test_edge_cases_give_finite_documented_results(case, a, b, outcome, m):
         assert rating[0] + rating[1] == pytest.approx(2000) and rating[2] + rating[3] == pytest.approx(2000)
     # One virtual tie against the mean keeps an unbeaten record finite and moderate.
     assert np.all(np.abs(rating - 1000) < 1000)
+
+
+def random_graph(rng: np.random.Generator, m: int, n_cells: int):
+    """Random cells (lo < hi, distinct pairs) over m competitors: several components, chains and cycles."""
+    pairs = {tuple(sorted(map(int, rng.choice(m, 2, replace=False)))) for _ in range(n_cells)}
+    lo, hi = np.array(sorted(pairs), dtype=np.int32).T
+    return lo, hi
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_tree_preconditioner_solves_its_matrix(seed):
+    """tree_factor + tree_solve apply P^-1, P = diag(d) - A_tree (the forest's edges, this weight), checked
+    against numpy.linalg.solve on the dense P; and the forest spans each connected component."""
+    from engine.tree_precond import NO_PARENT, spanning_forest_kernel, tree_factor, tree_solve
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 30))
+    lo, hi = random_graph(rng, m, int(rng.integers(1, 3 * m)))
+    table = CellTable(m, lo, hi, np.ones((lo.shape[0], 4), dtype=np.int64))
+    graph = bt._Graph.of(table)
+    weight = rng.exponential(1.0, lo.shape[0])
+    parent, parent_cell, order = (np.empty(m, dtype=np.int64) for _ in range(3))
+    spanning_forest_kernel(
+        lo, hi, np.argsort(-weight), graph.adj_start, graph.adj_cell, parent, parent_cell, order,
+        np.empty(lo.shape[0], dtype=np.bool_),
+    )  # fmt: skip
+    assert sorted(order) == list(range(m))
+    roots = parent == NO_PARENT
+    assert roots.sum() == graph.sizes.shape[0]  # one tree per connected component
+    position = np.argsort(order)
+    assert np.all(position[parent[~roots]] < position[~roots])  # parents come first
+    tree_cells = set(parent_cell[~roots].tolist())
+    dense_laplacian = bt._laplacian(m, lo, hi, weight)
+    diag = np.diag(dense_laplacian) + rng.exponential(0.1, m) * (rng.random(m) < 0.5)
+    p = np.diag(diag)
+    for i in np.flatnonzero(~roots):
+        p[i, parent[i]] = p[parent[i], i] = -weight[parent_cell[i]]
+    assert len(tree_cells) == m - roots.sum()
+    pivot = np.empty(m)
+    tree_factor(parent, parent_cell, order, weight, diag, pivot)
+    rhs = rng.normal(size=m)
+    out = np.empty(m)
+    tree_solve(parent, parent_cell, order, weight, pivot, rhs, out)
+    if np.linalg.matrix_rank(p) == m and np.linalg.cond(p) < 1e8:
+        np.testing.assert_allclose(out, np.linalg.solve(p, rhs), rtol=1e-8, atol=1e-10)
+    # Where P is singular (a tree component whose diagonal has no surplus: no prior, no off-tree cell),
+    # the pinned root makes the solve exact on P's range: right-hand sides summing to 0 per component.
+    component = table.components()
+    centred_rhs = rhs - (np.bincount(component, rhs) / np.bincount(component))[component]
+    tree_solve(parent, parent_cell, order, weight, pivot, centred_rhs, out)
+    np.testing.assert_allclose(p @ out, centred_rhs, rtol=0, atol=1e-8 * (1 + np.abs(out).max()))
+
+
+def test_resampled_wins_are_effective_wins_of_the_drawn_counts():
+    """resample_wins_kernel fuses the draws and effective_wins_kernel: the same numbers as the two apart."""
+    from engine.counter_rng import poisson_cdf_table
+
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 14, (500, 4)) * (rng.random((500, 4)) < 0.6)
+    key = np.uint64(12345)
+    for both_bad, reweight in [(0.5, False), (0.0, True)]:
+        w_lo, w_hi, active = np.empty(500), np.empty(500), np.empty(500, dtype=np.int64)
+        n_active = bt.resample_wins_kernel(counts, poisson_cdf_table(), key, both_bad, reweight, w_lo, w_hi, active)
+        drawn = np.array(
+            [[poisson(float(counts[c, k]), np.uint64(mix64(key ^ np.uint64(4 * c + k)))) for k in range(4)]
+             for c in range(500)],
+        )  # fmt: skip
+        want_lo, want_hi = np.empty(500), np.empty(500)
+        bt.effective_wins_kernel(drawn, both_bad, reweight, want_lo, want_hi)
+        assert np.array_equal(w_lo, want_lo) and np.array_equal(w_hi, want_hi)
+        assert np.array_equal(active[:n_active], np.flatnonzero(want_lo + want_hi > 0))
+
+
+@pytest.mark.parametrize("prior", [None, 0.5])
+def test_tree_newton_fit_equals_the_point_fit(prior):
+    """The rounds' solver on a sparse chain-and-islands board reaches the point fit's optimum from a far start."""
+    rng = np.random.default_rng(21)
+    m = 60
+    a = rng.integers(0, m, 3000)
+    b = np.clip(a + rng.integers(1, 4, 3000) * rng.choice([-1, 1], 3000), 0, m - 1)  # chains
+    keep = (a != b) & ((a < 40) == (b < 40))  # two groups apart
+    strength = np.linspace(2, -2, m)
+    outcome = np.where(rng.random(3000) < 1 / (1 + np.exp(strength[b] - strength[a])), 1, 2)[keep]
+    table = table_of(a[keep], b[keep], outcome, m)
+    config = bt.BTConfig(prior=prior, tol=1e-12)
+    full = bt.fit(table, config)
+    graph = bt._Graph.of(table)
+    parent, parent_cell, order = bt._forest(table, config, graph, np.zeros(m))  # a forest from other weights
+    w_lo, w_hi = bt.effective_wins(table, config)
+    theta = rng.normal(0, 1, m)
+    iterations = bt.tree_newton_fit(
+        np.flatnonzero(w_lo + w_hi > 0), table.cell_lo, table.cell_hi, w_lo, w_hi, full.prior_weight / 2,
+        graph.component, graph.sizes.shape[0], parent, parent_cell, order, theta, 1e-10, 200,
+    )  # fmt: skip
+    assert 0 < iterations < 50
+    # 1e-6: the point fit's own error (with prior 0.5 its AUTO steps stop 1.2e-7 short along the island's
+    # weakly held level, while tree_newton_fit's gradient ends at 2e-14).
+    np.testing.assert_allclose(theta, full.theta, atol=1e-6, rtol=0)

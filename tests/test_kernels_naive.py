@@ -25,7 +25,15 @@ from numba.core.registry import CPUDispatcher
 
 from engine import Board, EloConfig
 from engine.cells import CellTable, PairCells, count_cells_kernel, roots_kernel, union_kernel
-from engine.counter_rng import POISSON1_THRESHOLDS, mix64, poisson, poisson1_weight, poisson1_weights
+from engine.counter_rng import (
+    POISSON1_THRESHOLDS,
+    mix64,
+    poisson,
+    poisson1_weight,
+    poisson1_weights,
+    poisson_cdf_table,
+    poisson_count,
+)
 from engine.interning import assign_slots_kernel
 from engine.style import cholesky_solve
 from tests import naive
@@ -303,6 +311,15 @@ LAMBDAS = [0.0, 1e-9, 0.3, 1.0, 4.0, 9.999, 10.0, 10.5, 37.0, 1000.0, 123_456.0]
 def test_poisson_draw_equals_twin(lam):
     for key in random_words(np.random.default_rng(int(lam * 1000) % 2**32), 2000):
         assert poisson(lam, np.uint64(key)) == naive.poisson_draw(lam, key), (lam, key)
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 5, 9, 10, 11, 40])
+def test_tabled_poisson_draw_equals_twin(count):
+    """The bootstrap's table-driven draw of an integer count is poisson()'s (and the twin's), bit for bit."""
+    table = poisson_cdf_table()
+    for key in random_words(np.random.default_rng(count), 2000):
+        drawn = poisson_count(count, np.uint64(key), table)
+        assert drawn == poisson(float(count), np.uint64(key)) == naive.poisson_draw(float(count), key), (count, key)
 
 
 def unmix64(y: int) -> int:
