@@ -126,15 +126,18 @@ def test_an_explicit_prior_applies_to_every_competitor():
         bt.BTConfig(prior=0.0)
 
 
-def test_a_bootstrap_round_is_the_point_fit_of_its_resampled_board():
+@pytest.mark.parametrize("step", ["auto", "newton"])
+def test_a_bootstrap_round_is_the_point_fit_of_its_resampled_board(step):
     """Each round applies the point fit's rule to its own resampled counts: a cell that loses its
-    only win takes its component off the MLE in that round, and the round still converges."""
+    only win takes its component off the MLE in that round, and the round still converges. With
+    "auto" on this well-connected board the rounds run Newman's iteration; with "newton" the tree
+    solver (the one sparse boards get)."""
     rng = np.random.default_rng(14)
     a, b, outcome = random_board(rng, 6, 200, tie_rate=0.1)
     a, b, outcome = np.r_[a, 6, 7], np.r_[b, 0, 6], np.r_[outcome, 1, 1]  # 6 beat 0 once, lost to 7 once
     a, b, outcome = np.r_[a, 0, 7], np.r_[b, 7, 1], np.r_[outcome, 1, 2]  # 7: one loss and one win
     table = table_of(a, b, outcome, 8)
-    config = bt.BTConfig()
+    config = bt.BTConfig(step=step)
     full = bt.fit(table, config)
     assert not full.regularized.any()
     rounds = bt.bootstrap(table, config, full, rounds=24, seed=5, threads=2)
