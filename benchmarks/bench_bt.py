@@ -399,7 +399,7 @@ def bench_references(args, a, b, o, names, ours_fit, ours_sandwich, our_rows):
         d, worst = max_diff(ar_fit, ours)
         out["agreement"].append(
             {
-                "what": "ours (prior = 1 virtual tie, default) vs arena-rank MLE",
+                "what": "ours (default: the MLE where it exists) vs arena-rank MLE",
                 "max_abs_diff": d,
                 "worst": worst,
                 "tolerance": None,
@@ -419,7 +419,7 @@ def bench_references(args, a, b, o, names, ours_fit, ours_sandwich, our_rows):
         d, worst = max_diff(ar_hw, ours_hw)
         out["agreement"].append(
             {
-                "what": "sandwich 95% CI half-width: ours (prior 1) vs arena-rank (ridge 1e-5 N)",
+                "what": "sandwich 95% CI half-width: ours (default) vs arena-rank (ridge 1e-5 N)",
                 "max_abs_diff": d,
                 "worst": worst,
                 "tolerance": None,
@@ -476,7 +476,7 @@ def bench_references(args, a, b, o, names, ours_fit, ours_sandwich, our_rows):
         d, worst = max_diff(fc, ours)
         out["agreement"].append(
             {
-                "what": "ours (prior 1) vs FastChat, recentred to mean 1000 (L2 C=1, tol 1e-4)",
+                "what": "ours (default) vs FastChat, recentred to mean 1000 (L2 C=1, tol 1e-4)",
                 "max_abs_diff": d,
                 "worst": worst,
                 "tolerance": None,
