@@ -154,6 +154,7 @@ def data_nll(cell_lo, cell_hi, w_lo, w_hi, theta) -> float:
 
 @kernel
 def _hessian_times(cell_lo, cell_hi, h, diag_prior, v, out) -> None:
+    """out = H v for the Hessian of cells (cell_lo, cell_hi) with weights h, plus the prior's diagonal."""
     for i in range(v.shape[0]):
         out[i] = diag_prior[i] * v[i]
     for c in range(cell_lo.shape[0]):
@@ -430,18 +431,6 @@ def _round_state(
 
 
 @kernel
-def _packed_hessian_times(act_lo, act_hi, act_h, diag_prior, v, out) -> None:
-    for i in range(v.shape[0]):
-        out[i] = diag_prior[i] * v[i]
-    for t in range(act_lo.shape[0]):
-        i = act_lo[t]
-        j = act_hi[t]
-        d = act_h[t] * (v[i] - v[j])
-        out[i] += d
-        out[j] -= d
-
-
-@kernel
 def tree_newton_fit(
     active, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_components, parent, parent_cell, order, theta, tol,
     max_iter,
@@ -499,7 +488,7 @@ def tree_newton_fit(
                 rnorm += r[i] * r[i]
             if math.sqrt(rnorm) <= target:
                 break
-            _packed_hessian_times(act_lo, act_hi, act_h, diag_prior, p, hp)
+            _hessian_times(act_lo, act_hi, act_h, diag_prior, p, hp)  # over the packed active cells
             php = 0.0
             for i in range(m):
                 php += p[i] * hp[i]
