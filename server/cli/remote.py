@@ -199,19 +199,9 @@ def head_to_head(args: argparse.Namespace) -> int:
 
 
 def _message_json(message) -> str:
-    """A flat response message as JSON: numbers stay numbers (protobuf's JSON mapping quotes 64-bit
-    ints), NaN becomes null."""
+    from server.rpc.wire import message_dict
 
-    def plain(value):
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        return value
-
-    fields = {}
-    for field in message.DESCRIPTOR.fields:
-        value = getattr(message, field.name)
-        fields[field.name] = [plain(v) for v in value] if field.is_repeated else plain(value)
-    return json.dumps(fields, indent=2)
+    return json.dumps(message_dict(message), indent=2)
 
 
 def _matrix_text(matrix) -> str:

@@ -47,6 +47,7 @@ def serve_options(serve: argparse.ArgumentParser) -> None:
         "--snapshot-every", type=float, default=86_400.0, metavar="SECONDS",
         help="scheduled snapshots at multiples of this since the epoch (default daily, 00:00 UTC); 0: off",
     )  # fmt: skip
+    _add_http_options(serve)
     _add_security_options(serve)
     _add_capacity_options(serve)
     serve.add_argument(
@@ -73,9 +74,11 @@ def serve(args: argparse.Namespace) -> int:
     default = options.elo_config(args)
     if args.standings_cache_mb < 1:
         raise SystemExit("--standings-cache-mb must be at least 1")
+    board_elo, board_titles = _board_configs(args.board_config, default)
     config = ServiceConfig(
         default_elo=default,
-        board_elo=_board_configs(args.board_config, default),
+        board_elo=board_elo,
+        board_titles=board_titles,
         create_boards=args.create_boards,
         checkpoint_every_votes=args.checkpoint_every,
         engine_threads=args.engine_threads,
@@ -89,7 +92,9 @@ def serve(args: argparse.Namespace) -> int:
         standings_cache_bytes=args.standings_cache_mb * 1024 * 1024,
     )
     try:
-        running = app.start(Path(args.data_dir), args.host, args.port, config, access=_access(args))
+        running = app.start(
+            Path(args.data_dir), args.host, args.port, config, access=_access(args), http=_http(args)
+        )
     except (DataDirInUse, app.CannotListen) as exc:  # another server has the directory or the port
         print(f"arena-ratings serve: {exc}", file=sys.stderr)
         return 1
@@ -97,14 +102,18 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _board_configs(path: str | None, default: EloConfig) -> dict[str, EloConfig]:
+def _board_configs(path: str | None, default: EloConfig) -> tuple[dict[str, EloConfig], dict[str, str]]:
+    """Each configured board's Elo settings, and the display names of those that have one."""
     if path is None:
-        return {}
+        return {}, {}
     try:
         raw = json.loads(Path(path).read_text())
-        return {board: EloConfig(**{**default.__dict__, **values}) for board, values in raw.items()}
-    except (OSError, ValueError, TypeError) as exc:
-        raise SystemExit(f'{path}: not a board config ({{"board": {{"k": 32, ...}}}}): {exc}') from exc
+        titles = {board: str(values.pop("display_name")) for board, values in raw.items() if "display_name" in values}
+        return {board: EloConfig(**{**default.__dict__, **values}) for board, values in raw.items()}, titles
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise SystemExit(
+            f'{path}: not a board config ({{"board": {{"display_name": "Text", "k": 32, ...}}}}): {exc}'
+        ) from exc
 
 
 def _board_thresholds(specs: list[str]) -> dict:
@@ -121,6 +130,37 @@ def _board_thresholds(specs: list[str]) -> dict:
             ) from None
         thresholds[board] = ListingConfig(preliminary, listed)
     return thresholds
+
+
+def _add_http_options(serve: argparse.ArgumentParser) -> None:
+    from server.http.options import DEFAULT_HTTP_PORT, DEFAULT_SITE_TITLE
+
+    group = serve.add_argument_group("HTTP: the JSON API, the leaderboard page and /metrics, on the same --host")
+    group.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, metavar="PORT",
+                       help="default %(default)s; 0 turns HTTP off")  # fmt: skip
+    group.add_argument("--site-title", default=DEFAULT_SITE_TITLE, metavar="TEXT",
+                       help="the leaderboard page's title (default %(default)r)")  # fmt: skip
+    group.add_argument("--http-cors-origin", action="append", default=[], metavar="ORIGIN",
+                       help="let scripts of this origin (https://arena.example) call the API (repeatable; "
+                       "default: none)")  # fmt: skip
+
+
+def _http(args: argparse.Namespace):
+    from server.http.options import HttpOptions, TlsFiles
+
+    if args.http_port == 0:
+        return None
+    if not 0 < args.http_port < 65536:
+        raise SystemExit(f"--http-port {args.http_port}: a port is 1 to 65535 (0 turns HTTP off)")
+    if args.http_port == args.port:
+        raise SystemExit(f"--http-port and --port are both {args.port}: give HTTP a port of its own")
+    tls = None
+    if args.tls_cert and args.tls_key:
+        client_ca = Path(args.tls_client_ca) if args.tls_client_ca else None
+        tls = TlsFiles(Path(args.tls_cert), Path(args.tls_key), client_ca)
+    return HttpOptions(
+        port=args.http_port, site_title=args.site_title, cors_origins=tuple(args.http_cors_origin), tls=tls
+    )
 
 
 def _add_security_options(serve: argparse.ArgumentParser) -> None:

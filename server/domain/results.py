@@ -73,6 +73,7 @@ class CategoryInfo:
     name: str
     votes: int
     competitors: int
+    style_votes: int = 0  # votes carrying style features
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class BoardInfo:
     thresholds: ListingConfig
     memory: ViewMemory = ViewMemory()  # bytes the views hold now (engine.memory)
     failure: str = ""  # non-empty: the board could not be rebuilt at start-up
+    display_name: str = ""  # the board's title for people (its board config); empty: the name
+    style_votes: int = 0  # votes carrying style features
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
-"""The access interceptor: who may call what (server.rpc.auth), and how much (server.rpc.quotas).
+"""Who may call what (server.rpc.auth), and how much (server.rpc.quotas): ``Admission``, shared by both
+transports, so a token's scopes, its vote rate and the open-stream slots are one budget whether a
+caller speaks gRPC or HTTP. ``AccessInterceptor`` applies it to gRPC calls.
 
-It sits inside the error interceptor, so its refusals are domain errors
+The interceptor sits inside the error interceptor, so its refusals are domain errors
 mapped to UNAUTHENTICATED, PERMISSION_DENIED and RESOURCE_EXHAUSTED like
 every other. Health checks and reflection pass untouched.
 """
@@ -18,12 +20,38 @@ from server.rpc.quotas import Quotas, StreamSlots, VoteBuckets
 ANONYMOUS = "anonymous"  # the caller when no tokens are configured
 
 
-class AccessInterceptor(grpc.ServerInterceptor):
+class Admission:
     def __init__(self, book: TokenBook | None, quotas: Quotas, max_batch_votes: int) -> None:
-        self._book = book
+        self.book = book
         burst = quotas.vote_burst or max(quotas.vote_rate, max_batch_votes)
         self._buckets = VoteBuckets(quotas.vote_rate, burst)
-        self._streams = StreamSlots(quotas.max_streams, quotas.streams_per_caller)
+        self.streams = StreamSlots(quotas.max_streams, quotas.streams_per_caller)
+
+    def caller(self, authorization: str | None, rpc: str) -> str:
+        """The caller's name, once its token holds the scope of ``rpc`` (raises otherwise)."""
+        if self.book is None:
+            return ANONYMOUS
+        return self.book.check(authorization, METHOD_SCOPES.get(rpc, "admin")).name
+
+    def charge(self, caller: str, votes: int) -> None:
+        """Spend ``votes`` of the caller's vote rate (raises ResourceExhausted when it cannot pay)."""
+        self._buckets.take(caller, votes)
+
+    @contextmanager
+    def stream_slot(self, caller: str, connection: str) -> Iterator[None]:
+        """Hold one of the open-stream slots while the stream is open. Without tokens every caller is
+        "anonymous": the connection tells clients apart (server/rpc/quotas.py)."""
+        holder = connection if self.book is None else caller
+        self.streams.acquire(holder)
+        try:
+            yield
+        finally:
+            self.streams.release(holder)
+
+
+class AccessInterceptor(grpc.ServerInterceptor):
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
 
     def intercept_service(self, continuation, details):
         handler = continuation(details)
@@ -31,18 +59,16 @@ class AccessInterceptor(grpc.ServerInterceptor):
             return handler
         name = details.method[len(SERVICE_PREFIX) :]
         metadata = dict(details.invocation_metadata or ())
+        admission = self._admission
 
         def admit() -> str:
-            """The caller's name, once its token holds the call's scope (raises otherwise)."""
-            if self._book is None:
-                return ANONYMOUS
-            return self._book.check(metadata.get("authorization"), METHOD_SCOPES.get(name, "admin")).name
+            return admission.caller(metadata.get("authorization"), name)
 
         if handler.unary_unary:
             inner = handler.unary_unary
 
             def unary(request, context):
-                self._buckets.take(admit(), _votes(name, request))
+                admission.charge(admit(), votes_of(name, request))
                 return inner(request, context)
 
             return handler._replace(unary_unary=unary)
@@ -50,7 +76,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             inner_stream = handler.unary_stream
 
             def server_stream(request, context):
-                with self._stream_slot(admit(), context):
+                with admission.stream_slot(admit(), context.peer()):
                     yield from inner_stream(request, context)
 
             return handler._replace(unary_stream=server_stream)
@@ -58,7 +84,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             inner_upload = handler.stream_unary
 
             def client_stream(requests, context):
-                with self._stream_slot(admit(), context):
+                with admission.stream_slot(admit(), context.peer()):
                     return inner_upload(requests, context)
 
             return handler._replace(stream_unary=client_stream)
@@ -66,28 +92,18 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
         def bidi(requests, context):
             caller = admit()
-            with self._stream_slot(caller, context):
+            with admission.stream_slot(caller, context.peer()):
                 yield from inner_bidi(self._metered(caller, name, requests), context)
 
         return handler._replace(stream_stream=bidi)
 
     def _metered(self, caller: str, name: str, requests) -> Iterator:
         for request in requests:
-            self._buckets.take(caller, _votes(name, request))
+            self._admission.charge(caller, votes_of(name, request))
             yield request
 
-    @contextmanager
-    def _stream_slot(self, caller: str, context):
-        # Without tokens every caller is "anonymous": the connection tells clients apart (server/quotas.py).
-        holder = context.peer() if self._book is None else caller
-        self._streams.acquire(holder)
-        try:
-            yield
-        finally:
-            self._streams.release(holder)
 
-
-def _votes(name: str, request) -> int:
+def votes_of(name: str, request) -> int:
     """Votes a write request would store (its share of the caller's vote rate)."""
     if name in ("SubmitVotes", "StreamVotes"):
         return len(request.votes) + len(request.columns.vote_id)

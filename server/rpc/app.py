@@ -1,16 +1,19 @@
-"""Build, run and stop the gRPC server."""
+"""Build, run and stop the server: gRPC, and beside it in the same process the HTTP/JSON transport
+(server/http) over the same service, servicer, admission and shutdown gate."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,13 +21,17 @@ from grpc_reflection.v1alpha import reflection
 
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.proto.arena_ratings.v1 import ratings_pb2_grpc as pb_grpc
-from server.rpc.access import AccessInterceptor
+from server.rpc.access import AccessInterceptor, Admission
 from server.rpc.auth import TokenBook
 from server.rpc.gate import CallGate
 from server.rpc.interceptors import ErrorInterceptor
 from server.rpc.quotas import Quotas
 from server.rpc.servicer import RatingsServicer
 from server.service.core import RatingsService, ServiceConfig
+
+if TYPE_CHECKING:
+    from server.http.options import HttpOptions
+    from server.http.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +45,19 @@ class RunningServer:
     """A started server: its port, and an orderly stop."""
 
     def __init__(
-        self, server: grpc.Server, service: RatingsService, health_servicer, port: int, gate: CallGate
+        self,
+        server: grpc.Server,
+        service: RatingsService,
+        health_servicer,
+        port: int,
+        gate: CallGate,
+        http: HttpServer | None = None,
     ) -> None:
         self.server = server
         self.service = service
         self.port = port
+        self.http = http
+        self.http_port = http.port if http is not None else None
         self._health = health_servicer
         self._gate = gate
         self._stopped = threading.Event()
@@ -62,6 +77,8 @@ class RunningServer:
         if not self._gate.drain(grace):
             log.warning("calls still running after the %.0f s grace are cancelled", grace)
         grace = max(0.0, deadline - time.monotonic())
+        if self.http is not None:
+            self.http.stop(grace + SHUTDOWN_EXTRA_SECONDS)
         if not self.server.stop(grace).wait(grace + SHUTDOWN_EXTRA_SECONDS):
             # grpcio 1.85 can keep a stream whose message it failed to deserialize in its server state,
             # and then never reports the stop as done (tests/test_fuzz.py): do not wait forever.
@@ -99,21 +116,28 @@ def start(
     max_workers: int = 128,
     access: Access | None = None,
     warm_up: Callable[[RatingsService], object] = RatingsService.warm_up,
+    http: HttpOptions | None = None,
 ) -> RunningServer:
     """Open the store, recover, listen (health NOT_SERVING), warm the kernels up, then report SERVING.
-    ``port=0`` picks a free port. ``warm_up(service)`` compiles the kernels (the tests slow it down)."""
+    ``port=0`` picks a free port. ``warm_up(service)`` compiles the kernels (the tests slow it down).
+    ``http``: also serve the HTTP/JSON API and the page on ``http.port`` of the same host (None: gRPC only)."""
     access = access or Access()
     check_exposure(host, access)
     service = RatingsService(data_dir, config)
     limit = service.config.limits.max_message_bytes
     gate = CallGate(access.quotas.stream_idle_timeout)
+    admission = Admission(access.tokens, access.quotas, service.config.limits.max_batch_votes)
+    servicer = RatingsServicer(service)
+    if http is not None and access.tls is not None and http.tls is None:
+        service.close()
+        raise ValueError("the HTTP listener serves the gRPC certificate: give HttpOptions.tls the PEM files")
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         # The error interceptor is outermost, so access refusals map to status codes like any error.
         interceptors=[
             ErrorInterceptor(),
             gate,
-            AccessInterceptor(access.tokens, access.quotas, service.config.limits.max_batch_votes),
+            AccessInterceptor(admission),
         ],
         options=[
             ("grpc.max_receive_message_length", limit),
@@ -123,7 +147,7 @@ def start(
             ("grpc.so_reuseport", 0),
         ],
     )
-    pb_grpc.add_RatingsServicer_to_server(RatingsServicer(service), server)
+    pb_grpc.add_RatingsServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -132,12 +156,18 @@ def start(
     status.set(health_pb2.HealthCheckResponse.NOT_SERVING)
     try:
         bound = _listen(server, f"{host}:{port}", access.tls)
+        http_socket = None if http is None else _listen_http(host, http.port)
         server.start()
         # Before SERVING, so that no query is the one that compiles (seconds with numba's cache cold). Calls that
         # arrive meanwhile are answered: health is what balancers and wait_ready() go by. After recovery, not
         # beside it: numba compiles under one process-wide lock, so the two would mostly wait for each other.
         warm_up(service)
+        http_server = None
+        if http is not None and http_socket is not None:
+            http_server = _start_http(http_socket, http, service, servicer, admission, gate)
     except BaseException:
+        if http is not None and http_socket is not None:
+            http_socket.close()
         server.stop(0)
         service.close()  # releases the data directory: this process will not serve it
         raise
@@ -147,7 +177,37 @@ def start(
     mode = "TLS" if access.tls else "plaintext"
     who = f"{len(access.tokens.tokens)} tokens" if access.tokens else "NO AUTHENTICATION"
     log.info("serving %s on %s:%d (%s, %s), data in %s", SERVICE_NAME, host, bound, mode, who, data_dir)
-    return RunningServer(server, service, health_servicer, bound, gate)
+    if http_server is not None:
+        scheme = "https" if http is not None and http.tls is not None else "http"
+        log.info("serving the HTTP API and the leaderboard page on %s://%s:%d/", scheme, host, http_server.port)
+    return RunningServer(server, service, health_servicer, bound, gate, http_server)
+
+
+def _listen_http(host: str, port: int) -> socket.socket:
+    from server.http.server import listen
+
+    try:
+        return listen(host, port)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port} for HTTP: {exc.strerror or exc}") from exc
+
+
+def _start_http(
+    listening: socket.socket,
+    options: HttpOptions,
+    service: RatingsService,
+    servicer: RatingsServicer,
+    admission: Admission,
+    gate: CallGate,
+) -> HttpServer:
+    """The HTTP server over the gRPC server's own service, servicer, admission and gate (imported here:
+    FastAPI and uvicorn cost a gRPC-only start nothing)."""
+    from server.http.app import build_app
+    from server.http.calls import Rpcs
+    from server.http.server import HttpServer
+
+    app = build_app(Rpcs(service, servicer, admission, gate), options, service.config.limits.max_message_bytes)
+    return HttpServer(app, listening, options.tls)
 
 
 class _Health:

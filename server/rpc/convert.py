@@ -382,7 +382,10 @@ def board_info_to_pb(info: BoardInfo) -> pb.BoardInfo:
         votes=info.votes,
         competitors=info.competitors,
         last_seq=info.last_seq,
-        categories=[pb.CategoryInfo(name=c.name, votes=c.votes, competitors=c.competitors) for c in info.categories],
+        categories=[
+            pb.CategoryInfo(name=c.name, votes=c.votes, competitors=c.competitors, style_votes=c.style_votes)
+            for c in info.categories
+        ],
         snapshots=info.snapshots,
         preliminary_votes=info.thresholds.preliminary_votes,
         listed_min_votes=info.thresholds.listed_min_votes,
@@ -393,6 +396,8 @@ def board_info_to_pb(info: BoardInfo) -> pb.BoardInfo:
             total_bytes=info.memory.total,
         ),
         failure=info.failure,
+        display_name=info.display_name,
+        style_votes=info.style_votes,
     )
 
 

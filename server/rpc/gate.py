@@ -49,7 +49,7 @@ class CallGate(grpc.ServerInterceptor):
             inner = handler.unary_unary
 
             def unary(request, context):
-                with self._admitted():
+                with self.admitted():
                     return inner(request, context)
 
             return handler._replace(unary_unary=unary)
@@ -57,7 +57,7 @@ class CallGate(grpc.ServerInterceptor):
             inner_stream = handler.unary_stream
 
             def server_stream(request, context):
-                with self._admitted():
+                with self.admitted():
                     yield from inner_stream(request, context)
 
             return handler._replace(unary_stream=server_stream)
@@ -65,14 +65,14 @@ class CallGate(grpc.ServerInterceptor):
             inner_upload = handler.stream_unary
 
             def client_stream(requests, context):
-                with self._admitted(), self._reading(requests) as reader:
+                with self.admitted(), self._reading(requests) as reader:
                     return inner_upload(reader, context)
 
             return handler._replace(stream_unary=client_stream)
         inner_bidi = handler.stream_stream
 
         def bidi(requests, context):
-            with self._admitted(), self._reading(requests) as reader:
+            with self.admitted(), self._reading(requests) as reader:
                 yield from inner_bidi(reader, context)
 
         return handler._replace(stream_stream=bidi)
@@ -109,7 +109,7 @@ class CallGate(grpc.ServerInterceptor):
             self._ended()
 
     @contextmanager
-    def _admitted(self) -> Iterator[None]:
+    def admitted(self) -> Iterator[None]:
         with self._changed:
             self._last_seen = time.monotonic()
             if self._closed:

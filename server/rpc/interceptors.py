@@ -1,54 +1,18 @@
-"""One interceptor maps domain errors (and the engine's ConvergenceError) to gRPC status codes, for every RPC."""
+"""One interceptor maps domain errors (and the engine's ConvergenceError) to gRPC status codes, for every RPC:
+``server.domain.errors.status_of`` says which status, this module only speaks gRPC."""
 
 from __future__ import annotations
 
-import logging
-
 import grpc
 
-from engine.fit import ConvergenceError
-from server.domain.errors import (
-    AlreadyExists,
-    DeadlineExceeded,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    RatingsError,
-    ResourceExhausted,
-    Unauthenticated,
-    Unavailable,
-)
-
-log = logging.getLogger(__name__)
-
-_CODES: dict[type[RatingsError], grpc.StatusCode] = {
-    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    NotFound: grpc.StatusCode.NOT_FOUND,
-    Unavailable: grpc.StatusCode.UNAVAILABLE,
-    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
-    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
+from server.domain.errors import status_of
 
 
 def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
-    if isinstance(exc, ConvergenceError):  # a fit that does not converge on this board's data: not a server fault
-        log.warning("%s: %s", method, exc)
-        context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-    if isinstance(exc, RatingsError):
-        code = next((c for t, c in _CODES.items() if isinstance(exc, t)), grpc.StatusCode.INTERNAL)
-        if isinstance(exc, ResourceExhausted) and exc.retry_after is not None:
-            context.set_trailing_metadata((("retry-after-ms", str(max(1, round(exc.retry_after * 1000)))),))
-        context.abort(code, str(exc))
-    if isinstance(exc, OSError):  # storage (disk full, read-only, I/O error): the client retries later
-        log.exception("%s failed on storage", method)
-        context.abort(grpc.StatusCode.UNAVAILABLE, f"storage failed: {exc.strerror or exc}")
-    log.exception("%s failed", method)
-    context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
+    status = status_of(exc, method)
+    if status.retry_after is not None:
+        context.set_trailing_metadata((("retry-after-ms", str(max(1, round(status.retry_after * 1000)))),))
+    context.abort(grpc.StatusCode[status.code], status.message)
 
 
 def _wrap_unary(behavior, method: str):

@@ -261,3 +261,34 @@ def _mark_from_pb(message: pb.Leaderboard, field: str) -> SnapshotMark | None:
         return None
     snapshot = getattr(message, field)
     return SnapshotMark(name=snapshot.name, seq=snapshot.seq, created=snapshot.created, votes=snapshot.votes)
+
+
+def message_dict(message) -> dict:
+    """A response message as plain JSON values, by its proto field names: numbers stay numbers (protobuf's
+    own JSON mapping quotes 64-bit integers), NaN becomes None, enums their names, an unset optional field
+    None. What the CLI prints and the HTTP API returns for every message but the leaderboard (whose JSON
+    is the published feed, ``server.files.export.feed``)."""
+    return {field.name: _field_value(message, field) for field in message.DESCRIPTOR.fields}
+
+
+def _field_value(message, field):
+    value = getattr(message, field.name)
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        value_field = field.message_type.fields_by_name["value"]
+        return {key: _plain(item, value_field) for key, item in value.items()}
+    if field.is_repeated:
+        return [_plain(item, field) for item in value]
+    if field.has_presence and not message.HasField(field.name):
+        return None
+    return _plain(value, field)
+
+
+def _plain(value, field):
+    if field.message_type is not None:
+        return message_dict(value)
+    if field.enum_type is not None:
+        known = field.enum_type.values_by_number.get(value)
+        return known.name if known is not None else value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

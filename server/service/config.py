@@ -33,6 +33,7 @@ class ServiceConfig:
     capacity: CapacityLimits = CapacityLimits()  # competitors, views, boards, snapshots, memory (capacity.py)
     listing: ListingConfig = ListingConfig()  # every board's preliminary and listing thresholds ...
     board_listing: Mapping[str, ListingConfig] | None = None  # ... and per-board overrides
+    board_titles: Mapping[str, str] | None = None  # boards' display names (serve --board-config "display_name")
     # Scheduled snapshots every this many seconds, at multiples of it since the
     # epoch (86400: daily at 00:00 UTC); 0 turns them off.
     snapshot_every_seconds: float = 86_400.0

@@ -194,7 +194,7 @@ class RatingsService:
 
     def boards(self) -> BoardList:
         """Every live board (and every board that failed to start) with its views, votes and memory."""
-        infos = self._versions.board_infos(self.config.thresholds, self._book.counts())
+        infos = self._versions.board_infos(self.config.thresholds, self._book.counts(), self.config.board_titles or {})
         budget = self.config.capacity.memory_budget_bytes
         return BoardList(sorted(infos, key=lambda info: info.name), budget, self._writer.memory_used())
 

@@ -232,19 +232,28 @@ class BoardVersions:
         with self._lock:
             return [name for name, views in self._live.items() if views.overall.last_seq > seqs.get(name, 0)]
 
-    def board_infos(self, thresholds: Callable[[str], ListingConfig], snapshots: Mapping[str, int]) -> list[BoardInfo]:
+    def board_infos(
+        self, thresholds: Callable[[str], ListingConfig], snapshots: Mapping[str, int], titles: Mapping[str, str]
+    ) -> list[BoardInfo]:
         """Every live board (and every board that failed to start) with its views, votes and memory."""
         infos = []
         with self._lock:
             for name, views in self._live.items():
                 overall = views.overall
+                categories = [
+                    CategoryInfo(tag, view.n_votes, view.n_competitors, len(view.style))
+                    for tag, view in sorted(views.categories.items())
+                ]
                 infos.append(BoardInfo(
-                    name, overall.n_votes, overall.n_competitors, overall.last_seq,
-                    [CategoryInfo(tag, b.n_votes, b.n_competitors) for tag, b in sorted(views.categories.items())],
+                    name, overall.n_votes, overall.n_competitors, overall.last_seq, categories,
                     snapshots.get(name, 0), thresholds(name), views.memory(),
+                    display_name=titles.get(name, ""), style_votes=len(overall.style),
                 ))  # fmt: skip
         for name, reason in self.failed.items():
-            infos.append(BoardInfo(name, 0, 0, 0, [], snapshots.get(name, 0), thresholds(name), failure=reason))
+            infos.append(BoardInfo(
+                name, 0, 0, 0, [], snapshots.get(name, 0), thresholds(name), failure=reason,
+                display_name=titles.get(name, ""),
+            ))  # fmt: skip
         return infos
 
     def _view(self, board: str, category: str) -> Board:

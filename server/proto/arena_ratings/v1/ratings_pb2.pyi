@@ -486,17 +486,19 @@ class ListBoardsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CategoryInfo(_message.Message):
-    __slots__ = ("name", "votes", "competitors")
+    __slots__ = ("name", "votes", "competitors", "style_votes")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
     COMPETITORS_FIELD_NUMBER: _ClassVar[int]
+    STYLE_VOTES_FIELD_NUMBER: _ClassVar[int]
     name: str
     votes: int
     competitors: int
-    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ...) -> None: ...
+    style_votes: int
+    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., style_votes: _Optional[int] = ...) -> None: ...
 
 class BoardInfo(_message.Message):
-    __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes", "memory", "failure")
+    __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes", "memory", "failure", "display_name", "style_votes")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
     COMPETITORS_FIELD_NUMBER: _ClassVar[int]
@@ -507,6 +509,8 @@ class BoardInfo(_message.Message):
     LISTED_MIN_VOTES_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    STYLE_VOTES_FIELD_NUMBER: _ClassVar[int]
     name: str
     votes: int
     competitors: int
@@ -517,7 +521,9 @@ class BoardInfo(_message.Message):
     listed_min_votes: int
     memory: Memory
     failure: str
-    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., last_seq: _Optional[int] = ..., categories: _Optional[_Iterable[_Union[CategoryInfo, _Mapping]]] = ..., snapshots: _Optional[int] = ..., preliminary_votes: _Optional[int] = ..., listed_min_votes: _Optional[int] = ..., memory: _Optional[_Union[Memory, _Mapping]] = ..., failure: _Optional[str] = ...) -> None: ...
+    display_name: str
+    style_votes: int
+    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., last_seq: _Optional[int] = ..., categories: _Optional[_Iterable[_Union[CategoryInfo, _Mapping]]] = ..., snapshots: _Optional[int] = ..., preliminary_votes: _Optional[int] = ..., listed_min_votes: _Optional[int] = ..., memory: _Optional[_Union[Memory, _Mapping]] = ..., failure: _Optional[str] = ..., display_name: _Optional[str] = ..., style_votes: _Optional[int] = ...) -> None: ...
 
 class Memory(_message.Message):
     __slots__ = ("replica_bytes", "cell_bytes", "style_bytes", "total_bytes")

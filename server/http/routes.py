@@ -1,0 +1,121 @@
+"""The /v1 endpoints: one per RPC, each reading its request, calling it through ``Rpcs`` and answering
+JSON. A leaderboard is answered as the published feed (``arena-ratings/leaderboard/v1``, what
+``--format json`` prints); every other message by its proto field names (``wire.message_dict``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from server.domain.errors import Status
+from server.files import export
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+from server.rpc.wire import message_dict
+
+from .calls import Caller, Rpcs
+from .errors import HttpError
+from .events import event_stream
+from .params import UINT32, LeaderboardParams, leaderboard_params, parse_body
+
+Board = Annotated[str, "the board's name"]
+
+
+def caller_of(request: Request) -> Caller:
+    client = request.client
+    peer = f"{client.host}:{client.port}" if client is not None else "unknown"
+    return Caller(request.headers.get("authorization"), peer)
+
+
+def feed(message: pb.Leaderboard) -> dict:
+    return {**export.feed(message), "total_rows": message.total_rows}
+
+
+# Module level, not in router(): FastAPI resolves the annotations (strings here) in the module's namespace.
+Who = Annotated[Caller, Depends(caller_of)]
+Leaderboard = Annotated[LeaderboardParams, Depends(leaderboard_params)]
+
+
+def router(rpcs: Rpcs, keepalive_seconds: float) -> APIRouter:
+    api = APIRouter(prefix="/v1")
+
+    @api.get("/boards", summary="ListBoards")
+    def boards(caller: Who) -> dict:
+        return message_dict(rpcs.call("ListBoards", pb.ListBoardsRequest(), caller))
+
+    @api.get("/boards/{board}/leaderboard", summary="GetLeaderboard: the published JSON feed")
+    def leaderboard(board: Board, params: Leaderboard, caller: Who) -> dict:
+        return feed(rpcs.call("GetLeaderboard", params.request(board), caller))
+
+    @api.get("/boards/{board}/head-to-head", summary="GetHeadToHead")
+    def head_to_head(
+        board: Board,
+        caller: Who,
+        a: Annotated[str, Query(description="model A")],
+        b: Annotated[str, Query(description="model B")],
+        min_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    ) -> dict:
+        request = pb.HeadToHeadRequest(board=board, model_a=a, model_b=b, min_seq=min_seq)
+        return message_dict(rpcs.call("GetHeadToHead", request, caller))
+
+    @api.get("/boards/{board}/matrix", summary="GetHeadToHeadMatrix: the top k's battles and win rates")
+    def matrix(
+        board: Board, params: Leaderboard, caller: Who, top_k: Annotated[int, Query(ge=0, le=UINT32)] = 0
+    ) -> dict:
+        request = pb.HeadToHeadMatrixRequest(leaderboard=params.request(board), top_k=top_k)
+        return message_dict(rpcs.call("GetHeadToHeadMatrix", request, caller))
+
+    @api.get("/boards/{board}/snapshots", summary="ListSnapshots, oldest first")
+    def snapshots(board: Board, caller: Who) -> dict:
+        return message_dict(rpcs.call("ListSnapshots", pb.ListSnapshotsRequest(board=board), caller))
+
+    @api.get("/competitors", summary="ListCompetitors")
+    def competitors(caller: Who) -> dict:
+        return message_dict(rpcs.call("ListCompetitors", pb.ListCompetitorsRequest(), caller))
+
+    @api.post(
+        "/boards/{board}/votes",
+        summary="SubmitVotes: a batch as rows ({\"votes\": [...]}) or columns ({\"columns\": {...}})",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object",
+            "description": "a VoteBatch in protobuf's JSON mapping (ratings.proto): votes or columns, batch_id",
+        }}}}},
+    )  # fmt: skip
+    async def submit(board: Board, request: Request, caller: Who) -> dict:
+        rpcs.admit("SubmitVotes", caller)  # a caller without the write scope is refused before its body is read
+        body = await request.body()  # past the app's max_body_size: 413 (server/http/app.py)
+
+        def parse_and_submit() -> dict:  # on a worker thread: a batch of thousands of votes takes milliseconds
+            batch = parse_body(body, pb.VoteBatch(), "a vote batch")
+            if batch.board and batch.board != board:
+                message = f"board: the body names {batch.board!r}, the path {board!r}"
+                raise HttpError(Status("INVALID_ARGUMENT", message))
+            batch.board = board
+            return message_dict(rpcs.call("SubmitVotes", batch, caller))
+
+        return await run_in_threadpool(parse_and_submit)
+
+    @api.get(
+        "/boards/{board}/leaderboard/events",
+        summary="WatchLeaderboard as Server-Sent Events: the feed now, then whenever the watched ranks change",
+        response_class=StreamingResponse,
+    )
+    async def events(
+        board: Board,
+        params: Leaderboard,
+        request: Request,
+        caller: Who,
+        top_k: Annotated[int, Query(ge=0, le=UINT32, description="watch the top k rows; 0: all")] = 0,
+        min_interval_seconds: Annotated[float, Query(description="at most one event per interval; 0: 1 s")] = 0.0,
+    ) -> StreamingResponse:
+        watch_request = pb.WatchRequest(
+            leaderboard=params.request(board), top_k=top_k, min_interval_seconds=min_interval_seconds
+        )
+        watch = await run_in_threadpool(rpcs.watch, watch_request, caller)
+        stream = event_stream(watch, feed, keepalive_seconds, request.is_disconnected)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # and no proxy buffering
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+    return api

@@ -1,0 +1,64 @@
+"""uvicorn on a thread of the gRPC server's process: the HTTP transport's listener and its stop."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI
+
+from .options import TlsFiles
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECONDS = 10.0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening (OSError when taken; port 0 picks a free one). Bound
+    before the kernels warm up, so a port in use stops ``serve`` at once."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    return socket.create_server((host.strip("[]"), port), family=family)
+
+
+class HttpServer:
+    def __init__(self, app: FastAPI, listening: socket.socket, tls: TlsFiles | None = None) -> None:
+        """Serve ``app`` on the ``listening`` socket, on a thread; returns once uvicorn is accepting."""
+        self._socket = listening
+        self.port = listening.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            log_config=None,  # the service's logging stays as the CLI set it up
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=5,
+            # On stop, requests in flight get this long; event streams end sooner (the watch ends at shutdown).
+            timeout_graceful_shutdown=5,
+            ssl_certfile=tls and str(tls.cert),
+            ssl_keyfile=tls and str(tls.key),
+            ssl_ca_certs=tls and tls.client_ca and str(tls.client_ca),
+            ssl_cert_reqs=ssl.CERT_REQUIRED if tls and tls.client_ca else ssl.CERT_NONE,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="http", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise OSError(f"the HTTP server on port {self.port} did not start; see the log")
+            time.sleep(0.01)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, let requests in flight finish (uvicorn's graceful shutdown), join the thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the HTTP server did not stop within %.0f s", timeout)
+        self._socket.close()
