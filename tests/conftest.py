@@ -33,7 +33,8 @@ def synthetic_votes(n: int, m: int, seed: int, tie_rate: float = 0.1):
 @pytest.fixture
 def start_server(tmp_path):
     """start_server(data_dir=None, access=None, port=0, **service_config) -> RunningServer on loopback (port 0:
-    a free one); ``warm_up=`` replaces the kernel warm-up. Servers still running at the end of the test are stopped.
+    a free one); ``warm_up=`` replaces the kernel warm-up, ``http=HttpOptions(port=0)`` adds the HTTP listener.
+    Servers still running at the end of the test are stopped.
     """
     from engine import EloConfig
     from server.rpc import app
@@ -42,7 +43,7 @@ def start_server(tmp_path):
     running = []
 
     def start(data_dir=None, access=None, port=0, **config):
-        hooks = {"warm_up": config.pop("warm_up")} if "warm_up" in config else {}
+        hooks = {key: config.pop(key) for key in ("warm_up", "http") if key in config}
         config.setdefault("default_elo", EloConfig(bootstrap_rounds=200))
         server = app.start(data_dir or tmp_path / "data", "127.0.0.1", port, ServiceConfig(**config), access=access,
                            **hooks)  # fmt: skip

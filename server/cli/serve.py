@@ -171,6 +171,9 @@ def _add_security_options(serve: argparse.ArgumentParser) -> None:
     group.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     group.add_argument("--tls-client-ca", metavar="PEM", help="require client certificates signed by this CA (mTLS)")
     group.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without tokens")
+    group.add_argument("--public-read", action="store_true",
+                       help="with --tokens, let queries (the read scope: leaderboards, the page's API, /metrics) "
+                       "through without a token; writes and admin still need one")  # fmt: skip
     group.add_argument(
         "--vote-rate", type=float, default=quotas.vote_rate, metavar="VOTES_PER_S",
         help="per-token vote rate; over it, RESOURCE_EXHAUSTED with a retry hint (default: unlimited)",
@@ -276,4 +279,4 @@ def _access(args: argparse.Namespace):
     quotas = Quotas(vote_rate=args.vote_rate, vote_burst=args.vote_burst, max_streams=args.max_streams,
                     max_streams_per_caller=args.max_streams_per_caller,
                     stream_idle_timeout=args.stream_idle_timeout)  # fmt: skip
-    return app.Access(tokens=tokens, quotas=quotas, tls=tls, insecure=args.insecure)
+    return app.Access(tokens=tokens, quotas=quotas, tls=tls, insecure=args.insecure, public_read=args.public_read)

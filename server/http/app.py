@@ -31,9 +31,8 @@ def build_app(rpcs: Rpcs, site: HttpOptions, max_body_bytes: int) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
-        max_body_size=max_body_bytes,  # Starlette's limit: a longer body is refused with 413 while it arrives
     )
-    app.include_router(router(rpcs, site.keepalive_seconds))
+    app.include_router(router(rpcs, site.keepalive_seconds, max_body_bytes))
 
     @app.exception_handler(HttpError)
     async def refused(request: Request, error: HttpError) -> Response:
@@ -41,10 +40,7 @@ def build_app(rpcs: Rpcs, site: HttpOptions, max_body_bytes: int) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def by_starlette(request: Request, error: StarletteHTTPException) -> Response:
-        """Starlette's own refusals (an unknown path, a method not allowed, a body too large) in our shape."""
-        if error.status_code == 413:
-            message = f"body: larger than {max_body_bytes} bytes (serve --max-message-bytes); send smaller batches"
-            return error_response(HttpError(Status("RESOURCE_EXHAUSTED", message), http_status=413))
+        """Starlette's own refusals (an unknown path, a method not allowed) in our shape."""
         code = {404: "NOT_FOUND", 405: "UNIMPLEMENTED"}.get(error.status_code, "INVALID_ARGUMENT")
         return error_response(HttpError(Status(code, f"{request.url.path}: {error.detail}"), error.status_code))
 

@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from server.domain.errors import Status, status_of
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.rpc.access import Admission, votes_of
 from server.rpc.gate import CallGate
 from server.rpc.servicer import RatingsServicer
@@ -59,8 +60,8 @@ class CallContext:
 class Watch:
     """An admitted WatchLeaderboard: its first message, the rest, and what it holds until ``close``."""
 
-    first: object
-    rest: Iterator
+    first: pb.Leaderboard
+    rest: Iterator[pb.Leaderboard]
     _active: threading.Event
     _held: ExitStack
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from server.domain.errors import status_of
+from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
 from .calls import Watch
 
@@ -27,7 +28,7 @@ _END = object()
 
 
 async def event_stream(
-    watch: Watch, to_json: Callable[[object], dict], keepalive: float, gone: Callable[[], Awaitable[bool]]
+    watch: Watch, to_json: Callable[[pb.Leaderboard], dict], keepalive: float, gone: Callable[[], Awaitable[bool]]
 ) -> AsyncIterator[str]:
     """The events of an admitted watch; ``gone()`` is awaited after each quiet ``keepalive`` and tells
     whether the visitor disconnected."""
@@ -59,7 +60,8 @@ async def event_stream(
                 status = status_of(item, "WatchLeaderboard")
                 yield _event("error", {"error": {"code": status.code, "message": status.message}})
                 return
-            yield _event("leaderboard", to_json(item))
+            if isinstance(item, pb.Leaderboard):
+                yield _event("leaderboard", to_json(item))
     finally:
         watch.close()
 

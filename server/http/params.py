@@ -129,7 +129,7 @@ def parse_body(raw: bytes, message, what: str):
     where it went wrong (``votes[3].outcome``)."""
     try:
         document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; nesting past the stack
         raise _invalid("body", f"not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise _invalid("body", f"{what} must be a JSON object, not {type(document).__name__}")

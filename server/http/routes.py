@@ -38,7 +38,7 @@ Who = Annotated[Caller, Depends(caller_of)]
 Leaderboard = Annotated[LeaderboardParams, Depends(leaderboard_params)]
 
 
-def router(rpcs: Rpcs, keepalive_seconds: float) -> APIRouter:
+def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRouter:
     api = APIRouter(prefix="/v1")
 
     @api.get("/boards", summary="ListBoards")
@@ -71,6 +71,24 @@ def router(rpcs: Rpcs, keepalive_seconds: float) -> APIRouter:
     def snapshots(board: Board, caller: Who) -> dict:
         return message_dict(rpcs.call("ListSnapshots", pb.ListSnapshotsRequest(board=board), caller))
 
+    @api.post(
+        "/boards/{board}/snapshots",
+        summary="CreateSnapshot (admin): the board as it is now, kept under a name",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"],
+        }}}}},
+    )  # fmt: skip
+    async def create_snapshot(board: Board, request: Request, caller: Who) -> dict:
+        rpcs.admit("CreateSnapshot", caller)
+        body = await read_body(request, max_body_bytes)
+
+        def create() -> dict:
+            snapshot = parse_body(body, pb.CreateSnapshotRequest(), "a snapshot request")
+            snapshot.board = board
+            return message_dict(rpcs.call("CreateSnapshot", snapshot, caller))
+
+        return await run_in_threadpool(create)
+
     @api.get("/competitors", summary="ListCompetitors")
     def competitors(caller: Who) -> dict:
         return message_dict(rpcs.call("ListCompetitors", pb.ListCompetitorsRequest(), caller))
@@ -85,7 +103,7 @@ def router(rpcs: Rpcs, keepalive_seconds: float) -> APIRouter:
     )  # fmt: skip
     async def submit(board: Board, request: Request, caller: Who) -> dict:
         rpcs.admit("SubmitVotes", caller)  # a caller without the write scope is refused before its body is read
-        body = await request.body()  # past the app's max_body_size: 413 (server/http/app.py)
+        body = await read_body(request, max_body_bytes)
 
         def parse_and_submit() -> dict:  # on a worker thread: a batch of thousands of votes takes milliseconds
             batch = parse_body(body, pb.VoteBatch(), "a vote batch")
@@ -119,3 +137,23 @@ def router(rpcs: Rpcs, keepalive_seconds: float) -> APIRouter:
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
     return api
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused with 413 past ``limit`` bytes: before reading it when it declares its
+    size, else as soon as it grows past. (Starlette's own body limit answers in plain text, not in the
+    API's error shape.)"""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
+
+
+def _too_large(limit: int) -> HttpError:
+    message = f"body: larger than {limit} bytes (serve --max-message-bytes); send smaller batches"
+    return HttpError(Status("RESOURCE_EXHAUSTED", message), http_status=413)

@@ -38,9 +38,9 @@ class HttpServer:
             timeout_keep_alive=5,
             # On stop, requests in flight get this long; event streams end sooner (the watch ends at shutdown).
             timeout_graceful_shutdown=5,
-            ssl_certfile=tls and str(tls.cert),
-            ssl_keyfile=tls and str(tls.key),
-            ssl_ca_certs=tls and tls.client_ca and str(tls.client_ca),
+            ssl_certfile=tls.cert if tls else None,
+            ssl_keyfile=tls.key if tls else None,
+            ssl_ca_certs=tls.client_ca if tls else None,
             ssl_cert_reqs=ssl.CERT_REQUIRED if tls and tls.client_ca else ssl.CERT_NONE,
         )
         self._server = uvicorn.Server(config)

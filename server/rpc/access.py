@@ -21,17 +21,21 @@ ANONYMOUS = "anonymous"  # the caller when no tokens are configured
 
 
 class Admission:
-    def __init__(self, book: TokenBook | None, quotas: Quotas, max_batch_votes: int) -> None:
+    def __init__(
+        self, book: TokenBook | None, quotas: Quotas, max_batch_votes: int, public_read: bool = False
+    ) -> None:
         self.book = book
+        self.public_read = public_read  # read-scope calls need no token (a published leaderboard)
         burst = quotas.vote_burst or max(quotas.vote_rate, max_batch_votes)
         self._buckets = VoteBuckets(quotas.vote_rate, burst)
         self.streams = StreamSlots(quotas.max_streams, quotas.streams_per_caller)
 
     def caller(self, authorization: str | None, rpc: str) -> str:
         """The caller's name, once its token holds the scope of ``rpc`` (raises otherwise)."""
-        if self.book is None:
+        scope = METHOD_SCOPES.get(rpc, "admin")
+        if self.book is None or (self.public_read and scope == "read" and not authorization):
             return ANONYMOUS
-        return self.book.check(authorization, METHOD_SCOPES.get(rpc, "admin")).name
+        return self.book.check(authorization, scope).name
 
     def charge(self, caller: str, votes: int) -> None:
         """Spend ``votes`` of the caller's vote rate (raises ResourceExhausted when it cannot pay)."""

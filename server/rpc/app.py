@@ -106,6 +106,7 @@ class Access:
     quotas: Quotas = Quotas()
     tls: Tls | None = None
     insecure: bool = False  # allow a non-loopback address without tokens
+    public_read: bool = False  # with tokens, queries (the read scope) need none: a public leaderboard
 
 
 def start(
@@ -126,7 +127,7 @@ def start(
     service = RatingsService(data_dir, config)
     limit = service.config.limits.max_message_bytes
     gate = CallGate(access.quotas.stream_idle_timeout)
-    admission = Admission(access.tokens, access.quotas, service.config.limits.max_batch_votes)
+    admission = Admission(access.tokens, access.quotas, service.config.limits.max_batch_votes, access.public_read)
     servicer = RatingsServicer(service)
     if http is not None and access.tls is not None and http.tls is None:
         service.close()
