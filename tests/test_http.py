@@ -448,3 +448,39 @@ def test_board_display_names_and_style_votes_are_listed(start_server, tmp_path):
     assert listed[0]["display_name"] == "Text Arena" and listed[0]["last_seq"] == ack.last_seq
     assert listed[0]["style_votes"] == 1 and listed[0]["categories"][0]["style_votes"] == 1
     client.close()
+
+
+def test_a_repeated_leaderboard_changes_exactly_when_what_it_shows_changes(served):
+    """The encoded answers kept for repeats (server/http/feeds.py) never outlive a vote, a metadata change or a
+    new snapshot."""
+    running, client, http = served
+
+    def rows(**params) -> list[tuple]:
+        board = http.get("/v1/boards/text/leaderboard", params={"method": "elo", "ci": "none", **params}).json()
+        return [(row["model"], row["organization"], row["rank_delta"]) for row in board["rows"]]
+
+    first = rows()
+    assert rows() == first
+    client.upsert_competitors([pb.Competitor(name="model-05", organization="Org New")])
+    assert ("model-05", "Org New") in [row[:2] for row in rows()]
+    last = rows()[-1][0]
+    ack = client.submit(grpc_batch("text", vote_rows(300, seed=12, prefix="c", winner=last)))
+    http.get("/v1/boards/text/leaderboard", params={"min_seq": ack.last_seq, "method": "elo", "ci": "none"})
+    assert rows()[0][0] == last
+    before = rows(compare_to_time=time.time() + 3600)  # the newest snapshot at or before then: s1
+    client.create_snapshot("text", "s2")
+    after = rows(compare_to_time=time.time() + 3600)  # now s2, taken after the last votes: no rank moved
+    assert before != after and all(delta == 0 for _, _, delta in after)
+
+
+def test_the_listener_turns_nagle_off_on_its_connections():
+    """asyncio sets TCP_NODELAY only on sockets that say they are TCP: without it every response after the first
+    on a kept-alive connection waited ~40 ms for the client's delayed ACK."""
+    from server.http.server import listen
+
+    with listen("127.0.0.1", 0) as listening:
+        assert listening.proto == socket.IPPROTO_TCP
+        with socket.create_connection(listening.getsockname()):
+            accepted, _ = listening.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP

@@ -13,8 +13,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from server.domain.errors import Status, status_of
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
@@ -28,6 +29,8 @@ from .errors import HttpError
 # How long a call may wait (GetLeaderboard's min_seq, a BT fit queued behind others) before
 # DEADLINE_EXCEEDED: gRPC clients set their own deadline, an HTTP request has none to send.
 CALL_TIMEOUT_SECONDS = 30.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,24 +79,43 @@ class Rpcs:
         self, service: RatingsService, servicer: RatingsServicer, admission: Admission, gate: CallGate
     ) -> None:
         self.service = service
+        self.servicer = servicer
         self._servicer = servicer
         self._admission = admission
         self._gate = gate
 
     def call(self, rpc: str, request, caller: Caller):
         """The servicer's answer to ``request`` (a protobuf message) for ``rpc``, e.g. "GetLeaderboard"."""
+        method = getattr(self._servicer, rpc)
+        return self.run(rpc, caller, lambda context: method(request, context), votes_of(rpc, request))
+
+    def run(self, rpc: str, caller: Caller, work: Callable[[CallContext], T], votes: int = 0) -> T:
+        """``work`` admitted as a call of ``rpc`` would be (gate, scope, ``votes`` of the vote rate), timed and
+        counted as one; its failure leaves as HttpError."""
         started = time.monotonic()
         status = None
         try:
+            with self.admitted(rpc, caller, votes):
+                return work(CallContext(caller.peer, CALL_TIMEOUT_SECONDS))
+        except HttpError as error:
+            status = error.status
+            raise
+        finally:
+            self.observe(rpc, started, status, votes)
+
+    @contextmanager
+    def admitted(self, rpc: str, caller: Caller, votes: int = 0) -> Iterator[None]:
+        """Inside: the call passed the gate, its token holds ``rpc``'s scope and its caller paid ``votes``. Any
+        failure (of these or inside) leaves as HttpError, with the status gRPC would send."""
+        try:
             with self._gate.admitted():
                 name = self._admission.caller(caller.authorization, rpc)
-                self._admission.charge(name, votes_of(rpc, request))
-                return getattr(self._servicer, rpc)(request, CallContext(caller.peer, CALL_TIMEOUT_SECONDS))
+                self._admission.charge(name, votes)
+                yield
+        except HttpError:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status, as the gRPC interceptor does
-            status = status_of(exc, rpc)
-            raise HttpError(status) from exc
-        finally:
-            self._observe(rpc, started, status, votes_of(rpc, request))
+            raise HttpError(status_of(exc, rpc)) from exc
 
     def admit(self, rpc: str, caller: Caller) -> None:
         """Refuse a caller whose token lacks ``rpc``'s scope (for what is served without calling an RPC)."""
@@ -119,10 +141,11 @@ class Rpcs:
         except Exception as exc:  # noqa: BLE001
             held.close()
             status = status_of(exc, "WatchLeaderboard")
-            self._observe("WatchLeaderboard", started, status, 0)
+            self.observe("WatchLeaderboard", started, status, 0)
             raise HttpError(status) from exc
 
-    def _observe(self, rpc: str, started: float, status: Status | None, votes: int) -> None:
+    def observe(self, rpc: str, started: float, status: Status | None, votes: int) -> None:
+        """Count a call of ``rpc`` that began at ``started`` (monotonic) and ended with ``status`` (None: OK)."""
         metrics = getattr(self.service, "metrics", None)
         if metrics is not None:
             code = None if status is None else status.code

@@ -8,16 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from server.domain.errors import Status
-from server.files import export
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.rpc.wire import message_dict
 
 from .calls import Caller, Rpcs
 from .errors import HttpError
 from .events import event_stream
+from .feeds import Feeds, feed
 from .params import UINT32, LeaderboardParams, leaderboard_params, parse_body
 
 Board = Annotated[str, "the board's name"]
@@ -29,10 +29,6 @@ def caller_of(request: Request) -> Caller:
     return Caller(request.headers.get("authorization"), peer)
 
 
-def feed(message: pb.Leaderboard) -> dict:
-    return {**export.feed(message), "total_rows": message.total_rows}
-
-
 # Module level, not in router(): FastAPI resolves the annotations (strings here) in the module's namespace.
 Who = Annotated[Caller, Depends(caller_of)]
 Leaderboard = Annotated[LeaderboardParams, Depends(leaderboard_params)]
@@ -40,14 +36,25 @@ Leaderboard = Annotated[LeaderboardParams, Depends(leaderboard_params)]
 
 def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRouter:
     api = APIRouter(prefix="/v1")
+    feeds = Feeds(rpcs)
 
     @api.get("/boards", summary="ListBoards")
     def boards(caller: Who) -> dict:
         return message_dict(rpcs.call("ListBoards", pb.ListBoardsRequest(), caller))
 
-    @api.get("/boards/{board}/leaderboard", summary="GetLeaderboard: the published JSON feed")
-    def leaderboard(board: Board, params: Leaderboard, caller: Who) -> dict:
-        return feed(rpcs.call("GetLeaderboard", params.request(board), caller))
+    @api.get(
+        "/boards/{board}/leaderboard",
+        summary="GetLeaderboard: the published JSON feed (arena-ratings/leaderboard/v1)",
+        response_class=Response,
+        responses={200: {"content": {"application/json": {}}}},
+    )
+    async def leaderboard(board: Board, params: Leaderboard, request: Request, caller: Who) -> Response:
+        message = params.request(board)
+        key = (board, tuple(sorted(request.query_params.multi_items())))
+        body = feeds.cached(message, key, caller)
+        if body is None:
+            body = await run_in_threadpool(feeds.compute, message, key, caller)
+        return Response(body, media_type="application/json")
 
     @api.get("/boards/{board}/head-to-head", summary="GetHeadToHead")
     def head_to_head(

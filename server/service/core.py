@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine._jit import when_compiling
@@ -69,6 +70,16 @@ log = logging.getLogger(__name__)
 __all__ = ["RatingsService", "ServiceConfig"]
 
 COMPILING = "compiling kernels, first start only"
+
+
+@dataclass(frozen=True, eq=False)
+class ListingStamp:
+    view_seq: int  # the view's last applied vote
+    metadata: object  # the competitors' metadata and ...
+    snapshots: object  # ... the snapshot registry, each replaced whole when it changes
+
+    def same_as(self, other: ListingStamp) -> bool:
+        return self.view_seq == other.view_seq and self.metadata is other.metadata and self.snapshots is other.snapshots
 
 
 class RatingsService:
@@ -173,6 +184,11 @@ class RatingsService:
         compared_to = None if request.compare_to is None else self._book.find(board, request.compare_to)
         thresholds = self.config.thresholds(board)
         return publish(request, self._standings, as_of, compared_to, self._writer.metadata, thresholds)
+
+    def listing_stamp(self, board: str, category: str = "") -> ListingStamp:
+        """What a listing of the view depends on besides its request: while the stamp stays the same, the same
+        request gets the same listing (a cache of encoded responses keys on it; NotFound for an unknown view)."""
+        return ListingStamp(self.view_stamp(board, category), self._writer.metadata, self._book.registry)
 
     def view_stamp(self, board: str, category: str = "") -> int:
         """The seq of the last vote applied to a view (changes exactly when its standings can)."""

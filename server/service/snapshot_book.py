@@ -85,6 +85,11 @@ class SnapshotBook:
     def of_board(self, board: str) -> list[SnapshotInfo]:
         return [s for s in self._snapshots if s.board == board]
 
+    @property
+    def registry(self) -> list[SnapshotInfo]:
+        """Every snapshot; a new list whenever one is added or removed (so ``is`` tells a change)."""
+        return self._snapshots
+
     def find(self, board: str, ref: SnapshotRef) -> SnapshotInfo:
         return snapshots.find(self._snapshots, board, ref.name, ref.time)
 
