@@ -42,7 +42,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             inner = handler.unary_unary
 
             def unary(request, context):
-                self._buckets.take(admit(), _votes(name, request))
+                self._buckets.take(admit(), request_votes(name, request))
                 return inner(request, context)
 
             return handler._replace(unary_unary=unary)
@@ -71,9 +71,14 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
         return handler._replace(stream_stream=bidi)
 
+    @property
+    def open_streams(self) -> int:
+        """Streaming calls holding a slot now (the metrics read it at scrape time)."""
+        return self._streams.open
+
     def _metered(self, caller: str, name: str, requests) -> Iterator:
         for request in requests:
-            self._buckets.take(caller, _votes(name, request))
+            self._buckets.take(caller, request_votes(name, request))
             yield request
 
     @contextmanager
@@ -87,8 +92,8 @@ class AccessInterceptor(grpc.ServerInterceptor):
             self._streams.release(holder)
 
 
-def _votes(name: str, request) -> int:
-    """Votes a write request would store (its share of the caller's vote rate)."""
+def request_votes(name: str, request) -> int:
+    """Votes a write request would store (its share of the caller's vote rate; the metrics' votes refused)."""
     if name in ("SubmitVotes", "StreamVotes"):
         return len(request.votes) + len(request.columns.vote_id)
     if name == "SubmitRanking":

@@ -22,6 +22,7 @@ from server.rpc.access import AccessInterceptor
 from server.rpc.auth import TokenBook
 from server.rpc.gate import CallGate
 from server.rpc.interceptors import ErrorInterceptor
+from server.rpc.metered import MetricsInterceptor
 from server.rpc.quotas import Quotas
 from server.rpc.servicer import RatingsServicer
 from server.service.core import RatingsService, ServiceConfig
@@ -107,14 +108,13 @@ def start(
     service = RatingsService(data_dir, config)
     limit = service.config.limits.max_message_bytes
     gate = CallGate(access.quotas.stream_idle_timeout)
+    admission = AccessInterceptor(access.tokens, access.quotas, service.config.limits.max_batch_votes)
+    service.metrics.count_streams(lambda: admission.open_streams)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        # The error interceptor is outermost, so access refusals map to status codes like any error.
-        interceptors=[
-            ErrorInterceptor(),
-            gate,
-            AccessInterceptor(access.tokens, access.quotas, service.config.limits.max_batch_votes),
-        ],
+        # The error interceptor is outside the gate and access, so their refusals map to status codes like any
+        # error; the metrics interceptor outside it all, so it records the status the caller sees.
+        interceptors=[MetricsInterceptor(service.metrics), ErrorInterceptor(), gate, admission],
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
