@@ -484,3 +484,35 @@ def test_the_listener_turns_nagle_off_on_its_connections():
             accepted, _ = listening.accept()
             with accepted:
                 assert accepted.proto == socket.IPPROTO_TCP
+
+
+def test_a_metrics_scrape_parses_and_its_counters_move_by_the_votes_sent(served):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    running, client, http = served
+
+    def scrape() -> dict[tuple, float]:
+        response = http.get("/metrics")
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+
+    before = scrape()
+    accepted = ("arena_ratings_votes_accepted_total", (("board", "text"),))
+    assert before[accepted] == 600
+    http.post("/v1/boards/text/votes", json={"votes": vote_rows(7, seed=21, prefix="m")}).raise_for_status()
+    ack = client.submit(grpc_batch("text", vote_rows(5, seed=22, prefix="n")))
+    http.get("/v1/boards/text/leaderboard", params={"min_seq": ack.last_seq}).raise_for_status()  # all applied
+    bad = vote_rows(4, seed=23, prefix="o")
+    bad[2]["outcome"] = "OUTCOME_UNSPECIFIED"
+    assert http.post("/v1/boards/text/votes", json={"votes": bad}).status_code == 400
+    after = scrape()
+    assert after[accepted] == 600 + 12
+    refused = ("arena_ratings_votes_refused_total", (("reason", "invalid_argument"),))
+    assert after[refused] - before.get(refused, 0) == 4
+    submits = ("arena_ratings_request_duration_seconds_count", (("rpc", "SubmitVotes"), ("transport", "http")))
+    assert after[submits] - before.get(submits, 0) == 2
+    assert after[("arena_ratings_board_votes", (("board", "text"),))] == 612

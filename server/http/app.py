@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.domain.errors import Status
+from server.metrics import CONTENT_TYPE
 
 from .calls import Caller, Rpcs
 from .errors import HttpError, error_response
@@ -63,7 +64,7 @@ def build_app(rpcs: Rpcs, site: HttpOptions, max_body_bytes: int) -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
         rpcs.admit("ListBoards", caller_of(request))  # the read scope: the board names are in it
-        return Response(rpcs.service.metrics.exposition(), media_type=rpcs.service.metrics.content_type)
+        return Response(rpcs.service.metrics.exposition(), media_type=CONTENT_TYPE)
 
     @app.get("/healthz", summary="SERVING once the kernels are warm, as gRPC health reports")
     def healthz() -> Response:

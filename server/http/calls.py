@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from server.domain.errors import Status, status_of
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.rpc.access import Admission, votes_of
+from server.rpc.access import Admission, request_votes
 from server.rpc.gate import CallGate
 from server.rpc.servicer import RatingsServicer
 from server.service.core import RatingsService
@@ -87,7 +87,7 @@ class Rpcs:
     def call(self, rpc: str, request, caller: Caller):
         """The servicer's answer to ``request`` (a protobuf message) for ``rpc``, e.g. "GetLeaderboard"."""
         method = getattr(self._servicer, rpc)
-        return self.run(rpc, caller, lambda context: method(request, context), votes_of(rpc, request))
+        return self.run(rpc, caller, lambda context: method(request, context), request_votes(rpc, request))
 
     def run(self, rpc: str, caller: Caller, work: Callable[[CallContext], T], votes: int = 0) -> T:
         """``work`` admitted as a call of ``rpc`` would be (gate, scope, ``votes`` of the vote rate), timed and
@@ -146,7 +146,5 @@ class Rpcs:
 
     def observe(self, rpc: str, started: float, status: Status | None, votes: int) -> None:
         """Count a call of ``rpc`` that began at ``started`` (monotonic) and ended with ``status`` (None: OK)."""
-        metrics = getattr(self.service, "metrics", None)
-        if metrics is not None:
-            code = None if status is None else status.code
-            metrics.observe_call(rpc, "http", time.monotonic() - started, code, votes)
+        code = None if status is None else status.code
+        self.service.metrics.observe_call(rpc, "http", time.monotonic() - started, code, votes)

@@ -30,6 +30,11 @@ class Admission:
         self._buckets = VoteBuckets(quotas.vote_rate, burst)
         self.streams = StreamSlots(quotas.max_streams, quotas.streams_per_caller)
 
+    @property
+    def open_streams(self) -> int:
+        """Streaming calls holding a slot now, over both transports (the metrics read it at scrape time)."""
+        return self.streams.open
+
     def caller(self, authorization: str | None, rpc: str) -> str:
         """The caller's name, once its token holds the scope of ``rpc`` (raises otherwise)."""
         scope = METHOD_SCOPES.get(rpc, "admin")
@@ -72,7 +77,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             inner = handler.unary_unary
 
             def unary(request, context):
-                admission.charge(admit(), votes_of(name, request))
+                admission.charge(admit(), request_votes(name, request))
                 return inner(request, context)
 
             return handler._replace(unary_unary=unary)
@@ -103,12 +108,12 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
     def _metered(self, caller: str, name: str, requests) -> Iterator:
         for request in requests:
-            self._admission.charge(caller, votes_of(name, request))
+            self._admission.charge(caller, request_votes(name, request))
             yield request
 
 
-def votes_of(name: str, request) -> int:
-    """Votes a write request would store (its share of the caller's vote rate)."""
+def request_votes(name: str, request) -> int:
+    """Votes a write request would store (its share of the caller's vote rate; the metrics' votes refused)."""
     if name in ("SubmitVotes", "StreamVotes"):
         return len(request.votes) + len(request.columns.vote_id)
     if name == "SubmitRanking":

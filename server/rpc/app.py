@@ -25,6 +25,7 @@ from server.rpc.access import AccessInterceptor, Admission
 from server.rpc.auth import TokenBook
 from server.rpc.gate import CallGate
 from server.rpc.interceptors import ErrorInterceptor
+from server.rpc.metered import MetricsInterceptor
 from server.rpc.quotas import Quotas
 from server.rpc.servicer import RatingsServicer
 from server.service.core import RatingsService, ServiceConfig
@@ -132,14 +133,12 @@ def start(
     if http is not None and access.tls is not None and http.tls is None:
         service.close()
         raise ValueError("the HTTP listener serves the gRPC certificate: give HttpOptions.tls the PEM files")
+    service.metrics.count_streams(lambda: admission.open_streams)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        # The error interceptor is outermost, so access refusals map to status codes like any error.
-        interceptors=[
-            ErrorInterceptor(),
-            gate,
-            AccessInterceptor(admission),
-        ],
+        # The error interceptor is outside the gate and access, so their refusals map to status codes like any
+        # error; the metrics interceptor outside it all, so it records the status the caller sees.
+        interceptors=[MetricsInterceptor(service.metrics), ErrorInterceptor(), gate, AccessInterceptor(admission)],
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),

@@ -22,6 +22,7 @@ class RatingsServicer(pb_grpc.RatingsServicer):
     def __init__(self, service: RatingsService) -> None:
         self._service = service
         self._watches = WatchHub(service)
+        service.metrics.count_watchers(self._watches.watchers)
 
     def SubmitVotes(self, request: pb.VoteBatch, context) -> pb.VoteAck:
         ack = self._service.submit(convert.batch_from_pb(request))

@@ -9,7 +9,8 @@ go on) and its failure listeners (health goes NOT_SERVING); what it did not appl
 the next start applies it. At close it gets ``close_apply_seconds`` for the backlog, then stops.
 
 State: the queue (thread-safe by itself; bounded, so ingest waits when the applier is far behind),
-the failure listeners (added at start-up), the close deadline (set once by close()), and the
+the times items were queued (a deque: appended by ``put``, popped by the applier thread; the lag the
+metrics report), the failure listeners (added at start-up), the close deadline (set once by close()), and the
 checkpoint cadence, guarded by ``_lock``: the seq of the last checkpoint written and of the last
 attempt, and when. ``_lock`` also makes checkpoints one at a time (the applier's and ``checkpoint()``
 calls from other threads). Lock order: ``_lock``, then the engine lock (to copy the boards' arrays).
@@ -21,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,15 +77,37 @@ class Applier:
         self.checkpoint_seq = 0  # the newest checkpoint written
         self._attempt_seq = 0  # where the last (maybe failed) attempt was: retries wait their turn
         self._checkpoint_time = time.monotonic()
+        self._checkpoint_written: float | None = None  # Unix time of the newest checkpoint (None: none yet)
+        # When each queued item was put, oldest first (append under the writer lock, popleft by this thread):
+        # the applier's lag in seconds, for the metrics.
+        self._queued_at: deque[float] = deque()
 
     def start(self, checkpoint_seq: int) -> None:
         """Start applying; the newest checkpoint (recovered at start-up) covers ``checkpoint_seq``."""
         self.checkpoint_seq = checkpoint_seq
+        if checkpoint_seq:
+            self._checkpoint_written = checkpoint.written_at(self._checkpoint_dir, checkpoint_seq)
         self._thread.start()
 
     def put(self, item: Item) -> None:
         """Queue ``item`` (the writer, under its lock, so in seq order); blocks while the queue is full."""
+        self._queued_at.append(time.monotonic())
         self._queue.put(item)
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def lag_seconds(self) -> float:
+        """How long the oldest item not yet applied has waited since it was queued (0: nothing waits)."""
+        try:
+            return max(0.0, time.monotonic() - self._queued_at[0])
+        except IndexError:  # empty, or emptied by the applier since we looked
+            return 0.0
+
+    def checkpoint_age(self) -> float | None:
+        """Seconds since the newest checkpoint was written; None when there is none."""
+        written = self._checkpoint_written
+        return None if written is None else max(0.0, time.time() - written)
 
     def on_failure(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(reason)`` if the applier fails (at once if it already has)."""
@@ -108,21 +132,27 @@ class Applier:
             return self._write_checkpoint()
 
     def _run(self) -> None:
-        versions = self._versions
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            if versions.failure is not None or self._past_close_deadline():
-                continue  # committed, so in the log: the next start applies it; keep draining so writers never block
             try:
-                if isinstance(item, Committed):
-                    versions.apply(item.batch, item.board, item.config)
-                else:
-                    versions.finish_replay(item.name, item.board_id, swap=isinstance(item, Swap))
-                self._maybe_checkpoint()
-            except Exception as exc:  # a bug or memory the budget did not foresee: input was validated
-                self._fail(item, exc)
+                self._handle(item)
+            finally:
+                self._queued_at.popleft()  # put() appended before it queued the item: never empty here
+
+    def _handle(self, item: Item) -> None:
+        versions = self._versions
+        if versions.failure is not None or self._past_close_deadline():
+            return  # committed, so in the log: the next start applies it; keep draining so writers never block
+        try:
+            if isinstance(item, Committed):
+                versions.apply(item.batch, item.board, item.config)
+            else:
+                versions.finish_replay(item.name, item.board_id, swap=isinstance(item, Swap))
+            self._maybe_checkpoint()
+        except Exception as exc:  # a bug or memory the budget did not foresee: input was validated
+            self._fail(item, exc)
 
     def _fail(self, item: Item, exc: Exception) -> None:
         """The applier cannot go on: refuse writes from now on, tell the listeners (health), keep serving reads."""
@@ -161,5 +191,6 @@ class Applier:
         path = checkpoint.save(self._checkpoint_dir, state.seq, state.boards)
         self.checkpoint_seq = state.seq
         self._checkpoint_time = time.monotonic()
+        self._checkpoint_written = time.time()
         log.info("checkpoint at seq %d: %s", state.seq, path.name)
         return state.seq

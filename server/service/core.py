@@ -10,6 +10,8 @@
                   (+ standings_cache)           (bounded, single flight, warm starts)
   snapshot book   server.service.snapshot_book  the registry, taking snapshots (and on schedule), their views
   start-up        server.service.recovery       the newest checkpoint, then the log
+  metrics         server.metrics                ``service.metrics``: counters and histograms every transport
+                                                records into; gauges read from these parts at scrape time
 
 Each part owns its state and its lock, documented at the top of its module. Lock order: a lock may
 be held while taking one to its right, never the reverse:
@@ -51,6 +53,8 @@ from server.domain.results import (
 )
 from server.domain.snapshot_info import SnapshotInfo
 from server.domain.votes import VoteBatch
+from server.metrics import ServiceMetrics
+from server.metrics.collector import BoardGauges, ServiceGauges
 from server.service.applier import Applier
 from server.service.config import CHECKPOINT_DIR, DATABASE_NAME, SNAPSHOT_DIR, ServiceConfig
 from server.service.head_to_head import pair_matrix, pair_record
@@ -86,6 +90,8 @@ class RatingsService:
     def __init__(self, data_dir: Path, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
         self.data_dir = Path(data_dir)
+        # One per service, shared by its transports (server.metrics); its gauges read this service at each scrape.
+        self.metrics = ServiceMetrics()
         # Before anything reads or writes the directory: a second service on it refuses to start.
         self._dir_lock = datadir_lock.acquire(self.data_dir)
         try:
@@ -112,15 +118,18 @@ class RatingsService:
             snapshots, self._store.snapshots(), self._writer, self._versions, config, self._stopping
         )
         self._loaded = LoadedSnapshots(snapshots, self._store.board_batches, self._writer, config.threads())
-        self._standings = Standings(self._versions, self._loaded, self._writer.interner, config)
+        self._standings = Standings(self._versions, self._loaded, self._writer.interner, config, self.metrics)
         self._applier.start(recovered.checkpoint_seq)
         self._book.start_schedule()
+        self.metrics.read_state_from(self._gauges)
 
     # ---------------------------------------------------------------------- writes
 
     def submit(self, batch: VoteBatch) -> Ack:
         """Store a batch durably (all or nothing) and queue it for the engine."""
-        return self._writer.submit(batch)
+        ack = self._writer.submit(batch)
+        self.metrics.observe_ack(batch.board, ack)  # here, so a batch counts once whatever the transport
+        return ack
 
     def replay(
         self,
@@ -270,6 +279,18 @@ class RatingsService:
     @property
     def standings_cache(self) -> StandingsCache:
         return self._standings.cache
+
+    def _gauges(self) -> ServiceGauges:
+        """What the metrics read at scrape time (server.metrics.collector)."""
+        applied = self._versions.applied_seq
+        infos = self._versions.board_infos(self.config.thresholds, {}, {})
+        return ServiceGauges(
+            applied_lag_seqs=max(0, self._writer.last_seq - applied),
+            applied_lag_seconds=self._applier.lag_seconds(),
+            queue_depth=self._applier.queue_depth(),
+            checkpoint_age_seconds=self._applier.checkpoint_age(),
+            boards=[BoardGauges(info.name, info.votes, info.memory) for info in infos if not info.failure],
+        )
 
     def begin_shutdown(self) -> None:
         """End long-lived streams (watches) and the snapshot schedule; writes still work until close()."""

@@ -15,6 +15,7 @@ copied under the engine lock) and the engine lock.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from engine import Interner
@@ -22,6 +23,7 @@ from server.domain.errors import NotFound
 from server.domain.queries import LeaderboardQuery
 from server.domain.results import BoardStandings
 from server.domain.snapshot_info import SnapshotInfo
+from server.metrics import ServiceMetrics
 from server.service.compute import compute_standings, copy_inputs
 from server.service.config import ServiceConfig
 from server.service.snapshot_book import LoadedSnapshots
@@ -31,13 +33,19 @@ from server.service.versions import BoardVersions
 
 class Standings:
     def __init__(
-        self, versions: BoardVersions, loaded: LoadedSnapshots, interner: Interner, config: ServiceConfig
+        self,
+        versions: BoardVersions,
+        loaded: LoadedSnapshots,
+        interner: Interner,
+        config: ServiceConfig,
+        metrics: ServiceMetrics,
     ) -> None:
         self.cache = StandingsCache(config.standings_cache_bytes)
         self._versions = versions
         self._loaded = loaded
         self._interner = interner  # the writer's: append-only, safe to read from any thread
         self._config = config
+        self._metrics = metrics
 
     def live(self, query: LeaderboardQuery) -> BoardStandings:
         """The live view's standings over every competitor, as of at least the seq applied now."""
@@ -46,14 +54,18 @@ class Standings:
         applied = arrival.applied  # the result covers every vote of the view up to here
         with self.cache.single_flight(key):
             cached = self.cache.get(key)
+            # A hit: the entry covers the view as the query found it (a waiter of the single flight finds it so too).
+            self._metrics.observe_cache(hit=cached is not None and cached.stamp >= arrival.seq)
             if cached is None or cached.stamp < arrival.seq:
                 copied = self._versions.copy_inputs(query, self._interner)
                 applied = max(applied, copied.applied)
                 warm = (query.board, query.category, query.style_control)
+                started = time.perf_counter()
                 result, params = compute_standings(
                     query, copied.inputs, self._interner, self._config.bt, self._config.threads(),
                     self.cache.warm_start(warm, copied.version), style_config=self._config.style,
                 )  # fmt: skip
+                self._observe_fit(query, time.perf_counter() - started)
                 if params is not None:
                     self.cache.keep_warm_start(warm, copied.version, params)
                 cached = self.cache.put(key, copied.seq, result)
@@ -69,6 +81,7 @@ class Standings:
         key = ("snapshot", snapshot.id, *query.cache_key())
         with self.cache.single_flight(key):
             cached = self.cache.get(key)
+            self._metrics.observe_cache(hit=cached is not None)
             if cached is None:
                 board = self._loaded.views(snapshot).view(query.category)
                 if board is None:
@@ -76,10 +89,17 @@ class Standings:
                         f"snapshot {snapshot.name!r} of {snapshot.board!r} has no votes tagged {query.category!r}"
                     )
                 inputs = copy_inputs(board, query, self._interner)
+                started = time.perf_counter()
                 result, _ = compute_standings(
                     query, inputs, self._interner, self._config.bt, self._config.threads(),
                     style_config=self._config.style,
                 )  # fmt: skip
+                self._observe_fit(query, time.perf_counter() - started)
                 cached = self.cache.put(key, snapshot.seq, result)
         result = cached.standings
         return replace(result, standings=replace(result.standings, as_of_seq=snapshot.seq))
+
+    def _observe_fit(self, query: LeaderboardQuery, seconds: float) -> None:
+        """The computation's time, by what it ran: Elo's online ratings read out, a BT fit, a style-controlled one."""
+        method = "bt_style" if query.style_control else query.method
+        self._metrics.observe_fit(method, query.ci, seconds)

@@ -129,6 +129,11 @@ class WatchHub:
         with self._lock:
             return len(self._publishers)
 
+    def watchers(self) -> int:
+        """Subscribers of every publisher: the watch calls open now."""
+        with self._lock:
+            return sum(publisher.subscribers for publisher in self._publishers.values())
+
 
 def watch(
     hub: WatchHub,

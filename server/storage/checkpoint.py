@@ -58,6 +58,14 @@ def _path(directory: Path, seq: int) -> Path:
     return directory / f"{_PREFIX}{seq:020d}.npz"
 
 
+def written_at(directory: Path, seq: int) -> float | None:
+    """When the checkpoint at ``seq`` was written (its file's mtime, Unix seconds); None if it is gone."""
+    try:
+        return _path(directory, seq).stat().st_mtime
+    except OSError:
+        return None
+
+
 def save(directory: Path, seq: int, boards: dict[str, dict[str, np.ndarray]]) -> Path:
     """Write the state of every board (name -> Board.state()) as of ``seq``; keep the newest two."""
     path = write_states(_path(directory, seq), seq, boards)
