@@ -185,3 +185,31 @@ def test_remote_replay_from_the_command_line(tmp_path, capsys, start_server):
     assert code == 0 and (result["read"], result["removed"]["drop_ties"], result["applied"]) == (300, 100, 200)
     _, board, _ = run_cli(capsys, "leaderboard", "--target", target, "--ci", "none", "--format", "json")
     assert json.loads(board)["total_votes"] == 200
+    html = ["--format", "html", "--title", "A&B"]
+    _, page, _ = run_cli(capsys, "leaderboard", "--target", target, "--ci", "none", *html)
+    assert "<h1>A&amp;B</h1>" in page and "200 votes" in page
+
+
+def test_html_title_through_the_command_line(tmp_path, capsys):
+    path = str(votes_file(tmp_path))
+    outdir = tmp_path / "set"
+    code, out, _ = run_cli(
+        capsys, "export", "--file", path, "--outdir", str(outdir), "--formats", "html,json", "--ci", "none",
+        "--title", "Weekly <arena> & co",
+    )  # fmt: skip
+    assert code == 0 and out.split() == [str(outdir / "leaderboard.html"), str(outdir / "leaderboard.json")]
+    page = (outdir / "leaderboard.html").read_text()
+    assert "<title>Weekly &lt;arena&gt; &amp; co</title>" in page and "<h1>Weekly &lt;arena&gt; &amp; co</h1>" in page
+    assert "Weekly <arena>" not in page and "Last updated" in page and "300 votes" in page
+    _, out, _ = run_cli(capsys, "export", "--file", path, "--outdir", str(outdir), "--formats", "html", "--ci", "none")
+    assert "<title>default leaderboard</title>" in (outdir / "leaderboard.html").read_text()
+    # The same page from replay, on standard output and to a file.
+    code, out, _ = run_cli(capsys, "replay", path, "--ci", "none", "--format", "html", "--title", "Mine")
+    assert code == 0 and "<h1>Mine</h1>" in out
+    run_cli(capsys, "replay", path, "--ci", "none", "--output", str(tmp_path / "lb.html"), "--title", "Mine too")
+    assert "<h1>Mine too</h1>" in (tmp_path / "lb.html").read_text()
+    # A title where no page is written stops the command before it computes anything.
+    with pytest.raises(SystemExit, match="--title"):
+        main(["replay", path, "--format", "csv", "--title", "x"])
+    with pytest.raises(SystemExit, match="--title"):
+        main(["export", "--file", path, "--formats", "json,csv", "--title", "x"])

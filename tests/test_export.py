@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
 import struct
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from server.domain.published import PublishedLeaderboard, SnapshotMark
 from server.files import charts, export, render
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
@@ -179,7 +182,7 @@ def test_chart_png_is_a_real_image(tmp_path, name):
     width, height = assert_real_png(path.read_bytes())
     assert width >= 1000
     if name == "fifty-five":
-        assert height >= 1500  # 50 models (the default top) get room for a legible name each
+        assert height >= 1500  # every model (55, by default) gets room for a legible name
 
 
 def test_chart_png_top_limits_the_models_and_writes_to_a_buffer():
@@ -260,9 +263,12 @@ def test_html_page_is_self_contained_and_escaped():
     assert len(images) == 1
     assert_real_png(base64.b64decode(images[0], validate=True))
     summary = re.search(r'<p class="summary">(.*?)</p>', page).group(1)
-    for part in ("board text", "Bradley–Terry", "bootstrap (1000 rounds)", f"{board.total_votes:,} votes"):
+    for part in ("board text", "Bradley–Terry", "bootstrap (1000 rounds)", "30 models"):
         assert part in summary
-    assert f"as of seq {board.as_of_seq}" in summary and "anchored: gpt-4-turbo-2024-04-09 = 1200" in summary
+    assert "anchored: gpt-4-turbo-2024-04-09 = 1200" in summary
+    updated = re.search(r'<p class="updated">(.*?)</p>', page).group(1)  # no vote time: the seq is all there is
+    assert "not known" in updated and f"{board.total_votes:,} votes" in updated
+    assert f"vote-log seq {board.as_of_seq}" in updated
     assert "2025-06-01T00:00:00Z" in page
     first = board.rows[0]
     ci = f"+{first.rating_upper - first.rating:.1f}/-{first.rating - first.rating_lower:.1f}"
@@ -272,11 +278,134 @@ def test_html_page_is_self_contained_and_escaped():
 def test_html_page_shows_components_only_when_there_are_several():
     single = export.html_page(BOARDS["plain"])
     split = export.html_page(BOARDS["two-components"])
-    assert "<th>C</th>" not in single and "disconnected" not in single
-    assert "<th>C</th>" in split and "2 disconnected groups" in split
+    assert '<th scope="col">C</th>' not in single and "disconnected" not in single
+    assert '<th scope="col">C</th>' in split and "2 disconnected groups" in split
     last = BOARDS["two-components"].rows[-1]
     assert re.search(rf"{re.escape(last.model)}</td>(<td>[^<]*</td>){{6}}<td>1</td></tr>", split)
     assert split.count("<tr>") == 31  # header + 30 models
+
+
+ORGANIZATIONS = ["OpenAI", "Anthropic", "Google", "", "R&D Labs"]
+UPDATED = datetime(2026, 11, 30, 16, 40, 12, tzinfo=UTC)
+
+
+def described_board(n: int = 58) -> PublishedLeaderboard:
+    """``make_board(n)`` as a user's board looks: competitors' metadata on some rows (not all), the last
+    six preliminary, a category, the newest vote's time, and deltas against a snapshot (the last model new since)."""
+    board = render.published(make_board(n=n, seed=11))
+    rows = tuple(
+        replace(
+            row,
+            display_name=f"Display <{i}>" if i % 5 == 0 else "",
+            organization=ORGANIZATIONS[i % len(ORGANIZATIONS)],
+            license={0: "Apache-2.0", 1: "Proprietary", 2: ""}[i % 3],
+            open_weights=None if i % 7 == 0 else i % 3 == 0,
+            preliminary=i >= n - 6,
+            rank_delta=None if i == n - 1 else i % 5 - 2,
+            rating_delta=None if i == n - 1 else round(0.7 * i - 10.0, 1),
+        )
+        for i, row in enumerate(board.rows)
+    )
+    snapshot = SnapshotMark(name="2026-q3", seq=1234, created=1_790_000_000.0, votes=9000)
+    return replace(board, rows=rows, category="coding", compared_to=snapshot, as_of_time=UPDATED.timestamp())
+
+
+def html_table(page: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The page's table as (headers, one {header: cell text} per body row)."""
+    cell = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>")
+    head = re.search(r"<thead><tr>(.*?)</tr></thead>", page).group(1)
+    headers = [html.unescape(h) for h in cell.findall(head)]
+    body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+    rows = [dict(zip(headers, map(html.unescape, cell.findall(tr)), strict=True)) for tr in body.strip().splitlines()]
+    return headers, rows
+
+
+def test_html_page_shows_metadata_preliminary_and_deltas():
+    board = described_board()
+    headers, rows = html_table(export.html_page(board))
+    assert headers == [
+        "rank", "rank (UB)", "model", "organization", "license", "open weights", "rating", "95% CI", "votes",
+        "W", "L", "T", "note", "Δrank", "Δrating",
+    ]  # fmt: skip
+    assert len(rows) == 58
+    for i, (row, cells) in enumerate(zip(board.rows, rows)):
+        assert cells["rank"] == str(row.rank) and cells["rank (UB)"] == str(row.rank_ub)
+        assert cells["model"] == (f"Display <{i}>" if i % 5 == 0 else row.model)
+        assert cells["organization"] == ORGANIZATIONS[i % len(ORGANIZATIONS)]
+        assert cells["license"] == row.license
+        assert cells["open weights"] == {True: "yes", False: "no", None: ""}[row.open_weights]
+        assert cells["rating"] == f"{row.rating:.1f}" and cells["votes"] == str(row.votes)
+        assert cells["note"] == ("preliminary" if i >= 52 else "")
+        if i == 57:
+            assert (cells["Δrank"], cells["Δrating"]) == ("new", "")
+        else:
+            assert cells["Δrank"] == (f"{row.rank_delta:+d}" if row.rank_delta else "0")
+            assert cells["Δrating"] == f"{row.rating_delta:+.1f}"
+    page = export.html_page(board)
+    assert "R&amp;D Labs" in page and "Display &lt;0&gt;" in page  # escaped
+    assert f'title="{board.rows[0].model}"' in page  # the model's own name behind its display name
+    assert '<th scope="col"' in page and "<caption>58 models, best first; Δ against snapshot 2026-q3" in page
+    assert '<div class="table-wrap"' in page and "overflow-x: auto" in page  # scrolls sideways on a phone
+
+
+def test_html_page_leaves_out_columns_no_row_has():
+    headers, _ = html_table(export.html_page(BOARDS["plain"]))
+    assert headers == ["rank", "rank (UB)", "model", "rating", "95% CI", "votes", "W", "L", "T"]
+    one = render.published(BOARDS["plain"])
+    one = replace(one, rows=(replace(one.rows[3], organization="Mistral", open_weights=False), *one.rows[:3]))
+    headers, rows = html_table(export.html_page(one))
+    assert "organization" in headers and "open weights" in headers and "license" not in headers
+    assert [r["organization"] for r in rows] == ["", "", "", "Mistral"]  # ranked: the row sorts back to fourth
+    no_ci = replace(one, ci="none")
+    headers, _ = html_table(export.html_page(no_ci))
+    assert "95% CI" not in headers and "rank (UB)" not in headers
+
+
+def test_html_page_title_is_settable_and_escaped():
+    board = described_board()
+    page = export.html_page(board)
+    assert "<title>text leaderboard · coding</title>" in page and "<h1>text leaderboard · coding</h1>" in page
+    assert "Leaderboard: text" not in page
+    page = export.html_page(board, title="Q4 <arena> & friends")
+    assert "<title>Q4 &lt;arena&gt; &amp; friends</title>" in page and "<h1>Q4 &lt;arena&gt; &amp; friends</h1>" in page
+    assert "<arena>" not in page
+    assert export.default_title(BOARDS["plain"]) == "text leaderboard"
+
+
+def test_html_page_says_when_it_was_last_updated():
+    board = described_board()
+    updated = re.search(r'<p class="updated">(.*?)</p>', export.html_page(board)).group(1)
+    assert updated.startswith(f"Last updated 2026-11-30 16:40:12 UTC · {board.total_votes:,} votes ")
+    assert f'<span class="seq">(vote-log seq {board.as_of_seq})</span>' in updated  # the seq: a detail after it
+
+
+def test_html_page_charts_every_listed_row():
+    board = described_board()
+    assert len(charts.ratings_figure(board).axes[0].get_yticklabels()) == 58
+    labels = [t.get_text() for t in charts.ratings_figure(board).axes[0].get_yticklabels()]
+    assert labels[0] == "Display <0>" and labels[1] == board.rows[1].model  # the names the table shows
+    page = export.html_page(board)
+    embedded = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1))
+    every, top50 = io.BytesIO(), io.BytesIO()
+    export.chart_png(board, every)
+    export.chart_png(board, top50, top=50)
+    assert png_size(embedded) == png_size(every.getvalue()) != png_size(top50.getvalue())
+    assert "all 58 models" in page
+
+
+@pytest.mark.parametrize("n", [300, 1500])
+def test_ratings_chart_draws_every_row_legibly(n):
+    fig = charts.ratings_figure(make_board(n=n, seed=5))
+    labels = fig.axes[0].get_yticklabels()
+    assert len(labels) == n
+    width, height = fig.get_size_inches() * charts.DPI
+    assert height <= charts._MAX_HEIGHT * charts.DPI < 2**16  # Agg's limit, and a file a browser opens
+    size = labels[0].get_fontsize()
+    if n == 300:
+        assert size == charts._LABEL_SIZE and height >= 300 * 0.2 * charts.DPI  # full size: ~29 pixels a row
+    else:
+        assert 4.0 <= size < charts._LABEL_SIZE  # packed closer, set smaller, still there
+        assert height / n >= size * charts.DPI / 72  # each name fits its row
 
 
 # --- files -------------------------------------------------------------------------------------

@@ -126,11 +126,11 @@ def test_without_an_interval_no_format_shows_one(tmp_path, start_server):
         assert csv[0].startswith("rank,rank_ub,model,rating,rating_lower,rating_upper,votes")  # the same columns
         assert csv[1].startswith("1,,m1,") and csv[1].split(",")[4:6] == ["", ""]  # left empty
         page = cli("replay", votes, *query, "--format", "html").stdout
-        assert "<th>95% CI</th>" not in page and "<th>rank (UB)</th>" not in page and "+0.0/-0.0" not in page
+        assert ">95% CI</th>" not in page and ">rank (UB)</th>" not in page and "+0.0/-0.0" not in page
     # With an interval, every format shows it.
     sandwich = cli("replay", votes, "--ci", "sandwich")
     assert "95% CI" in sandwich.stdout.splitlines()[1] and "rank (UB)" in sandwich.stdout.splitlines()[1]
-    assert "<th>95% CI</th>" in cli("replay", votes, "--ci", "sandwich", "--format", "html").stdout
+    assert '<th scope="col">95% CI</th>' in cli("replay", votes, "--ci", "sandwich", "--format", "html").stdout
     # From a server: the same rule, the message keeping its numbers (ci says CI_NONE).
     target, last = serve_ladder(start_server)
     feed = json.loads(cli("leaderboard", *target, "--ci", "none", "--format", "json").stdout)
@@ -221,7 +221,7 @@ def test_a_leaderboard_is_as_of_the_time_of_its_newest_vote(tmp_path, start_serv
     feed = json.loads(cli("leaderboard", *target, "--ci", "none", "--format", "json").stdout)
     assert feed["as_of_time"] == stamp and feed["as_of_seq"] == last
     html = cli("leaderboard", *target, "--ci", "none", "--format", "html").stdout
-    assert f"as of {utc(stamp)} (seq {last})" in html
+    assert f"Last updated {utc(stamp)} · " in html and f"(vote-log seq {last})" in html
     # Checkpointed with the board: the same after a restart.
     server.stop(grace=1.0)
     server = start_server(tmp_path / "data")

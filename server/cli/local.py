@@ -82,8 +82,10 @@ def export(args: argparse.Namespace) -> int:
         raise SystemExit(f"--formats: unknown {', '.join(unknown)} (known: {', '.join(options.OUTPUT_FORMATS)})")
     if not args.target and options.listing_asked(args):
         raise SystemExit("--status, --compare-to and the other listing options need --target (a server)")
+    if args.title is not None and "html" not in formats:
+        raise SystemExit("--title is the html page's: add html to --formats")
     board = remote.fetch_leaderboard(args) if args.target else offline_board(args)[0]
-    for path in files.export_set(board, Path(args.outdir), args.stem, formats):
+    for path in files.export_set(board, Path(args.outdir), args.stem, formats, title=args.title):
         print(path)
     return 0
 

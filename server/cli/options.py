@@ -188,11 +188,23 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         "with --output also png, heatmap or parquet (default: from the file's extension)",
     )  # fmt: skip
     parser.add_argument("--output", metavar="PATH", help="write to PATH instead of standard output")
+    parser.add_argument(
+        "--title", metavar="TEXT",
+        help="the html page's title and heading (default: 'BOARD leaderboard', with ' · TAG' for a --category)",
+    )  # fmt: skip
 
 
 def output_format(args: argparse.Namespace) -> str | None:
     """The format of the command's output: --format, else --output's extension (None: standard output's
-    default). An extension that implies no format stops the command, naming the flag and the extensions."""
+    default). An extension that implies no format stops the command, naming the flag and the extensions;
+    so does a --title for any format but html (the only one with a title)."""
+    fmt = _output_format(args)
+    if args.title is not None and fmt != "html":
+        raise SystemExit(f"--title is the html page's; the {fmt or 'table'} output has none")
+    return fmt
+
+
+def _output_format(args: argparse.Namespace) -> str | None:
     if args.format or not args.output:
         return args.format
     from server.files import export

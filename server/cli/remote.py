@@ -24,14 +24,14 @@ def emit(board, args: argparse.Namespace) -> None:
     """The leaderboard (a ``PublishedLeaderboard``) to standard output, or to --output in the chosen format."""
     from server.files import export
 
+    fmt = options.output_format(args) or "table"
     if args.output:
-        path = export.write(board, Path(args.output), options.output_format(args))
+        path = export.write(board, Path(args.output), fmt, title=args.title)
         log.info("wrote %s", path)
         return
-    fmt = args.format or "table"
     if fmt not in options.STDOUT_FORMATS:
         raise SystemExit(f"--format {fmt} is binary: give --output PATH")
-    print(export.text(board, fmt))
+    print(export.text(board, fmt, title=args.title))
 
 
 def fetch_leaderboard(args: argparse.Namespace):
@@ -140,8 +140,8 @@ def watch(args: argparse.Namespace) -> int:
     from server.rpc.wire import leaderboard_from_pb
 
     fmt = args.format or "table"
-    if fmt not in ("table", "json"):
-        raise SystemExit("watch prints table or json (one JSON document per line)")
+    if fmt not in ("table", "json") or args.title is not None:
+        raise SystemExit("watch prints table or json (one JSON document per line), without a --title")
     if args.top_k < 0 or args.count < 0:
         raise SystemExit("--top-k and --count must be at least 0")
     if args.timeout is not None and not args.timeout > 0:

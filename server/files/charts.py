@@ -27,30 +27,45 @@ if TYPE_CHECKING:
 
 DPI = 120
 _LABEL_CHARS = 42  # longer model names are shortened on charts so the plot keeps its width
+# The ratings chart: inches per row and the names' size in points, up to a figure _MAX_HEIGHT inches
+# tall (14,400 pixels: 490 rows at full size; Agg stops at 65,536); _MARGIN holds the title and x axis.
+_ROW_PITCH = 0.24
+_LABEL_SIZE = 8.5
+_MAX_HEIGHT = 120.0
+_MARGIN = 1.6
 
 PathOrBuffer = str | os.PathLike[str] | BinaryIO
 
 
-def chart_png(board: Board, path_or_buffer: PathOrBuffer, top: int | None = 50) -> None:
-    """Write a PNG dot plot of the ``top`` best ratings (all when None) with 95% CI error bars.
+def chart_png(board: Board, path_or_buffer: PathOrBuffer, top: int | None = None) -> None:
+    """Write a PNG dot plot of the ``top`` best ratings (every listed row when None) with 95% CI error bars.
 
     Models run down the y axis best first, so long names stay horizontal and legible; the figure
-    grows with the number of models (about 1200 x 1700 pixels for 50). Models in different
-    components of the comparison graph get different colours, since their ratings are not comparable.
+    grows with the number of models (about 1200 x 1700 pixels for 50, 8800 pixels tall for 300) up
+    to ``_MAX_HEIGHT`` inches, beyond which the rows are packed closer and their names set smaller:
+    every row is drawn. Models in different components of the comparison graph get different
+    colours, since their ratings are not comparable.
     """
+    _save(ratings_figure(board, top), path_or_buffer)
+
+
+def ratings_figure(board: Board, top: int | None = None) -> Figure:
+    """The figure chart_png saves: one y tick (labelled with the model's name) per row drawn."""
     board = render.published(board)
     rows = ranked(board)[: _check_top(top)]
-    fig = _new_figure(10.0, max(3.5, 1.6 + 0.24 * len(rows)))
+    pitch = min(_ROW_PITCH, (_MAX_HEIGHT - _MARGIN) / max(1, len(rows)))
+    fig = _new_figure(10.0, max(3.5, _MARGIN + pitch * len(rows)))
     ax = fig.add_subplot()
     if rows:
-        _plot_ratings(ax, board, rows)
+        # A name takes at most ~80% of its row's pitch (72 points an inch), so labels never overlap.
+        _plot_ratings(ax, board, rows, label_size=min(_LABEL_SIZE, 0.8 * 72 * pitch))
     else:
         _say_empty(ax)
     ax.set_title(_chart_title(board, len(rows)), loc="left", fontsize=11, parse_math=False)
-    _save(fig, path_or_buffer)
+    return fig
 
 
-def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow]) -> None:
+def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow], label_size: float) -> None:
     import numpy as np
 
     y = np.arange(len(rows))
@@ -70,21 +85,23 @@ def _plot_ratings(ax: Axes, board: PublishedLeaderboard, rows: list[PublishedRow
             y[mine],
             xerr=[below[mine], above[mine]],
             fmt="o",
-            markersize=4.5,
+            markersize=min(4.5, label_size * 0.55),
             color=f"C{index}",
             ecolor=f"C{index}",
-            elinewidth=1.4,
-            capsize=3,
+            elinewidth=1.4 if label_size >= _LABEL_SIZE else 0.8,
+            capsize=min(3.0, label_size * 0.35),
             label=f"component {component}" if several else None,
         )
     if several:
         ax.legend(title="not comparable across", loc="lower right", fontsize=8, title_fontsize=8)
-    ax.set_yticks(y, [_short(r.model) for r in rows], fontsize=8.5, parse_math=False)
+    ax.set_yticks(y, [_short(render.model_label(r)) for r in rows], fontsize=label_size, parse_math=False)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
     ax.set_xlabel(f"{method_label(board)} rating" + (", 95% CI" if board.has_interval else " (no interval computed)"))
     ax.grid(axis="x", alpha=0.35)
     ax.grid(axis="y", alpha=0.15, linestyle=":")  # a faint guide from each name to its point
     ax.set_axisbelow(True)
+    if len(rows) > 40:  # a tall chart: the rating scale at the top too, not only a screenful below
+        ax.tick_params(axis="x", top=True, labeltop=True)
     if board.anchor is not None:
         ax.axvline(board.anchor.rating, color="0.5", linewidth=0.8, linestyle="--", zorder=0)
 
@@ -152,7 +169,7 @@ def _plot_win_matrix(fig: Figure, ax: Axes, rows: list[PublishedRow], p: np.ndar
 
     cmap = colormaps["RdBu"].with_extremes(bad="white")  # the registry is only read, never changed
     image = ax.imshow(p, cmap=cmap, vmin=0.0, vmax=1.0)
-    labels = [_short(r.model) for r in rows]
+    labels = [_short(render.model_label(r)) for r in rows]
     ticks = np.arange(len(rows))
     ax.set_xticks(ticks, labels, rotation=45, ha="right", rotation_mode="anchor", fontsize=8.5, parse_math=False)
     ax.set_yticks(ticks, labels, fontsize=8.5, parse_math=False)

@@ -19,10 +19,10 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from server.domain.published import PublishedLeaderboard, PublishedRow
 from server.files import render
@@ -151,91 +151,177 @@ def _iso_utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# --- charts ------------------------------------------------------------------------------------
+# --- the HTML page -----------------------------------------------------------------------------
 
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 72rem;
        padding: 0 1rem; color: #1a1a1a; }
-h1 { font-size: 1.5rem; margin-bottom: 0.25rem; }
-p.summary { color: #444; margin-top: 0; }
+h1 { font-size: 1.5rem; margin-bottom: 0.25rem; overflow-wrap: anywhere; }
+p.updated { margin: 0 0 0.25rem; }
+p.updated .seq, p.summary { color: #555; }
+p.summary { margin-top: 0; }
 p.note { color: #8a4b00; }
-table { border-collapse: collapse; font-size: 0.9rem; margin: 1rem 0 2rem; }
-th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #e3e3e3; }
-th { text-align: right; background: #f5f5f5; position: sticky; top: 0; }
+.table-wrap { overflow-x: auto; margin: 1rem 0 2rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
+caption { text-align: left; color: #555; padding-bottom: 0.4rem; }
+th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #e3e3e3; white-space: nowrap; }
+th { text-align: right; background: #f5f5f5; }
 td { text-align: right; font-variant-numeric: tabular-nums; }
-th.model, td.model { text-align: left; }
+th.text, td.text { text-align: left; }
+td.model { white-space: normal; min-width: 10rem; }
 tbody tr:hover { background: #f0f6ff; }
 img { max-width: 100%; height: auto; }
 footer { color: #777; font-size: 0.8rem; margin-top: 2rem; }
+@media (max-width: 40rem) {
+  body { margin: 1rem auto; }
+  table { font-size: 0.8rem; }
+  th, td { padding: 0.2rem 0.4rem; }
+}
 """
 
 
-def html_page(board: Board, as_of: datetime | None = None) -> str:
-    """One self-contained HTML page: title, summary line, the table and the CI chart.
+def default_title(board: Board) -> str:
+    """The HTML page's title when none is given: ``text leaderboard``; ``text leaderboard · coding`` for a
+    category."""
+    board = render.published(board)
+    return f"{board.board} leaderboard" + (f" · {board.category}" if board.category else "")
+
+
+def html_page(board: Board, as_of: datetime | None = None, title: str | None = None) -> str:
+    """One self-contained HTML page: the title (``default_title`` unless given), when the standings
+    were last updated (the newest vote's UTC time; the seq as a detail), a summary line, the table
+    (see ``_html_columns``) and the CI chart of every listed row.
 
     Nothing is fetched when it is opened: the style is inline and the chart is embedded as a
-    base64 ``data:`` URI, so the file can be mailed, archived or opened from disk.
+    base64 ``data:`` URI, so the file can be mailed, archived or opened from disk. ``as_of`` is when
+    the page was generated (the footer; now by default).
     """
     board = render.published(board)
-    name = html.escape(board.board)
+    heading = html.escape(title if title is not None else default_title(board))
     chart = io.BytesIO()
-    chart_png(board, chart)
+    chart_png(board, chart, top=None)
     chart_uri = "data:image/png;base64," + base64.b64encode(chart.getvalue()).decode("ascii")
     components = {row.component for row in board.rows}
-    note = (
-        f'<p class="note">{len(components)} disconnected groups of models: compare ratings only within one '
-        "(column C).</p>"
-        if len(components) > 1
-        else ""
-    )
+    notes = []
+    if len(components) > 1:
+        notes.append(f"{len(components)} disconnected groups of models: compare ratings only within one (column C).")
+    if board.compared_to is not None and board.compared_view_empty:
+        notes.append(f"Compared with snapshot {board.compared_to.name}: this view had no votes then, so no Δ.")
+    note = "".join(f'<p class="note">{html.escape(text)}</p>\n' for text in notes)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Leaderboard: {name}</title>
+<title>{heading}</title>
 <style>{_CSS}</style>
 </head>
 <body>
-<h1>Leaderboard: {name}</h1>
+<h1>{heading}</h1>
+{_updated(board)}
 <p class="summary">{html.escape(_summary(board))}</p>
-{note}
-{_html_table(board, several_components=len(components) > 1)}
-<img src="{chart_uri}" alt="Ratings of the top models with their 95% confidence intervals">
+{note}{_html_table(board, several_components=len(components) > 1)}
+<img src="{chart_uri}" alt="Ratings of all {len(board.rows)} models with their 95% confidence intervals, best first">
 <footer>Generated {_iso_utc(as_of)} · feed schema {FEED_SCHEMA}</footer>
 </body>
 </html>
 """
 
 
-def _summary(board: PublishedLeaderboard) -> str:
-    text = (
-        f"board {board.board} · {render.method_label(board)} · 95% CI: {render.ci_label(board)} · "
-        f"{board.total_votes:,} votes · "
-        f"{len(board.rows)} models · {render.as_of_text(board)}"
+def _updated(board: PublishedLeaderboard) -> str:
+    """The "Last updated" line: the newest vote's UTC time (render.as_of_moment), the votes, the seq as a detail."""
+    moment = render.as_of_moment(board)
+    when = f"Last updated {moment}" if moment is not None else "Last updated: not known (the votes carried no time)"
+    detail = f"vote-log seq {board.as_of_seq}"
+    if board.as_of is not None:
+        detail = f"snapshot {board.as_of.name}, " + detail
+    return (
+        f'<p class="updated">{html.escape(when)} · {board.total_votes:,} votes '
+        f'<span class="seq">({html.escape(detail)})</span></p>'
     )
+
+
+def _summary(board: PublishedLeaderboard) -> str:
+    view = board.board + (f"/{board.category}" if board.category else "")
+    text = f"board {view} · {render.method_label(board)} · 95% CI: {render.ci_label(board)} · {len(board.rows)} models"
     if board.anchor is not None:
         text += f" · anchored: {render.anchor_label(board.anchor)}"
+    if board.compared_to is not None:
+        text += f" · Δ since snapshot {board.compared_to.name} (seq {board.compared_to.seq})"
     return text
 
 
-def _html_table(board: PublishedLeaderboard, several_components: bool) -> str:
-    header = render.table_columns(board)  # the table's: without an interval, no rank (UB) and no CI
+class _Column(NamedTuple):
+    header: str
+    cell: Callable[[PublishedRow], str]  # the cell's text, not yet escaped
+    text: bool = False  # left-aligned (names and words) rather than right-aligned (numbers)
+
+
+def _open_weights(row: PublishedRow) -> str:
+    return {True: "yes", False: "no", None: ""}[row.open_weights]
+
+
+def _html_columns(board: PublishedLeaderboard, several_components: bool) -> list[_Column]:
+    """The page's columns: rank, rank (UB), model (the display name when set), organization, license,
+    open weights, rating, 95% CI, votes, W, L, T, note (preliminary), Δrank and Δrating against
+    ``compared_to``, C (component). Without an interval, no rank (UB) and no CI (which would read
+    +0.0/-0.0); organization, license, open weights and note only when some row has one; the Δ
+    columns only when the board was compared (and the view had votes then); C only with several."""
+    rows = board.rows
+    interval = board.has_interval
+    columns = [
+        _Column("rank", lambda r: str(r.rank)),
+        *([_Column("rank (UB)", lambda r: str(r.rank_ub))] if interval else []),
+        _Column("model", render.model_label, text=True),
+        *([_Column("organization", lambda r: r.organization, text=True)] if any(r.organization for r in rows) else []),
+        *([_Column("license", lambda r: r.license, text=True)] if any(r.license for r in rows) else []),
+        *([_Column("open weights", _open_weights, text=True)] if any(r.open_weights is not None for r in rows) else []),
+        _Column("rating", lambda r: f"{r.rating:.1f}"),
+        *([_Column("95% CI", render.ci_text)] if interval else []),
+        _Column("votes", lambda r: str(r.votes)),
+        _Column("W", lambda r: str(r.wins)),
+        _Column("L", lambda r: str(r.losses)),
+        _Column("T", lambda r: str(r.ties)),
+    ]
+    if any(r.preliminary for r in rows):
+        columns.append(_Column("note", lambda r: "preliminary" if r.preliminary else "", text=True))
+    if board.compared_to is not None and not board.compared_view_empty:
+        columns.append(_Column("Δrank", lambda r: render.delta_cells(r)[0]))
+        columns.append(_Column("Δrating", lambda r: render.delta_cells(r)[1]))
     if several_components:
-        header.append("C")
-    head = "".join(f'<th class="model">{h}</th>' if h == "model" else f"<th>{html.escape(h)}</th>" for h in header)
-    body = "\n".join(_html_row(board, row, several_components) for row in render.ranked(board))
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+        columns.append(_Column("C", lambda r: str(r.component)))
+    return columns
 
 
-def _html_row(board: PublishedLeaderboard, row: PublishedRow, with_component: bool) -> str:
-    cells = [html.escape(cell) for cell in render.table_cells(board, row)]
-    if with_component:
-        cells.append(str(row.component))
-    model = render.table_columns(board).index("model")
-    tds = (f'<td class="model">{cell}</td>' if i == model else f"<td>{cell}</td>" for i, cell in enumerate(cells))
-    return "<tr>" + "".join(tds) + "</tr>"
+def _html_table(board: PublishedLeaderboard, several_components: bool) -> str:
+    columns = _html_columns(board, several_components)
+    left = ' class="text"'
+    head = "".join(f'<th scope="col"{left if c.text else ""}>{html.escape(c.header)}</th>' for c in columns)
+    body = "\n".join(_html_row(row, columns) for row in render.ranked(board))
+    caption = f"{len(board.rows)} models, best first"
+    if board.compared_to is not None and not board.compared_view_empty:
+        caption += f"; Δ against snapshot {board.compared_to.name} (new: not rated then)"
+    return (
+        f'<div class="table-wrap" role="region" aria-label="leaderboard table" tabindex="0">\n'
+        f"<table>\n<caption>{html.escape(caption)}</caption>\n<thead><tr>{head}</tr></thead>\n"
+        f"<tbody>\n{body}\n</tbody>\n</table>\n</div>"
+    )
+
+
+def _html_row(row: PublishedRow, columns: list[_Column]) -> str:
+    cells = []
+    for column in columns:
+        value = html.escape(column.cell(row))
+        if column.header == "model":
+            # The model's own name stays at hand (a tooltip) when a display name is shown in its place.
+            named = f' title="{html.escape(row.model)}"' if row.display_name and row.display_name != row.model else ""
+            cells.append(f'<td class="text model"{named}>{value}</td>')
+        elif column.text:
+            cells.append(f'<td class="text">{value}</td>')
+        else:
+            cells.append(f"<td>{value}</td>")
+    return "<tr>" + "".join(cells) + "</tr>"
 
 
 # --- Parquet -----------------------------------------------------------------------------------
@@ -259,12 +345,13 @@ def rows_frame(board: PublishedLeaderboard) -> pl.DataFrame:
 # --- files -------------------------------------------------------------------------------------
 
 
-def write(board: Board, path: Path, fmt: str | None = None) -> Path:
+def write(board: Board, path: Path, fmt: str | None = None, *, title: str | None = None) -> Path:
     """Write one export to ``path`` and return it.
 
     ``fmt`` is one of ``FORMATS``; when None it follows the extension (.json, .csv, .txt for the
     table, .html/.htm, .png for the chart, .parquet). The heatmap is only written when asked for
-    (``fmt="heatmap"``). The file is replaced atomically, so a reader polling a published feed
+    (``fmt="heatmap"``). ``title`` is the HTML page's (``default_title`` when None); the other
+    formats have none. The file is replaced atomically, so a reader polling a published feed
     never sees it half written.
     """
     path = Path(path)
@@ -272,16 +359,16 @@ def write(board: Board, path: Path, fmt: str | None = None) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"cannot write {path}: unknown format {fmt!r} (accepted: {', '.join(FORMATS)})")
     board = render.published(board)
-    _replace_atomically(path, _encode(board, fmt))
+    _replace_atomically(path, _encode(board, fmt, title))
     log.debug("wrote %s leaderboard %s to %s", fmt, board.board, path)
     return path
 
 
-def text(board: Board, fmt: str) -> str:
-    """A text format (table, csv, json: the feed, html) as a string, for standard output."""
+def text(board: Board, fmt: str, *, title: str | None = None) -> str:
+    """A text format (table, csv, json: the feed, html) as a string, for standard output; ``title`` as for write."""
     if fmt not in ("table", "csv", "json", "html"):
         raise ValueError(f"{fmt!r} is not a text format (table, csv, json, html)")
-    return _encode(board, fmt).decode().rstrip("\n")
+    return _encode(board, fmt, title).decode().rstrip("\n")
 
 
 def export_set(
@@ -289,10 +376,13 @@ def export_set(
     directory: Path,
     stem: str = "leaderboard",
     formats: Iterable[str] = ("json", "csv", "html", "png", "heatmap", "parquet"),
+    *,
+    title: str | None = None,
 ) -> list[Path]:
     """Write several exports into ``directory`` (created if needed) as ``{stem}.json``,
     ``{stem}.csv``, ``{stem}.txt`` (table), ``{stem}.html``, ``{stem}.png``,
-    ``{stem}-heatmap.png`` and ``{stem}.parquet``; returns the paths in the order of ``formats``."""
+    ``{stem}-heatmap.png`` and ``{stem}.parquet``; returns the paths in the order of ``formats``.
+    ``title`` is the HTML page's, as for write."""
     formats = list(formats)
     unknown = [fmt for fmt in formats if fmt not in FORMATS]
     if unknown:  # checked before writing anything, so a typo does not leave a partial set behind
@@ -300,7 +390,7 @@ def export_set(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     board = render.published(board)
-    return [write(board, directory / f"{stem}{_SET_SUFFIX[fmt]}", fmt) for fmt in formats]
+    return [write(board, directory / f"{stem}{_SET_SUFFIX[fmt]}", fmt, title=title) for fmt in formats]
 
 
 def format_of(path: Path | str) -> str | None:
@@ -321,18 +411,18 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _encode(board: Board, fmt: str) -> bytes:
-    """The file's bytes for one format."""
+def _encode(board: Board, fmt: str, title: str | None = None) -> bytes:
+    """The file's bytes for one format; ``title``: the HTML page's."""
     board = render.published(board)
     if fmt == "json":
         return (json.dumps(feed(board), indent=2) + "\n").encode()
     if fmt in ("csv", "table"):
         return (render.render(board, fmt) + "\n").encode()
     if fmt == "html":
-        return html_page(board).encode()
+        return html_page(board, title=title).encode()
     buffer = io.BytesIO()
     if fmt == "png":
-        chart_png(board, buffer)
+        chart_png(board, buffer, top=None)
     elif fmt == "heatmap":
         heatmap_png(board, buffer)
     else:  # parquet

@@ -24,6 +24,8 @@ __all__ = [
     "ROW_FIELDS",
     "as_dict",
     "ci_text",
+    "delta_cells",
+    "model_label",
     "published",
     "render",
     "row_dict",
@@ -99,10 +101,22 @@ def as_dict(board: Board) -> dict:
 def as_of_text(board: PublishedLeaderboard) -> str:
     """What the standings are as of, for people: the newest vote's time (UTC) and the seq,
     ``as of 2026-11-30 16:40:12 UTC (seq 21939)``; only the seq when no vote carried a time."""
-    if board.as_of_time is None:
+    moment = as_of_moment(board)
+    if moment is None:
         return f"as of seq {board.as_of_seq}"
-    moment = datetime.fromtimestamp(board.as_of_time, UTC)
-    return f"as of {moment:%Y-%m-%d %H:%M:%S} UTC (seq {board.as_of_seq})"
+    return f"as of {moment} (seq {board.as_of_seq})"
+
+
+def as_of_moment(board: PublishedLeaderboard) -> str | None:
+    """The newest covered vote's time as ``2026-11-30 16:40:12 UTC``; None when no vote carried a time."""
+    if board.as_of_time is None:
+        return None
+    return f"{datetime.fromtimestamp(board.as_of_time, UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def model_label(row: PublishedRow) -> str:
+    """The name people read: the competitor's display name when set, else the model's name."""
+    return row.display_name or row.model
 
 
 def rating_scale(board: Board) -> tuple[float, float]:
@@ -134,7 +148,7 @@ def ci_text(row: PublishedRow) -> str:
 
 
 def table_columns(board: PublishedLeaderboard) -> list[str]:
-    """The leading columns of the table (and the HTML page): without an interval (``ci`` "none"),
+    """The leading columns of the text table: without an interval (``ci`` "none"),
     neither "rank (UB)" nor "95% CI", which would otherwise read +0.0/-0.0, as if nothing were uncertain."""
     if board.has_interval:
         return ["rank", "rank (UB)", "model", "rating", "95% CI", "votes", "W", "L", "T"]
@@ -156,7 +170,7 @@ def _table(board: PublishedLeaderboard) -> str:
     if board.compared_to is not None:
         header += ["Δrank", "Δrating"]
         for line, row in zip(lines, board.rows):
-            line += _deltas(row)
+            line += delta_cells(row)
     if board.style_control:
         header.append("Δstyle")
         for line, row in zip(lines, board.rows):
@@ -209,7 +223,9 @@ def _table(board: PublishedLeaderboard) -> str:
     return "\n".join([title, fmt_row(header), *(fmt_row(line) for line in lines), *footer])
 
 
-def _deltas(row: PublishedRow) -> list[str]:
+def delta_cells(row: PublishedRow) -> list[str]:
+    """Δrank and Δrating against ``compared_to``: ``+2``/``0``/``-1`` and ``+12.3``; ``new`` and "" for a model
+    new since."""
     if row.rank_delta is None:
         return ["new", ""]
     return [f"{row.rank_delta:+d}" if row.rank_delta else "0", f"{row.rating_delta:+.1f}"]
