@@ -197,7 +197,7 @@ class RatingsService:
     def listing_stamp(self, board: str, category: str = "") -> ListingStamp:
         """What a listing of the view depends on besides its request: while the stamp stays the same, the same
         request gets the same listing (a cache of encoded responses keys on it; NotFound for an unknown view)."""
-        return ListingStamp(self.view_stamp(board, category), self._writer.metadata, self._book.registry)
+        return ListingStamp(self._versions.view_seq(board, category), self._writer.metadata, self._book.registry)
 
     def view_stamp(self, board: str, category: str = "") -> int:
         """The seq of the last vote applied to a view (changes exactly when its standings can)."""

@@ -202,6 +202,14 @@ class BoardVersions:
             self._swapped.discard(version)
             return self.applied_seq
 
+    def view_seq(self, board: str, category: str) -> int:
+        """The view's last applied seq, read without the engine lock: the applier holds that lock while it
+        applies a batch (milliseconds with a thousand replicas), and a cache lookup on the HTTP event loop must
+        not wait for it. Safe without it: the dict lookups and the int read are each atomic, and ``last_seq`` is
+        set once a batch is applied, so a read mid-batch sees the standings still published (NotFound and
+        Unavailable as under the lock)."""
+        return self._view(board, category).last_seq
+
     def stamp(self, board: str, category: str) -> ViewStamp:
         with self._lock:
             return ViewStamp(self._view(board, category).last_seq, self.applied_seq)
