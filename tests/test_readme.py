@@ -4,8 +4,8 @@ Each ```bash block of README.md runs as one bash script (``set -euo pipefail``) 
 with only what a copy-and-paste on this machine needs changed:
 - ``.venv/bin/arena-ratings`` is this interpreter's ``python -m server.cli``;
 - a ``serve`` line starts the server in the background on a free loopback port (and a folder of
-  its own) and waits until it reports SERVING (its kernels warmed up); README ports and hosts (``127.0.0.1:50051``,
-  ``arena.example:50051``, ``--host 0.0.0.0``) point at it;
+  its own) and waits until it reports SERVING (its kernels warmed up); README ports and hosts
+  (``127.0.0.1:50051``, ``arena.example:50051``, ``--host 0.0.0.0``, and its HTTP port, 8080) point at it;
 - ``../shared/data/`` is the shared data folder (a block that reads it skips when it is absent);
 - ``bench --duration N`` runs for 2 s.
 The Quick start's blocks run against the first command's server (``serve`` with its defaults).
@@ -109,6 +109,8 @@ class Script:
         port = self.port(int(args.get("--port", 50051)))
         self.servers += 1
         args["--port"] = str(port)
+        if args.get("--http-port") != "0":
+            args["--http-port"] = str(self.port(int(args.get("--http-port", 8080))))
         args["--data-dir"] = str(self.work / f"server-{self.servers}")
         if args.get("--host") == "0.0.0.0":
             args["--host"] = "127.0.0.1"
@@ -154,10 +156,10 @@ def test_readme_block_runs(line, text, tmp_path):
         (tmp_path / "server.pem").write_bytes(pems["server"][0])
         (tmp_path / "server.key").write_bytes(pems["server"][1])
         (tmp_path / "ca.pem").write_bytes(pems["ca"])
-    # Blocks that talk to 127.0.0.1:50051 without starting a server continue the Quick start: its
-    # server, and (for the blocks after it) its votes.
+    # Blocks that talk to 127.0.0.1:50051 (or its HTTP port, 8080) without starting a server continue the Quick
+    # start: its server, and (for the blocks after it) its votes.
     prefix = ""
-    if "127.0.0.1:50051" in text and f"{ARENA} serve" not in text:
+    if ("127.0.0.1:50051" in text or "127.0.0.1:8080" in text) and f"{ARENA} serve" not in text:
         prefix = FIRST_SERVE if QUICK_SUBMIT in text else f"{FIRST_SERVE}\n{QUICK_SUBMIT}"
         if not SHARED_DATA.exists():
             pytest.skip(f"{SHARED_DATA} is absent: the Quick start's votes come from it")
