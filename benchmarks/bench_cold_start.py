@@ -76,7 +76,7 @@ def run(cache: Path, votes: int, models: int) -> dict:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     with tempfile.TemporaryDirectory() as data:
         command = [sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve", "--data-dir", data,
-                   "--port", str(port), "--snapshot-every", "0"]  # fmt: skip
+                   "--port", str(port), "--http-port", str(free_loopback_port()), "--snapshot-every", "0"]  # fmt: skip
         launched = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env=env)
         try:

@@ -92,7 +92,7 @@ def test_serve_create_boards_flag(monkeypatch, tmp_path):
 
     started = []
 
-    def fake_start(data_dir, host, port, config, access=None):
+    def fake_start(data_dir, host, port, config, access=None, http=None):
         started.append(config)
         raise SystemExit(0)
 

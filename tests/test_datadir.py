@@ -33,7 +33,8 @@ REFUSAL_SECONDS = 30.0  # a refused `serve` exits within this (Python start-up a
 def serve(data_dir: Path, port: int) -> subprocess.CompletedProcess:
     """Run `arena-ratings serve` and wait for it to exit (a second server must exit at once)."""
     command = [sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve",
-               "--data-dir", str(data_dir), "--port", str(port), "--snapshot-every", "0"]  # fmt: skip
+               "--data-dir", str(data_dir), "--port", str(port), "--http-port", "0",
+               "--snapshot-every", "0"]  # fmt: skip
     started = time.monotonic()
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=REFUSAL_SECONDS)

@@ -516,3 +516,37 @@ def test_a_metrics_scrape_parses_and_its_counters_move_by_the_votes_sent(served)
     submits = ("arena_ratings_request_duration_seconds_count", (("rpc", "SubmitVotes"), ("transport", "http")))
     assert after[submits] - before.get(submits, 0) == 2
     assert after[("arena_ratings_board_votes", (("board", "text"),))] == 612
+
+
+def test_serve_starts_http_beside_grpc_with_its_title_and_board_names_and_stops_both(tmp_path):
+    """The command a user runs: HTTP on by default (here on a free port), the page titled by --site-title,
+    boards named by --board-config's display_name; SIGTERM stops both listeners and exits 0."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from server.client.launch import free_loopback_port
+
+    port, http_port = free_loopback_port(), free_loopback_port()
+    config = tmp_path / "boards.json"
+    config.write_text(json.dumps({"text": {"display_name": "Text Arena", "k": 16}}))
+    command = [sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve", "--data-dir", str(tmp_path / "d"),
+               "--port", str(port), "--http-port", str(http_port), "--site-title", "Cats <&> Dogs",
+               "--board-config", str(config), "--snapshot-every", "0"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        with RatingsClient(f"127.0.0.1:{port}", timeout=120) as client:
+            client.wait_ready(timeout=120)
+        base = f"http://127.0.0.1:{http_port}"
+        page = httpx.get(base + "/")
+        assert page.status_code == 200 and "<title>Cats &lt;&amp;&gt; Dogs</title>" in page.text
+        ack = httpx.post(base + "/v1/boards/text/votes", json={"votes": vote_rows(5, seed=3)}).json()
+        assert ack["accepted"] == 5 and ack["board_created"]
+        assert httpx.get(base + "/v1/boards").json()["boards"][0]["display_name"] == "Text Arena"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    for listening in (port, http_port):
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", listening), timeout=2).close()

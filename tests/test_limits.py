@@ -282,7 +282,8 @@ def test_hostile_client_against_a_capped_process_stays_within_budget(tmp_path):
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     command = [sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve", "--data-dir", str(tmp_path),
-               "--port", str(port), "--memory-budget", str(budget), "--snapshot-every", "0"]  # fmt: skip
+               "--port", str(port), "--http-port", "0", "--memory-budget", str(budget),
+               "--snapshot-every", "0"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, preexec_fn=limit)
     try:
         with RatingsClient(f"127.0.0.1:{port}") as client:

@@ -266,7 +266,7 @@ def serve_log(env: dict, data_dir: Path, log: Path) -> tuple[list[str], list[str
     """Start `serve`, wait for SERVING, send votes and two queries, stop it: the lines logged by SERVING, and all."""
     port = free_loopback_port()
     command = [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(data_dir), "--port", str(port),
-               "--snapshot-every", "0", "--bootstrap", "20"]  # fmt: skip
+               "--http-port", str(free_loopback_port()), "--snapshot-every", "0", "--bootstrap", "20"]  # fmt: skip
     with log.open("w") as stderr:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=stderr, stdout=subprocess.DEVNULL)
     try:

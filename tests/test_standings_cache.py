@@ -125,7 +125,7 @@ def test_serve_flag_sets_the_budget(monkeypatch, tmp_path):
 
     started = []
 
-    def fake_start(data_dir, host, port, config, access=None):
+    def fake_start(data_dir, host, port, config, access=None, http=None):
         started.append(config)
         raise SystemExit(0)
 

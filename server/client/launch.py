@@ -21,10 +21,12 @@ def free_loopback_port() -> int:
 def spawn_server(
     data_dir: Path | str, port: int, serve_args: Sequence[str] = (), ready_timeout: float = 60.0
 ) -> subprocess.Popen:
-    """Start a server process on 127.0.0.1:port and return once it reports SERVING."""
+    """Start a server process on 127.0.0.1:port and return once it reports SERVING. Its HTTP listener takes
+    a free port unless ``serve_args`` names one (the default, 8080, may be taken)."""
+    http = [] if "--http-port" in serve_args else ["--http-port", str(free_loopback_port())]
     command = [
         sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve",
-        "--data-dir", str(data_dir), "--port", str(port), *serve_args,
+        "--data-dir", str(data_dir), "--port", str(port), *http, *serve_args,
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
     deadline = time.monotonic() + ready_timeout
