@@ -86,15 +86,7 @@ def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRout
         }}}}},
     )  # fmt: skip
     async def create_snapshot(board: Board, request: Request, caller: Who) -> dict:
-        rpcs.admit("CreateSnapshot", caller)
-        body = await read_body(request, max_body_bytes)
-
-        def create() -> dict:
-            snapshot = parse_body(body, pb.CreateSnapshotRequest(), "a snapshot request")
-            snapshot.board = board
-            return message_dict(rpcs.call("CreateSnapshot", snapshot, caller))
-
-        return await run_in_threadpool(create)
+        return await posted("CreateSnapshot", board, pb.CreateSnapshotRequest(), request, caller)
 
     @api.get("/competitors", summary="ListCompetitors")
     def competitors(caller: Who) -> dict:
@@ -109,18 +101,7 @@ def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRout
         }}}}},
     )  # fmt: skip
     async def submit(board: Board, request: Request, caller: Who) -> dict:
-        rpcs.admit("SubmitVotes", caller)  # a caller without the write scope is refused before its body is read
-        body = await read_body(request, max_body_bytes)
-
-        def parse_and_submit() -> dict:  # on a worker thread: a batch of thousands of votes takes milliseconds
-            batch = parse_body(body, pb.VoteBatch(), "a vote batch")
-            if batch.board and batch.board != board:
-                message = f"board: the body names {batch.board!r}, the path {board!r}"
-                raise HttpError(Status("INVALID_ARGUMENT", message))
-            batch.board = board
-            return message_dict(rpcs.call("SubmitVotes", batch, caller))
-
-        return await run_in_threadpool(parse_and_submit)
+        return await posted("SubmitVotes", board, pb.VoteBatch(), request, caller)
 
     @api.get(
         "/boards/{board}/leaderboard/events",
@@ -142,6 +123,23 @@ def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRout
         stream = event_stream(watch, feed, keepalive_seconds, request.is_disconnected)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # and no proxy buffering
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+    async def posted(rpc: str, board: str, message, request: Request, caller: Caller) -> dict:
+        """A POST's JSON body read into ``message`` (the RPC's request, whose ``board`` is the path's) and
+        called. The token is checked before the body is read; parsing runs on a worker thread, since a batch
+        of thousands of votes takes milliseconds."""
+        rpcs.admit(rpc, caller)
+        body = await read_body(request, max_body_bytes)
+
+        def parse_and_call() -> dict:
+            parse_body(body, message, f"the body of {rpc}")
+            if message.board and message.board != board:
+                named = f"board: the body names {message.board!r}, the path {board!r}"
+                raise HttpError(Status("INVALID_ARGUMENT", named))
+            message.board = board
+            return message_dict(rpcs.call(rpc, message, caller))
+
+        return await run_in_threadpool(parse_and_call)
 
     return api
 
