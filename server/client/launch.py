@@ -28,7 +28,9 @@ def spawn_server(
         sys.executable, "-m", "server.cli", "--log-level", "WARNING", "serve",
         "--data-dir", str(data_dir), "--port", str(port), *http, *serve_args,
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    # From the folder that holds the package (cwd goes first on the child's sys.path with -m): not server/
+    # itself, where server/http would stand in for the standard library's http.
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
     deadline = time.monotonic() + ready_timeout
     try:
         with RatingsClient(f"127.0.0.1:{port}") as client:
