@@ -84,6 +84,11 @@
     view.style = el.styleToggle.checked;
     viewChanged();
   });
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(() => drawCiChart(feed ? feed.rows : []), 150);
+  });
   window.addEventListener("hashchange", () => {
     readHash();
     viewChanged();
@@ -624,8 +629,10 @@
     const ordered = rows.slice().sort((a, b) => a.rank - b.rank);
     const rowHeight = 18;
     const top = 24;
-    const labelWidth = 190;
-    const width = 760;
+    // As wide as its box (phones included), so labels keep their size instead of being scaled down.
+    const box = svg.parentElement ? svg.parentElement.clientWidth - 18 : 0;
+    const width = Math.max(320, Math.min(1000, box || 760));
+    const labelWidth = Math.min(190, Math.round(width * 0.36));
     const right = 20;
     const height = top + Math.max(1, ordered.length) * rowHeight + 10;
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -651,7 +658,7 @@
     hi += pad;
     const x = (v) => labelWidth + ((v - lo) / (hi - lo)) * (width - labelWidth - right);
 
-    const step = niceStep((hi - lo) / 6);
+    const step = niceStep((hi - lo) / Math.max(2, Math.floor((width - labelWidth - right) / 70)));
     for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) {
       svg.appendChild(svgEl("line", { x1: x(t), x2: x(t), y1: top - 6, y2: height - 6, class: "grid" }));
       svg.appendChild(svgText(x(t), top - 10, t.toFixed(0), { "text-anchor": "middle", class: "axis-label" }));
@@ -663,7 +670,7 @@
       const interval = r.rating_lower === null ? "" : ` (95% CI ${r.rating_lower.toFixed(0)}–${r.rating_upper.toFixed(0)})`;
       title.textContent = `${r.rank}. ${displayName(r)}: ${r.rating.toFixed(0)}${interval}`;
       g.appendChild(title);
-      const label = truncate(`${r.rank}. ${displayName(r)}`, 28);
+      const label = truncate(`${r.rank}. ${displayName(r)}`, Math.floor(labelWidth / 6.5));
       g.appendChild(svgText(labelWidth - 8, y + 4, label, { "text-anchor": "end", class: "ci-label" }));
       if (r.rating_lower !== null && r.rating_upper !== null) {
         g.appendChild(svgEl("line", { x1: x(r.rating_lower), x2: x(r.rating_upper), y1: y, y2: y, class: "ci-bar" }));
@@ -728,7 +735,7 @@
     const labelWidth = 170;
     const top = 130;
     const legendHeight = 56;
-    const width = labelWidth + k * cell + 10;
+    const width = labelWidth + k * cell + 90; // room for the last rotated column label
     const height = top + k * cell + legendHeight;
     const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", class: "heatmap-svg" });
     svg.setAttribute("aria-label", "Predicted probability that the row model beats the column model");
