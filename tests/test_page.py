@@ -130,10 +130,12 @@ def page(browser):
     page = context.new_page()
     hosts: list[str] = []
     page.on("request", lambda request: hosts.append(urllib.parse.urlsplit(request.url).hostname or ""))
-    page.hosts = hosts  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
     assert set(hosts) <= {"127.0.0.1"}, f"the page asked other hosts: {sorted(set(hosts))}"
+    assert not errors, f"the page's script failed: {errors}"
 
 
 def api(server, path: str, **params) -> dict:
@@ -167,7 +169,7 @@ def test_the_page_shows_the_api_views_and_follows_new_votes(arena, page, tmp_pat
     assert page.locator("#leaderboard th[aria-sort=ascending]").get_attribute("data-key") == "rank"
     assert page.locator("#leaderboard caption").inner_text().startswith(BOARD)
     assert f"{overall['total_votes']:,} votes" in page.locator("#last-updated").inner_text()
-    assert page.locator("#live[data-state=on]").count() == 1 or page.wait_for_selector("#live[data-state=on]")
+    page.wait_for_selector("#live[data-state=on]")
 
     # metadata: the display name, linked from links.website or the first link; the first row's figures
     aurora = page.locator(f'tbody tr[data-model="{MODELS[0]}"] td.model a')
@@ -208,6 +210,11 @@ def test_the_page_shows_the_api_views_and_follows_new_votes(arena, page, tmp_pat
     assert "category=coding" in page.url
     assert page.locator('.category-tab[data-category="coding"]').get_attribute("aria-selected") == "true"
     assert f"{coding['total_votes']:,} votes" in page.locator("#last-updated").inner_text()
+    preliminary = [row["model"] for row in coding["rows"] if row["preliminary"]]
+    assert preliminary  # a third of the votes: below the board's threshold for some models
+    badged = page.eval_on_selector_all("tbody tr:has(.preliminary-badge)", "trs => trs.map(tr => tr.dataset.model)")
+    assert badged == preliminary
+    assert "votes" in page.locator(".preliminary-badge").first.get_attribute("title")
 
     # the search box (display name and organization, any case)
     page.fill("#search", "NORTHWIND")

@@ -98,7 +98,11 @@
   async function start() {
     readHash();
     try {
-      const [boardList, competitorList] = await Promise.all([getJSON("/v1/boards"), getJSON("/v1/competitors")]);
+      // Competitors only add links and names: the board still shows without them.
+      const [boardList, competitorList] = await Promise.all([
+        getJSON("/v1/boards"),
+        getJSON("/v1/competitors").catch(() => ({ competitors: [] })),
+      ]);
       boards = boardList.boards || [];
       competitors = new Map((competitorList.competitors || []).map((c) => [c.name, c]));
     } catch (error) {
@@ -268,8 +272,13 @@
         closeSource();
         setLive("off", message);
         retryTimer = window.setTimeout(() => openSource(gen), 10000);
+      } else if (es.readyState === EventSource.CLOSED) {
+        // refused (an HTTP error): the browser gives up, so try again later
+        closeSource();
+        setLive("off", "the server refused the stream");
+        retryTimer = window.setTimeout(() => openSource(gen), 10000);
       } else {
-        setLive(es.readyState === EventSource.CLOSED ? "off" : "connecting");
+        setLive("connecting"); // the browser reconnects by itself
       }
     });
   }
@@ -754,7 +763,7 @@
         const g = svgEl("g", { class: "cell", "data-row": models[i], "data-col": models[j] });
         const rect = svgEl("rect", {
           x: labelWidth + j * cell, y: top + i * cell, width: cell - 1, height: cell - 1,
-          fill: i === j ? "var(--diagonal)" : probabilityColour(p),
+          fill: i === j ? "#e9ecf1" : probabilityColour(p),
         });
         g.appendChild(rect);
         if (i !== j) {
