@@ -309,3 +309,34 @@ def test_a_server_without_votes(tmp_path, browser):
         page.close()
     finally:
         running.stop(grace=1.0)
+
+
+def test_deltas_default_to_the_newest_scheduled_snapshot(tmp_path, browser):
+    """Scheduled snapshots (here every second) are what the Δ columns compare with unless the visitor picks
+    another; a manual snapshot taken later is offered but not chosen. (... so the schedule has new votes.)"""
+    from server.client.ratings_client import RatingsClient
+    from server.http.options import HttpOptions
+    from server.rpc import app
+    from server.service.core import ServiceConfig
+
+    running = app.start(tmp_path / "data", "127.0.0.1", 0, ServiceConfig(snapshot_every_seconds=1.0),
+                        http=HttpOptions(port=0))  # fmt: skip
+    try:
+        with RatingsClient(f"127.0.0.1:{running.port}") as client:
+            seed_arena(client, n_style=300, n_plain=300)  # ends with a manual snapshot of every vote: ...
+            client.submit(make_batch(MODELS[:2], MODELS[1:3], [1, 2], vote_ids=["x0", "x1"], board=BOARD))
+            deadline = time.monotonic() + 30
+            while not [s for s in client.snapshots(BOARD) if s.scheduled] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            client.create_snapshot(BOARD, "manual-1")
+            listed = api(running, f"/v1/boards/{BOARD}/snapshots")["snapshots"]
+        newest_scheduled = [s["name"] for s in listed if s["scheduled"]][-1]
+        assert listed[-1]["name"] == "manual-1"
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{running.http_port}/#board={BOARD}")
+        page.wait_for_function("() => document.querySelectorAll('tbody tr').length > 0")
+        assert page.locator("#compare").input_value() == newest_scheduled
+        assert "manual-1" in page.locator("#compare").inner_text()
+        page.close()
+    finally:
+        running.stop(grace=1.0)
