@@ -139,7 +139,8 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
     (``{"name", "seq", "created", "votes"}`` or ``null``), ``scale`` and ``base`` (the board's rating
     scale: P(a beats b) = 1 / (1 + base ** ((rating_b - rating_a) / scale)); 400 and 10 by default),
     ``compared_view_empty`` (``true`` when ``compared_to`` had no votes in this view, so no row has
-    deltas).
+    deltas), ``total_rows`` (the listed rows before paging: ``rows`` holds the page asked for, all of them
+    unless a ``limit`` was given).
     """
     return {"schema": FEED_SCHEMA, "as_of": _iso_utc(as_of), **render.as_dict(board)}
 

@@ -70,7 +70,7 @@ def _snapshot_dict(mark) -> dict | None:
 
 def as_dict(board: Board) -> dict:
     """The JSON shape: board, category, method, ci, as_of_seq, as_of_time, total_votes, bootstrap_rounds, anchor,
-    log_likelihood, summary, compared_to, as_of_snapshot, style_*, scale, base, rows."""
+    log_likelihood, summary, compared_to, as_of_snapshot, style_*, scale, base, total_rows, rows."""
     board = published(board)
     return {
         "board": board.board,
@@ -94,6 +94,7 @@ def as_dict(board: Board) -> dict:
         ],
         "scale": rating_scale(board)[0],
         "base": rating_scale(board)[1],
+        "total_rows": board.total_rows,
         "rows": [row_dict(row) for row in board.rows],
     }
 

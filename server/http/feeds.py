@@ -28,8 +28,8 @@ DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
 
 def feed(message: pb.Leaderboard) -> dict:
-    """The published feed (``arena-ratings/leaderboard/v1``), with the page's ``total_rows``."""
-    return {**export.feed(message), "total_rows": message.total_rows}
+    """The published feed (``arena-ratings/leaderboard/v1``), what ``--format json`` prints."""
+    return export.feed(message)
 
 
 def encode(message: pb.Leaderboard) -> bytes:
