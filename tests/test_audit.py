@@ -212,4 +212,140 @@ def test_options_are_checked():
         audit(votes, "b", "", 1, AuditOptions(alpha=0.7))
     with pytest.raises(InvalidArgument):
         audit(votes, "b", "", 1, AuditOptions(min_pair_votes=0))
-    assert json  # used by the CLI tests below
+
+
+# ---------------------------------------------------------------------- the filter, the service, the CLI
+
+
+def planted_board(seed: int = 10) -> tuple[AuditVotes, list[str]]:
+    """Honest voters on a BT board, two adversarial ones ("bad0", "bad1"); every third vote tagged coding."""
+    rng = np.random.default_rng(seed)
+    strengths = np.linspace(-1.5, 1.5, 8)
+    votes = joined(bt_votes(rng, strengths, 3000, voters=60), adversarial(rng, strengths, ["bad0", "bad1"], 80))
+    order = rng.permutation(len(votes))  # the adversarial votes spread through the log
+    shuffled = AuditVotes(
+        votes.names, votes.model_a[order], votes.model_b[order], votes.outcome[order],
+        [votes.voter_id[i] for i in order.tolist()],
+    )  # fmt: skip
+    return shuffled, ["bad0", "bad1"]
+
+
+LABELS = {
+    Outcome.A_WINS: "model_a",
+    Outcome.B_WINS: "model_b",
+    Outcome.TIE: "tie",
+    Outcome.TIE_BOTH_BAD: "tie (bothbad)",
+}
+
+
+def write_votes_file(path, votes: AuditVotes):
+    import polars as pl
+
+    pl.DataFrame({
+        "model_a": [votes.names[i] for i in votes.model_a.tolist()],
+        "model_b": [votes.names[i] for i in votes.model_b.tolist()],
+        "winner": [LABELS[Outcome(o)] for o in votes.outcome.tolist()],
+        "judge": votes.voter_id,
+    }).write_csv(path)  # fmt: skip
+    return path
+
+
+def grpc_batch(board: str, votes: AuditVotes, start: int, stop: int):
+    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+    rows = [
+        pb.Vote(
+            vote_id=f"v{i}",
+            model_a=votes.names[int(votes.model_a[i])],
+            model_b=votes.names[int(votes.model_b[i])],
+            outcome=int(votes.outcome[i]),
+            voter_id=votes.voter_id[i],
+            tags=["coding"] if i % 3 == 0 else [],
+        )  # fmt: skip
+        for i in range(start, stop)
+    ]
+    return pb.VoteBatch(board=board, votes=rows)
+
+
+def test_exclude_voters_filter_removes_exactly_their_votes():
+    from server.domain.filters import FilterRun, VoteFilters, needed_fields
+    from tests.conftest import make_batch
+
+    batch = make_batch(["a", "b", "a", "c"], ["b", "c", "c", "a"], [1, 2, 3, 1])
+    batch.voter_id = ["u1", "u2", "", "u1"]
+    run = FilterRun(VoteFilters(exclude_voters=frozenset({"u1", "nobody"})))
+    kept = run.apply(batch)
+    assert kept.voter_id == ["u2", ""] and run.summary()["exclude_voters"] == 2
+    assert "judge" in needed_fields(VoteFilters(exclude_voters=frozenset({"u1"})), False, False)
+
+
+def test_grpc_and_http_audits_agree_and_match_the_offline_audit(start_server, tmp_path, capsys):
+    import httpx
+
+    from server.client.ratings_client import RatingsClient
+    from server.http.options import HttpOptions
+    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+    from server.rpc.wire import message_dict
+    from tests.test_cli import run_cli
+
+    votes, bad = planted_board()
+    running = start_server(http=HttpOptions(port=0))
+    client = RatingsClient(f"127.0.0.1:{running.port}")
+    last = 0
+    for start in range(0, len(votes), 1000):
+        last = client.submit(grpc_batch("text", votes, start, min(start + 1000, len(votes)))).last_seq
+    with httpx.Client(base_url=f"http://127.0.0.1:{running.http_port}", timeout=30) as http:
+        for category in ("", "coding"):
+            by_grpc = message_dict(client.audit("text", category, min_seq=last))
+            answer = http.get("/v1/boards/text/audit", params={"category": category, "min_seq": last})
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == json.loads(json.dumps(by_grpc))
+        assert by_grpc["category"] == "coding" and by_grpc["votes"] == (len(votes) + 2) // 3
+        wrong = http.get("/v1/boards/text/audit", params={"alpha": 0.7})
+        assert wrong.status_code == 400 and "alpha" in wrong.text
+        assert http.get("/v1/boards/nope/audit").status_code == 404
+    found = client.audit("text", min_seq=last)
+    assert set(bad) <= {f.voter_id for f in found.voters.flagged_voters}
+    assert found.votes == len(votes) and found.as_of_seq == last
+    # the offline audit of the same votes, as a file: the same report (the fit to its tolerance)
+    path = write_votes_file(tmp_path / "votes.csv", votes)
+    code, out, _ = run_cli(capsys, "audit", str(path), "--board", "text", "--format", "json")
+    offline = json.loads(out)
+    served = message_dict(found)
+    assert code == 0 and offline["voters"]["flagged"] == served["voters"]["flagged"]
+    assert [v["voter_id"] for v in offline["voters"]["flagged_voters"]] == [
+        v["voter_id"] for v in served["voters"]["flagged_voters"]
+    ]
+    for key in ("position_bias", "ties", "intransitivity"):
+        assert offline[key] == served[key]
+    with pytest.raises(Exception, match="INVALID_ARGUMENT"):
+        client.audit("text", voter_beta=0.9)
+    client.close()
+
+
+def test_cli_audit_flagged_voters_file_feeds_replay_exclude_voters(tmp_path, capsys, start_server):
+    from tests.test_cli import run_cli
+
+    votes, bad = planted_board(11)
+    path = write_votes_file(tmp_path / "votes.csv", votes)
+    flagged = tmp_path / "flagged.txt"
+    code, out, _ = run_cli(capsys, "audit", str(path), "--flagged-voters-out", str(flagged))
+    assert code == 0 and "outlier voters:" in out and "position bias:" in out
+    ids = flagged.read_text().split()
+    assert set(bad) <= set(ids)
+    theirs = sum(voter in set(ids) for voter in votes.voter_id)
+    code, _, err = run_cli(capsys, "replay", str(path), "--exclude-voters", str(flagged), "--ci", "none")
+    summary = json.loads(err.split("replay summary: ", 1)[1].splitlines()[0])
+    assert code == 0 and summary["removed"]["exclude_voters"] == theirs
+    assert summary["applied"] == len(votes) - theirs
+    # the audit of the replayed votes flags none of them again
+    code, out, _ = run_cli(capsys, "audit", str(path), "--exclude-voters", str(flagged), "--format", "json")
+    assert not set(ids) & {v["voter_id"] for v in json.loads(out)["voters"]["flagged_voters"]}
+    # a server's replay takes the same filter (ReplayFilters.exclude_voters)
+    server = start_server()
+    target = f"127.0.0.1:{server.port}"
+    code, out, _ = run_cli(capsys, "replay", str(path), "--target", target, "--exclude-voters", str(flagged))
+    result = json.loads(out)
+    assert code == 0 and (result["removed"]["exclude_voters"], result["applied"]) == (theirs, len(votes) - theirs)
+    code, out, _ = run_cli(capsys, "audit", "--target", target, "--format", "json")
+    assert code == 0 and json.loads(out)["votes"] == len(votes) - theirs

@@ -150,9 +150,7 @@ class Audit:
     voters: VoterAudit
 
 
-def audit(
-    votes: AuditVotes, board: str, category: str, as_of_seq: int, options: AuditOptions | None = None
-) -> Audit:
+def audit(votes: AuditVotes, board: str, category: str, as_of_seq: int, options: AuditOptions | None = None) -> Audit:
     """Every check on ``votes``."""
     options = options or AuditOptions()
     options.check()
