@@ -284,7 +284,6 @@ def test_grpc_and_http_audits_agree_and_match_the_offline_audit(start_server, tm
 
     from server.client.ratings_client import RatingsClient
     from server.http.options import HttpOptions
-    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
     from server.rpc.wire import message_dict
     from tests.test_cli import run_cli
 
