@@ -126,9 +126,10 @@ def audit_text(found: dict) -> str:
         f"(ties excluded), {100 * (1 - found['alpha']):g}% CI [{_rate(bias['lower'])}, {_rate(bias['upper'])}]: "
         f"{verdict}"
     )
+    level = f" (each edge at p <= {cycles['edge_level']:.3g})" if cycles["triads_tested"] else ""
     lines.append(
         f"intransitivity: {cycles['cycles']} cycles among {cycles['triads_tested']} triads of {cycles['pairs_tested']} "
-        f"pairs with >= {found['min_pair_votes']} decisive votes (each edge at p <= {cycles['edge_level']:.3g})"
+        f"pairs with >= {found['min_pair_votes']} decisive votes{level}"
     )
     for cycle in cycles["top"]:
         a, b, c = cycle["models"]
