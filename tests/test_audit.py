@@ -348,3 +348,23 @@ def test_cli_audit_flagged_voters_file_feeds_replay_exclude_voters(tmp_path, cap
     assert code == 0 and (result["removed"]["exclude_voters"], result["applied"]) == (theirs, len(votes) - theirs)
     code, out, _ = run_cli(capsys, "audit", "--target", target, "--format", "json")
     assert code == 0 and json.loads(out)["votes"] == len(votes) - theirs
+
+
+def test_a_category_audit_reads_its_votes_inside_a_batch(start_server):
+    """A category view's last vote may sit inside a logged batch: the audit reads up to the board's seq."""
+    from server.client.ratings_client import RatingsClient
+    from server.proto.arena_ratings.v1 import ratings_pb2 as pb
+
+    running = start_server()
+    rows = [
+        pb.Vote(vote_id=f"v{i}", model_a="x", model_b="y" if i % 2 else "z", outcome=pb.A_WINS if i % 3 else pb.TIE,
+                voter_id=f"u{i % 2}", tags=["coding"] if i < 5 else [])
+        for i in range(9)
+    ]  # fmt: skip
+    with RatingsClient(f"127.0.0.1:{running.port}") as client:
+        last = client.submit(pb.VoteBatch(board="text", votes=rows)).last_seq
+        found = client.audit("text/coding", min_seq=last)
+        assert (found.category, found.votes, found.as_of_seq) == ("coding", 5, last)
+        assert sum(t.votes for t in found.ties) == 10 and found.voters.voters == 2
+        with pytest.raises(Exception, match="NOT_FOUND"):
+            client.audit("text", "nope", min_seq=last)

@@ -228,7 +228,7 @@ class RatingsService:
         timeout: float | None = None,
     ) -> Audit:
         """The audits of a live view (server.domain.audit) on its votes read back from the log: O(votes of the
-        board) to read, one BT fit; no lock is held while they run."""
+        board) to read, one BT fit; no lock is held while they run. ``as_of_seq`` is the board's seq read up to."""
         (options or AuditOptions()).check()  # before the log is read
         self.wait_applied(min_seq, timeout)
         version, seq = self._versions.live_version(board, category)
