@@ -1,7 +1,7 @@
 """A live view's votes read back from the vote log for an audit (server.domain.audit).
 
 The engine keeps pair counts, not votes, and no voter ids; the log keeps every vote. The live version's
-batches are read up to the view's last applied seq on the store's own read connection (WAL readers do
+batches are read up to the board's last applied seq on the store's own read connection (WAL readers do
 not block the writer), with no service lock held: O(votes of the board) time and memory per audit.
 """
 
