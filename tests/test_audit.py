@@ -348,6 +348,10 @@ def test_cli_audit_flagged_voters_file_feeds_replay_exclude_voters(tmp_path, cap
     assert code == 0 and (result["removed"]["exclude_voters"], result["applied"]) == (theirs, len(votes) - theirs)
     code, out, _ = run_cli(capsys, "audit", "--target", target, "--format", "json")
     assert code == 0 and json.loads(out)["votes"] == len(votes) - theirs
+    with pytest.raises(SystemExit, match="filters apply to vote files"):
+        run_cli(capsys, "audit", "--target", target, "--drop-ties")
+    with pytest.raises(SystemExit, match="not both"):
+        run_cli(capsys, "audit", str(path), "--target", target)
 
 
 def test_a_category_audit_reads_its_votes_inside_a_batch(start_server):

@@ -55,6 +55,8 @@ def audit(args: argparse.Namespace) -> int:
     if not args.target and not args.file:
         raise SystemExit("give vote files to audit offline, or --target HOST:PORT")
     if args.target:
+        if options.vote_filters_asked(args):
+            raise SystemExit("the filters apply to vote files; a server's audit reads the board's votes as stored")
         with options.client(args) as client:
             message = client.audit(args.board, args.category, min_seq=args.min_seq, **_request_options(args))
     else:

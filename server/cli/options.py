@@ -322,6 +322,12 @@ def vote_filters(args: argparse.Namespace) -> VoteFilters:
     )
 
 
+def vote_filters_asked(args: argparse.Namespace) -> bool:
+    """Any filter option given (without reading the --exclude-voters file)."""
+    return bool(args.anony_only or args.exclude_model or args.language or args.since or args.until or args.drop_ties
+                or args.tag or args.dedupe or args.daily_cap or args.exclude_voters)  # fmt: skip
+
+
 def read_voter_ids(path: str | None) -> frozenset[str]:
     """The voter ids of a file, one a line (blank lines and surrounding spaces ignored)."""
     if path is None:

@@ -258,11 +258,17 @@ def intransitivity(
         p = binomial_upper_tail(w, wu + wv)
         if p <= level:
             beats.setdefault(winner, {})[loser] = (p, w / (wu + wv), wu + wv)
+    beaten_by: dict[int, set[int]] = {}
+    for winner, losers in beats.items():
+        for loser in losers:
+            beaten_by.setdefault(loser, set()).add(winner)
     cycles = []
     for x, out_x in beats.items():
+        into_x = beaten_by.get(x, set())
         for y in out_x:
-            for z in beats.get(y, {}):
-                if x in beats.get(z, {}) and x < y and x < z:  # each cycle once, from its lowest index
+            # z with y -> z -> x: one set intersection (in C) per significant edge
+            for z in beats.get(y, {}).keys() & into_x:
+                if x < y and x < z:  # each cycle once, from its lowest index
                     edges = (out_x[y], beats[y][z], beats[z][x])
                     cycles.append(Cycle(
                         (names[x], names[y], names[z]), tuple(e[1] for e in edges),  # type: ignore[arg-type]
