@@ -79,6 +79,7 @@ def calls(stub: pb_grpc.RatingsStub):
         "CreateSnapshot": lambda md: stub.CreateSnapshot(
             pb.CreateSnapshotRequest(board="acl", name=uuid.uuid4().hex), metadata=md, timeout=timeout
         ),
+        "GetAudit": lambda md: stub.GetAudit(pb.AuditRequest(board="acl"), metadata=md, timeout=timeout),
         "DeleteBoard": lambda md: (  # a board to delete, made with every scope, then the call under test
             stub.SubmitVotes(votes("acl-delete"), metadata=[("authorization", "Bearer all-token")], timeout=timeout),
             stub.DeleteBoard(pb.DeleteBoardRequest(board="acl-delete"), metadata=md, timeout=timeout),

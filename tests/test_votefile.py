@@ -197,8 +197,8 @@ def test_filters_against_hand_computed_expectations():
     # v7 not anonymous; v3 involves d; v9 after the window; v1 and v4 ties; second v0 a duplicate;
     # judge u keeps 2 a day: day 0 v0, v2; day 1 v5 (v4 tie, v6 dup) -> all kept; day 2 v8.
     assert run.summary() == {
-        "anony": 1, "exclude_models": 1, "language": 0, "time_window": 1, "drop_ties": 2, "tags": 0,
-        "dedupe": 1, "daily_cap": 0,
+        "anony": 1, "exclude_models": 1, "exclude_voters": 0, "language": 0, "time_window": 1, "drop_ties": 2,
+        "tags": 0, "dedupe": 1, "daily_cap": 0,
     }  # fmt: skip
     assert kept.vote_id + kept2.vote_id == ["v0", "v2", "v5", "v8"]
     capped = FilterRun(VoteFilters(daily_cap=1))

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from engine.errors import ConvergenceError
-from server.cli import local, remote, serve
+from server.cli import audit, local, remote, serve
 
 Options = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -75,6 +75,11 @@ COMMANDS: dict[str, tuple[str, Options | None, Run]] = {
         local.replay,
     ),
     "export": ("write a leaderboard in several formats at once", local.export_options, local.export),
+    "audit": (
+        "position bias, intransitive triads, ties by model and outlier voters, of a server's board or vote files",
+        audit.audit_options,
+        audit.audit,
+    ),
 }
 
 

@@ -297,6 +297,10 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tag", action="append", default=[], help="keep votes carrying this tag (repeatable)")
     group.add_argument("--dedupe", action="store_true", help="keep the first vote of each vote_id")
     group.add_argument("--daily-cap", type=int, default=0, metavar="N", help="each judge's first N votes a UTC day")
+    group.add_argument(
+        "--exclude-voters", metavar="FILE",
+        help="drop the votes of the judges listed in FILE, one voter id a line (e.g. `audit --flagged-voters-out`)",
+    )  # fmt: skip
 
 
 def vote_filters(args: argparse.Namespace) -> VoteFilters:
@@ -314,7 +318,25 @@ def vote_filters(args: argparse.Namespace) -> VoteFilters:
         tags=frozenset(args.tag),
         dedupe=args.dedupe,
         daily_cap=args.daily_cap,
+        exclude_voters=read_voter_ids(args.exclude_voters),
     )
+
+
+def vote_filters_asked(args: argparse.Namespace) -> bool:
+    """Any filter option given (without reading the --exclude-voters file)."""
+    return bool(args.anony_only or args.exclude_model or args.language or args.since or args.until or args.drop_ties
+                or args.tag or args.dedupe or args.daily_cap or args.exclude_voters)  # fmt: skip
+
+
+def read_voter_ids(path: str | None) -> frozenset[str]:
+    """The voter ids of a file, one a line (blank lines and surrounding spaces ignored)."""
+    if path is None:
+        return frozenset()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SystemExit(f"--exclude-voters {path}: cannot read: {exc}") from exc
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
 def parse_time(text: str | None) -> float | None:

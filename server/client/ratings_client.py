@@ -283,6 +283,12 @@ class RatingsClient:
         request = pb.HeadToHeadRequest(board=board, model_a=model_a, model_b=model_b, min_seq=min_seq)
         return self.stub.GetHeadToHead(request, timeout=self.timeout)
 
+    def audit(self, board: str = DEFAULT_BOARD, category: str = "", **options) -> pb.Audit:
+        """GetAudit: ``options`` are AuditRequest's fields (min_seq, alpha, min_pair_votes, max_cycles,
+        voter_alpha, voter_beta); unset ones take the server's defaults."""
+        request = pb.AuditRequest(board=board, category=category, **options)
+        return self.stub.GetAudit(request, timeout=self.timeout)
+
 
 def leaderboard_request(
     board: str = DEFAULT_BOARD,

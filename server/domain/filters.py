@@ -17,7 +17,9 @@ from engine.outcomes import is_tie
 from server.domain.errors import InvalidArgument
 from server.domain.votes import VoteBatch
 
-FILTER_ORDER = ("anony", "exclude_models", "language", "time_window", "drop_ties", "tags", "dedupe", "daily_cap")
+FILTER_ORDER = (
+    "anony", "exclude_models", "exclude_voters", "language", "time_window", "drop_ties", "tags", "dedupe", "daily_cap",
+)  # fmt: skip
 SECONDS_PER_DAY = 86_400
 
 
@@ -32,6 +34,7 @@ class VoteFilters:
     tags: frozenset[str] = frozenset()  # keep votes carrying at least one of these tags (empty: all)
     dedupe: bool = False  # keep the first vote of each vote_id
     daily_cap: int = 0  # keep each judge's first N votes per UTC day (0: no cap); votes without a judge are not capped
+    exclude_voters: frozenset[str] = frozenset()  # drop these judges' votes (e.g. an audit's flagged voters)
 
 
 def needed_fields(
@@ -48,7 +51,7 @@ def needed_fields(
     wanted = {"tstamp"}
     if category or filters.tags:
         wanted.add("tags")
-    if filters.daily_cap:
+    if filters.daily_cap or filters.exclude_voters:
         wanted.add("judge")
     if filters.languages:
         wanted.add("language")
@@ -85,6 +88,9 @@ class FilterRun:
         if f.exclude_models:
             excluded = np.array([n in f.exclude_models for n in batch.names], dtype=bool)
             drop("exclude_models", excluded[batch.model_a] | excluded[batch.model_b])
+        if f.exclude_voters:
+            judges = _column(batch.voter_id or None, "judge", "--exclude-voters")
+            drop("exclude_voters", np.isin(np.asarray(judges, dtype=object), list(f.exclude_voters)))
         if f.languages:
             language = np.asarray(_column(batch.language or None, "language", "--language"), dtype=object)
             drop("language", ~np.isin(language, list(f.languages)))

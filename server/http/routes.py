@@ -74,6 +74,27 @@ def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRout
         request = pb.HeadToHeadMatrixRequest(leaderboard=params.request(board), top_k=top_k)
         return message_dict(rpcs.call("GetHeadToHeadMatrix", request, caller))
 
+    @api.get(
+        "/boards/{board}/audit",
+        summary="GetAudit: position bias, intransitive triads, ties by model, outlier voters (0: the defaults)",
+    )
+    def audit(
+        board: Board,
+        caller: Who,
+        category: Annotated[str, Query(description="the category view; empty: all votes")] = "",
+        min_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+        alpha: Annotated[float, Query(description="in (0, 0.5); 0: 0.05")] = 0.0,
+        min_pair_votes: Annotated[int, Query(ge=0, le=UINT32, description="0: 30")] = 0,
+        max_cycles: Annotated[int, Query(ge=0, le=UINT32, description="0: 20")] = 0,
+        voter_alpha: Annotated[float, Query(description="in (0, 0.5); 0: 0.01")] = 0.0,
+        voter_beta: Annotated[float, Query(description="in (0, 0.5); 0: 0.05")] = 0.0,
+    ) -> dict:
+        request = pb.AuditRequest(
+            board=board, category=category, min_seq=min_seq, alpha=alpha, min_pair_votes=min_pair_votes,
+            max_cycles=max_cycles, voter_alpha=voter_alpha, voter_beta=voter_beta,
+        )  # fmt: skip
+        return message_dict(rpcs.call("GetAudit", request, caller))
+
     @api.get("/boards/{board}/snapshots", summary="ListSnapshots, oldest first")
     def snapshots(board: Board, caller: Who) -> dict:
         return message_dict(rpcs.call("ListSnapshots", pb.ListSnapshotsRequest(board=board), caller))

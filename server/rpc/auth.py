@@ -48,6 +48,7 @@ METHOD_SCOPES = {
     "ListBoards": "read",
     "ListSnapshots": "read",
     "ListCompetitors": "read",
+    "GetAudit": "read",
     "SubmitVotes": "write",
     "StreamVotes": "write",
     "SubmitRanking": "write",

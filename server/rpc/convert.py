@@ -14,6 +14,15 @@ from engine import Standings
 from engine.outcomes import TIE_SCORE
 from engine.views import SEPARATOR
 from server.domain import names
+from server.domain.audit import (
+    DEFAULT_ALPHA,
+    DEFAULT_MAX_CYCLES,
+    DEFAULT_MIN_PAIR_VOTES,
+    DEFAULT_VOTER_ALPHA,
+    DEFAULT_VOTER_BETA,
+    Audit,
+    AuditOptions,
+)
 from server.domain.ballots import RankingBallot
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate
 from server.domain.errors import InvalidArgument
@@ -61,6 +70,7 @@ def filters_from_pb(message: pb.ReplayFilters) -> VoteFilters:
         tags=frozenset(message.tags),
         dedupe=message.dedupe,
         daily_cap=message.daily_cap,
+        exclude_voters=frozenset(message.exclude_voters),
     )
 
 
@@ -460,4 +470,77 @@ def head_to_head_to_pb(result: HeadToHead) -> pb.HeadToHead:
         empirical_win_rate=(wins_a + TIE_SCORE * (ties + both_bad)) / votes if votes else 0.0,
         predicted_win_probability=result.predicted_win_probability,
         as_of_seq=result.as_of_seq,
+    )
+
+
+# ------------------------------------------------------------------------------------------ audits
+
+
+def audit_request_from_pb(request: pb.AuditRequest) -> tuple[str, str, AuditOptions]:
+    """The view (board, category: as a leaderboard's) and the options of an AuditRequest (0: the defaults)."""
+    board, category = _board_and_category(request)  # an AuditRequest names its view as a LeaderboardRequest does
+    options = AuditOptions(
+        alpha=request.alpha or DEFAULT_ALPHA,
+        min_pair_votes=request.min_pair_votes or DEFAULT_MIN_PAIR_VOTES,
+        max_cycles=request.max_cycles or DEFAULT_MAX_CYCLES,
+        voter_alpha=request.voter_alpha or DEFAULT_VOTER_ALPHA,
+        voter_beta=request.voter_beta or DEFAULT_VOTER_BETA,
+    )
+    options.check()
+    return board, category, options
+
+
+def audit_to_pb(result: Audit) -> pb.Audit:
+    bias, cycles, voters = result.position_bias, result.intransitivity, result.voters
+    return pb.Audit(
+        board=result.board,
+        category=result.category,
+        as_of_seq=result.as_of_seq,
+        votes=result.votes,
+        alpha=result.options.alpha,
+        voter_alpha=result.options.voter_alpha,
+        voter_beta=result.options.voter_beta,
+        min_pair_votes=result.options.min_pair_votes,
+        position_bias=pb.PositionBias(
+            decisive_votes=bias.decisive_votes,
+            wins_a=bias.wins_a,
+            ties=bias.ties,
+            win_rate_a=bias.win_rate_a,
+            lower=bias.lower,
+            upper=bias.upper,
+            flagged=bias.flagged,
+        ),
+        intransitivity=pb.Intransitivity(
+            pairs_tested=cycles.pairs_tested,
+            triads_tested=cycles.triads_tested,
+            edge_level=cycles.edge_level,
+            cycles=cycles.cycles,
+            top=[
+                pb.Cycle(models=c.models, win_rates=c.win_rates, votes=c.votes, p_value=c.p_value) for c in cycles.top
+            ],
+        ),
+        ties=[
+            pb.ModelTies(
+                model=t.model,
+                votes=t.votes,
+                ties=t.ties,
+                ties_both_bad=t.ties_both_bad,
+                tie_rate=t.tie_rate,
+                both_bad_rate=t.both_bad_rate,
+            )
+            for t in result.ties
+        ],
+        voters=pb.VoterAudit(
+            voters=voters.voters,
+            votes_without_voter=voters.votes_without_voter,
+            upper_threshold=voters.upper_threshold,
+            lower_threshold=voters.lower_threshold,
+            flagged=voters.flagged,
+            cleared=voters.cleared,
+            undecided=voters.undecided,
+            flagged_voters=[
+                pb.FlaggedVoter(voter_id=f.voter_id, statistic=f.statistic, votes=f.votes, votes_tested=f.votes_tested)
+                for f in voters.flagged_voters
+            ],
+        ),
     )

@@ -132,3 +132,11 @@ class RatingsServicer(pb_grpc.RatingsServicer):
 
         result = self._service.replay(board, filters, batches(), still_wanted=still_wanted)
         return convert.replay_result_to_pb(result)
+
+    # ------------------------------------------------------------------------------------------ audits
+
+    def GetAudit(self, request: pb.AuditRequest, context) -> pb.Audit:
+        board, category, options = convert.audit_request_from_pb(request)
+        result = self._service.audit(board, category, options, min_seq=request.min_seq,
+                                     timeout=context.time_remaining())  # fmt: skip
+        return convert.audit_to_pb(result)

@@ -118,6 +118,7 @@ def filters_to_pb(filters: VoteFilters) -> pb.ReplayFilters:
         tags=sorted(filters.tags),
         dedupe=filters.dedupe,
         daily_cap=filters.daily_cap,
+        exclude_voters=sorted(filters.exclude_voters),
     )
     if filters.since is not None:
         message.since = filters.since

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine._jit import when_compiling
+from server.domain.audit import Audit, AuditOptions, audit
 from server.domain.ballots import RankingBallot, ballot_votes
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate
 from server.domain.errors import InvalidArgument
@@ -56,6 +57,7 @@ from server.domain.votes import VoteBatch
 from server.metrics import ServiceMetrics
 from server.metrics.collector import BoardGauges, ServiceGauges
 from server.service.applier import Applier
+from server.service.audit_votes import view_votes
 from server.service.config import CHECKPOINT_DIR, DATABASE_NAME, SNAPSHOT_DIR, ServiceConfig
 from server.service.head_to_head import pair_matrix, pair_record
 from server.service.listings import publish
@@ -216,6 +218,22 @@ class RatingsService:
         shown = self.listing(request, min_seq, timeout)
         frozen = None if shown.as_of is None else self._loaded.views(shown.as_of)
         return pair_matrix(self._versions, self._writer.interner, shown, request.query, top_k, frozen)
+
+    def audit(
+        self,
+        board: str,
+        category: str = "",
+        options: AuditOptions | None = None,
+        min_seq: int = 0,
+        timeout: float | None = None,
+    ) -> Audit:
+        """The audits of a live view (server.domain.audit) on its votes read back from the log: O(votes of the
+        board) to read, one BT fit; no lock is held while they run. ``as_of_seq`` is the board's seq read up to."""
+        (options or AuditOptions()).check()  # before the log is read
+        self.wait_applied(min_seq, timeout)
+        version, seq = self._versions.live_version(board, category)
+        votes = view_votes(self._store.board_batches(version, seq), self._writer.interner, category)
+        return audit(votes, board, category, seq, options)
 
     def boards(self) -> BoardList:
         """Every live board (and every board that failed to start) with its views, votes and memory."""

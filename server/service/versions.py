@@ -221,6 +221,13 @@ class BoardVersions:
             inputs = copy_inputs(view, query, interner)
             return ViewCopy(view.last_seq, self.applied_seq, self._live_version[query.board], inputs)
 
+    def live_version(self, board: str, category: str) -> tuple[int, int]:
+        """The live version of ``board`` and the board's last applied seq, the end of a logged batch (a category
+        view's own last seq may fall inside one); NotFound as a query of the ``category`` view."""
+        with self._lock:
+            self._view(board, category)
+            return self._live_version[board], self._live[board].overall.last_seq
+
     def read(self, board: str, category: str, read: Callable[[Board], T]) -> T:
         """``read(view)`` on the live view, under the lock (``read`` must be quick and take no lock)."""
         with self._lock:

@@ -336,7 +336,7 @@ class Leaderboard(_message.Message):
     def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ..., total_rows: _Optional[int] = ..., scale: _Optional[float] = ..., base: _Optional[float] = ..., as_of_time: _Optional[float] = ..., compared_view_empty: _Optional[bool] = ...) -> None: ...
 
 class ReplayFilters(_message.Message):
-    __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap")
+    __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap", "exclude_voters")
     ANONY_ONLY_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_MODELS_FIELD_NUMBER: _ClassVar[int]
     LANGUAGES_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +346,7 @@ class ReplayFilters(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     DEDUPE_FIELD_NUMBER: _ClassVar[int]
     DAILY_CAP_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_VOTERS_FIELD_NUMBER: _ClassVar[int]
     anony_only: bool
     exclude_models: _containers.RepeatedScalarFieldContainer[str]
     languages: _containers.RepeatedScalarFieldContainer[str]
@@ -355,7 +356,8 @@ class ReplayFilters(_message.Message):
     tags: _containers.RepeatedScalarFieldContainer[str]
     dedupe: bool
     daily_cap: int
-    def __init__(self, anony_only: _Optional[bool] = ..., exclude_models: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., since: _Optional[float] = ..., until: _Optional[float] = ..., drop_ties: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., dedupe: _Optional[bool] = ..., daily_cap: _Optional[int] = ...) -> None: ...
+    exclude_voters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, anony_only: _Optional[bool] = ..., exclude_models: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., since: _Optional[float] = ..., until: _Optional[float] = ..., drop_ties: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., dedupe: _Optional[bool] = ..., daily_cap: _Optional[int] = ..., exclude_voters: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReplayChunk(_message.Message):
     __slots__ = ("board", "filters", "columns", "commit")
@@ -658,3 +660,143 @@ class RankedCompetitor(_message.Message):
     model: str
     place: int
     def __init__(self, model: _Optional[str] = ..., place: _Optional[int] = ...) -> None: ...
+
+class AuditRequest(_message.Message):
+    __slots__ = ("board", "category", "min_seq", "alpha", "min_pair_votes", "max_cycles", "voter_alpha", "voter_beta")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQ_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    MIN_PAIR_VOTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_CYCLES_FIELD_NUMBER: _ClassVar[int]
+    VOTER_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    VOTER_BETA_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    category: str
+    min_seq: int
+    alpha: float
+    min_pair_votes: int
+    max_cycles: int
+    voter_alpha: float
+    voter_beta: float
+    def __init__(self, board: _Optional[str] = ..., category: _Optional[str] = ..., min_seq: _Optional[int] = ..., alpha: _Optional[float] = ..., min_pair_votes: _Optional[int] = ..., max_cycles: _Optional[int] = ..., voter_alpha: _Optional[float] = ..., voter_beta: _Optional[float] = ...) -> None: ...
+
+class PositionBias(_message.Message):
+    __slots__ = ("decisive_votes", "wins_a", "ties", "win_rate_a", "lower", "upper", "flagged")
+    DECISIVE_VOTES_FIELD_NUMBER: _ClassVar[int]
+    WINS_A_FIELD_NUMBER: _ClassVar[int]
+    TIES_FIELD_NUMBER: _ClassVar[int]
+    WIN_RATE_A_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    decisive_votes: int
+    wins_a: int
+    ties: int
+    win_rate_a: float
+    lower: float
+    upper: float
+    flagged: bool
+    def __init__(self, decisive_votes: _Optional[int] = ..., wins_a: _Optional[int] = ..., ties: _Optional[int] = ..., win_rate_a: _Optional[float] = ..., lower: _Optional[float] = ..., upper: _Optional[float] = ..., flagged: _Optional[bool] = ...) -> None: ...
+
+class Cycle(_message.Message):
+    __slots__ = ("models", "win_rates", "votes", "p_value")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    WIN_RATES_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    win_rates: _containers.RepeatedScalarFieldContainer[float]
+    votes: _containers.RepeatedScalarFieldContainer[int]
+    p_value: float
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., win_rates: _Optional[_Iterable[float]] = ..., votes: _Optional[_Iterable[int]] = ..., p_value: _Optional[float] = ...) -> None: ...
+
+class Intransitivity(_message.Message):
+    __slots__ = ("pairs_tested", "triads_tested", "edge_level", "cycles", "top")
+    PAIRS_TESTED_FIELD_NUMBER: _ClassVar[int]
+    TRIADS_TESTED_FIELD_NUMBER: _ClassVar[int]
+    EDGE_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CYCLES_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    pairs_tested: int
+    triads_tested: int
+    edge_level: float
+    cycles: int
+    top: _containers.RepeatedCompositeFieldContainer[Cycle]
+    def __init__(self, pairs_tested: _Optional[int] = ..., triads_tested: _Optional[int] = ..., edge_level: _Optional[float] = ..., cycles: _Optional[int] = ..., top: _Optional[_Iterable[_Union[Cycle, _Mapping]]] = ...) -> None: ...
+
+class ModelTies(_message.Message):
+    __slots__ = ("model", "votes", "ties", "ties_both_bad", "tie_rate", "both_bad_rate")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    TIES_FIELD_NUMBER: _ClassVar[int]
+    TIES_BOTH_BAD_FIELD_NUMBER: _ClassVar[int]
+    TIE_RATE_FIELD_NUMBER: _ClassVar[int]
+    BOTH_BAD_RATE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    votes: int
+    ties: int
+    ties_both_bad: int
+    tie_rate: float
+    both_bad_rate: float
+    def __init__(self, model: _Optional[str] = ..., votes: _Optional[int] = ..., ties: _Optional[int] = ..., ties_both_bad: _Optional[int] = ..., tie_rate: _Optional[float] = ..., both_bad_rate: _Optional[float] = ...) -> None: ...
+
+class FlaggedVoter(_message.Message):
+    __slots__ = ("voter_id", "statistic", "votes", "votes_tested")
+    VOTER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATISTIC_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    VOTES_TESTED_FIELD_NUMBER: _ClassVar[int]
+    voter_id: str
+    statistic: float
+    votes: int
+    votes_tested: int
+    def __init__(self, voter_id: _Optional[str] = ..., statistic: _Optional[float] = ..., votes: _Optional[int] = ..., votes_tested: _Optional[int] = ...) -> None: ...
+
+class VoterAudit(_message.Message):
+    __slots__ = ("voters", "votes_without_voter", "upper_threshold", "lower_threshold", "flagged", "cleared", "undecided", "flagged_voters")
+    VOTERS_FIELD_NUMBER: _ClassVar[int]
+    VOTES_WITHOUT_VOTER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    LOWER_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_FIELD_NUMBER: _ClassVar[int]
+    UNDECIDED_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_VOTERS_FIELD_NUMBER: _ClassVar[int]
+    voters: int
+    votes_without_voter: int
+    upper_threshold: float
+    lower_threshold: float
+    flagged: int
+    cleared: int
+    undecided: int
+    flagged_voters: _containers.RepeatedCompositeFieldContainer[FlaggedVoter]
+    def __init__(self, voters: _Optional[int] = ..., votes_without_voter: _Optional[int] = ..., upper_threshold: _Optional[float] = ..., lower_threshold: _Optional[float] = ..., flagged: _Optional[int] = ..., cleared: _Optional[int] = ..., undecided: _Optional[int] = ..., flagged_voters: _Optional[_Iterable[_Union[FlaggedVoter, _Mapping]]] = ...) -> None: ...
+
+class Audit(_message.Message):
+    __slots__ = ("board", "category", "as_of_seq", "votes", "alpha", "voter_alpha", "voter_beta", "min_pair_votes", "position_bias", "intransitivity", "ties", "voters")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    VOTER_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    VOTER_BETA_FIELD_NUMBER: _ClassVar[int]
+    MIN_PAIR_VOTES_FIELD_NUMBER: _ClassVar[int]
+    POSITION_BIAS_FIELD_NUMBER: _ClassVar[int]
+    INTRANSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    TIES_FIELD_NUMBER: _ClassVar[int]
+    VOTERS_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    category: str
+    as_of_seq: int
+    votes: int
+    alpha: float
+    voter_alpha: float
+    voter_beta: float
+    min_pair_votes: int
+    position_bias: PositionBias
+    intransitivity: Intransitivity
+    ties: _containers.RepeatedCompositeFieldContainer[ModelTies]
+    voters: VoterAudit
+    def __init__(self, board: _Optional[str] = ..., category: _Optional[str] = ..., as_of_seq: _Optional[int] = ..., votes: _Optional[int] = ..., alpha: _Optional[float] = ..., voter_alpha: _Optional[float] = ..., voter_beta: _Optional[float] = ..., min_pair_votes: _Optional[int] = ..., position_bias: _Optional[_Union[PositionBias, _Mapping]] = ..., intransitivity: _Optional[_Union[Intransitivity, _Mapping]] = ..., ties: _Optional[_Iterable[_Union[ModelTies, _Mapping]]] = ..., voters: _Optional[_Union[VoterAudit, _Mapping]] = ...) -> None: ...

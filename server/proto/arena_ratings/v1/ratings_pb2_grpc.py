@@ -104,6 +104,11 @@ class RatingsStub:
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.WatchRequest.SerializeToString,
                 response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.FromString,
                 _registered_method=True)
+        self.GetAudit = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/GetAudit',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.AuditRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.Audit.FromString,
+                _registered_method=True)
 
 
 class RatingsServicer:
@@ -202,6 +207,13 @@ class RatingsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAudit(self, request, context):
+        """Audits (README, "Audits"): position bias, intransitive triads, ties by model, outlier voters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RatingsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -274,6 +286,11 @@ def add_RatingsServicer_to_server(servicer, server):
                     servicer.WatchLeaderboard,
                     request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.WatchRequest.FromString,
                     response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.SerializeToString,
+            ),
+            'GetAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAudit,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.AuditRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.Audit.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -654,6 +671,33 @@ class Ratings:
             '/arena_ratings.v1.Ratings/WatchLeaderboard',
             arena__ratings_dot_v1_dot_ratings__pb2.WatchRequest.SerializeToString,
             arena__ratings_dot_v1_dot_ratings__pb2.Leaderboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/GetAudit',
+            arena__ratings_dot_v1_dot_ratings__pb2.AuditRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.Audit.FromString,
             options,
             channel_credentials,
             insecure,
