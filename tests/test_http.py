@@ -548,3 +548,40 @@ def test_serve_starts_http_beside_grpc_with_its_title_and_board_names_and_stops_
     for listening in (port, http_port):
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", listening), timeout=2).close()
+
+
+def test_https_with_the_grpc_certificate_and_mutual_tls(start_server, tmp_path):
+    import ssl
+
+    from server.http.options import TlsFiles
+    from tests.test_access import make_certificates
+
+    pems = make_certificates(tmp_path)
+    files = {}
+    for name, data in (("cert", pems["server"][0]), ("key", pems["server"][1]), ("ca", pems["ca"])):
+        files[name] = tmp_path / f"{name}.pem"
+        files[name].write_bytes(data)
+    for name, data in zip(("client-key", "client-cert"), pems["client"]):
+        files[name] = tmp_path / f"{name}.pem"
+        files[name].write_bytes(data)
+    with pytest.raises(ValueError, match="PEM files"):  # HTTP would otherwise be plaintext beside TLS gRPC
+        start_server(tmp_path / "a", access=app.Access(tls=app.Tls(*pems["server"])), http=HttpOptions(port=0))
+
+    tls = app.Tls(*pems["server"])
+    running = start_server(tmp_path / "b", access=app.Access(tls=tls),
+                           http=HttpOptions(port=0, tls=TlsFiles(files["cert"], files["key"])))  # fmt: skip
+    trusted = ssl.create_default_context(cafile=str(files["ca"]))
+    url = f"https://127.0.0.1:{running.http_port}/v1/boards"
+    assert httpx.get(url, verify=trusted).json()["boards"] == []
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(url.replace("https", "http"), timeout=3)
+
+    mutual_tls = app.Tls(*pems["server"], pems["ca"])
+    mutual = start_server(tmp_path / "c", access=app.Access(tls=mutual_tls),
+                          http=HttpOptions(port=0, tls=TlsFiles(files["cert"], files["key"], files["ca"])))  # fmt: skip
+    url = f"https://127.0.0.1:{mutual.http_port}/v1/boards"
+    with pytest.raises(httpx.HTTPError):  # no client certificate
+        httpx.get(url, verify=trusted, timeout=3)
+    context = ssl.create_default_context(cafile=str(files["ca"]))
+    context.load_cert_chain(str(files["client-cert"]), str(files["client-key"]))
+    assert httpx.get(url, verify=context).status_code == 200

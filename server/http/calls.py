@@ -80,13 +80,12 @@ class Rpcs:
     ) -> None:
         self.service = service
         self.servicer = servicer
-        self._servicer = servicer
         self._admission = admission
         self._gate = gate
 
     def call(self, rpc: str, request, caller: Caller):
         """The servicer's answer to ``request`` (a protobuf message) for ``rpc``, e.g. "GetLeaderboard"."""
-        method = getattr(self._servicer, rpc)
+        method = getattr(self.servicer, rpc)
         return self.run(rpc, caller, lambda context: method(request, context), request_votes(rpc, request))
 
     def run(self, rpc: str, caller: Caller, work: Callable[[CallContext], T], votes: int = 0) -> T:
@@ -136,8 +135,11 @@ class Rpcs:
             name = self._admission.caller(caller.authorization, "WatchLeaderboard")
             held.enter_context(self._admission.stream_slot(name, caller.peer))
             context = CallContext(caller.peer, float("inf"), active.is_set)
-            messages = iter(self._servicer.WatchLeaderboard(request, context))
-            return Watch(next(messages), messages, active, held)
+            messages = iter(self.servicer.WatchLeaderboard(request, context))
+            first = next(messages)
+            # Counted when it ends, as gRPC counts a stream: its whole duration.
+            held.callback(self.observe, "WatchLeaderboard", started, None, 0)
+            return Watch(first, messages, active, held)
         except Exception as exc:  # noqa: BLE001
             held.close()
             status = status_of(exc, "WatchLeaderboard")
