@@ -185,7 +185,10 @@ def test_the_same_tokens_and_scopes_as_grpc(start_server, public_read):
     assert http.post("/v1/boards/acl/votes", json=body, headers={"Authorization": "Bearer nope"}).status_code == 401
     denied = http.post("/v1/boards/acl/votes", json=body, headers=bearer("reader"))
     assert denied.status_code == 403 and "'write' scope" in denied.json()["error"]["message"]
-    assert http.post("/v1/boards/acl/votes", json=body, headers=bearer("writer")).json()["accepted"] == 3
+    ack = http.post("/v1/boards/acl/votes", json=body, headers=bearer("writer")).json()
+    assert ack["accepted"] == 3
+    applied = {"min_seq": ack["last_seq"]}  # the ack comes at the commit; the engine applies it just after
+    assert http.get("/v1/boards/acl/leaderboard", params=applied, headers=bearer("reader")).status_code == 200
 
     anonymous = http.get("/v1/boards/acl/leaderboard")
     assert anonymous.status_code == (200 if public_read else 401)
@@ -358,7 +361,8 @@ def test_event_streams_are_bounded_and_freed(start_server):
     with 429, and when they leave their threads end and the slots are free again."""
     running = start_server(http=HttpOptions(port=0, keepalive_seconds=0.2))
     client = RatingsClient(f"127.0.0.1:{running.port}")
-    client.submit(grpc_batch("live", vote_rows(50, seed=4)))
+    ack = client.submit(grpc_batch("live", vote_rows(50, seed=4)))
+    client.leaderboard("live", min_seq=ack.last_seq, method="elo", ci="none")  # applied: a watch can follow it
     request = b"GET /v1/boards/live/leaderboard/events?method=elo&ci=none HTTP/1.1\r\nHost: x\r\n\r\n"
 
     def open_stream() -> tuple[socket.socket, bytes]:
@@ -442,6 +446,7 @@ def test_board_display_names_and_style_votes_are_listed(start_server, tmp_path):
                 style_a={"tokens": 100.0}, style_b={"tokens": 300.0}, tags=["coding"])
     ])  # fmt: skip
     ack = client.submit(styled)
+    client.leaderboard("text", min_seq=ack.last_seq, method="elo", ci="none")  # applied: ListBoards shows it
     listed = httpx.get(f"http://127.0.0.1:{running.http_port}/v1/boards").json()["boards"]
     assert listed[0]["display_name"] == "Text Arena" and listed[0]["last_seq"] == ack.last_seq
     assert listed[0]["style_votes"] == 1 and listed[0]["categories"][0]["style_votes"] == 1
@@ -541,6 +546,7 @@ def test_serve_starts_http_beside_grpc_with_its_title_and_board_names_and_stops_
         assert page.status_code == 200 and "<title>Cats &lt;&amp;&gt; Dogs</title>" in page.text
         ack = httpx.post(base + "/v1/boards/text/votes", json={"votes": vote_rows(5, seed=3)}).json()
         assert ack["accepted"] == 5 and ack["board_created"]
+        httpx.get(base + "/v1/boards/text/leaderboard", params={"min_seq": ack["last_seq"]}).raise_for_status()
         assert httpx.get(base + "/v1/boards").json()["boards"][0]["display_name"] == "Text Arena"
     finally:
         process.send_signal(signal.SIGTERM)
