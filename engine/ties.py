@@ -32,7 +32,7 @@ from engine import bt
 from engine._jit import kernel
 from engine.bt import AUTO_PRIOR, MAX_NEWTON_STEP, ROUNDING, Z_95, BTQuery, _Graph, _half_prior, auto_prior_kernel
 from engine.cells import CellTable
-from engine.config import BOTH_BAD, TIE_MODELS, BTConfig
+from engine.config import BOTH_BAD, BTConfig
 from engine.counter_rng import mix64, poisson_cdf_table, poisson_count
 from engine.fit import NOT_CONVERGED, ConvergenceError, run_fit, run_rounds, sufficient_decrease
 from engine.scale import RatingScale
