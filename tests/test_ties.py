@@ -139,14 +139,14 @@ def test_fit_equals_the_twin(model, seed, m, tie_rate):
 def test_cell_derivatives_match_finite_differences(model):
     rng = np.random.default_rng(3)
     h = 1e-5
+    code = ties.MODEL_CODES[model]
     for _ in range(50):
         d, s = rng.normal(0, 2), rng.uniform(0.05, 2.0) * (1 if model == "rao-kupper" else rng.choice([-1, 1]))
         wi, wj, wt = rng.uniform(0, 5, 3)
-        code = ties.MODEL_CODES[model]
         nll, g_d, g_s, h_dd, h_ds, h_ss = ties.cell_terms(code, d, s, wi, wj, wt)
         assert nll == pytest.approx(twin_nll(model, np.array([d, 0.0]), s, wi, wj, wt, [0], [1]), rel=1e-12)
 
-        def f(dd, ss):
+        def f(dd, ss, wi=wi, wj=wj, wt=wt):
             return ties.cell_terms(code, dd, ss, wi, wj, wt)
 
         assert g_d == pytest.approx((f(d + h, s)[0] - f(d - h, s)[0]) / (2 * h), rel=1e-6, abs=1e-7)
