@@ -139,7 +139,10 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
     (``{"name", "seq", "created", "votes"}`` or ``null``), ``scale`` and ``base`` (the board's rating
     scale: P(a beats b) = 1 / (1 + base ** ((rating_b - rating_a) / scale)); 400 and 10 by default),
     ``compared_view_empty`` (``true`` when ``compared_to`` had no votes in this view, so no row has
-    deltas).
+    deltas), ``tie_model`` (BT's: ``"half"``, ``"davidson"`` or ``"rao-kupper"``; ``null`` for Elo),
+    ``tie_parameter`` (Davidson's nu or Rao–Kupper's theta; ``null`` for half and Elo) with
+    ``tie_parameter_lower`` and ``tie_parameter_upper`` (its 95% interval; ``null`` without one) and
+    ``aic`` (BT's 2 k - 2 log_likelihood; ``null`` for Elo).
     """
     return {"schema": FEED_SCHEMA, "as_of": _iso_utc(as_of), **render.as_dict(board)}
 
