@@ -307,11 +307,9 @@ def newton_step(model, cell_lo, cell_hi, wi, wj, wt, half_prior, tie_free, param
         for i in range(n):
             params_new[i] = params[i] + step * direction[i]
         after = objective(model, cell_lo, cell_hi, wi, wj, wt, half_prior, params_new)
-        if sufficient_decrease(before, after, step, -slope):
-            return
-        # Near the optimum the decrease drowns in the sum's rounding: a step that does not raise the
-        # (convex) objective beyond it is taken, else the fit could never meet its tolerance.
-        if after <= before + ROUNDING * abs(before):
+        # Armijo up to the rounding of a sum over the cells (engine.bt.tree_newton_fit): near the optimum
+        # the predicted decrease falls below it, and a strict test would shrink converging steps to nothing.
+        if sufficient_decrease(before + ROUNDING * abs(before), after, step, -slope):
             return
         step *= 0.5
     for i in range(n):
