@@ -42,6 +42,9 @@ DAVIDSON, RAO_KUPPER = 1, 2  # the kernels' model numbers
 MODEL_CODES = {"davidson": DAVIDSON, "rao-kupper": RAO_KUPPER}
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # engine.bt's: a round draws the same counts as a BT round
 _MAX_TIE_STEP = 2.0  # in s (log nu, log theta)
+# CG's largest relative residual (inexact Newton's forcing term): engine.bt's 0.5 took 7-14 Newton steps a
+# bootstrap round on LLMFAO and international football, 0.01 takes 5-9 and is 1.5-2x faster.
+_FORCING = 0.01
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,7 @@ def newton_step(model, cell_lo, cell_hi, wi, wj, wt, half_prior, tie_free, param
         p[i] = z[i]
         gnorm += grad[i] * grad[i]
     gnorm = math.sqrt(gnorm)
-    target = min(0.5, math.sqrt(gnorm)) * gnorm
+    target = min(_FORCING, math.sqrt(gnorm)) * gnorm
     rz = 0.0
     for i in range(n):
         rz += r[i] * z[i]

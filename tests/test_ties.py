@@ -370,3 +370,19 @@ def test_query_rules_and_cache_key():
     with pytest.raises(QueryRuleError):
         check_query("bt", "none", ties="thirds")
     assert LeaderboardQuery("b").cache_key() != LeaderboardQuery("b", ties="davidson").cache_key()
+
+
+def test_notebook_api_takes_a_tie_model():
+    from server import frames
+
+    votes = pl.DataFrame({
+        "model_a": ["a", "b", "c", "a", "b", "c"] * 40,
+        "model_b": ["b", "c", "a", "c", "a", "b"] * 40,
+        "winner": ["model_a", "model_b", "tie", "tie", "model_a", "model_a"] * 40,
+    })  # fmt: skip
+    half = frames.leaderboard(votes, ci="none")
+    davidson = frames.leaderboard(votes, ci="none", ties="davidson")
+    assert half["model"].to_list() == davidson["model"].to_list()
+    assert half["rating"].to_list() != davidson["rating"].to_list()
+    with pytest.raises(ValueError, match="ties"):
+        frames.leaderboard(votes, method="elo", ties="davidson")
