@@ -61,9 +61,20 @@ def twin_prior(theta, prior_weight) -> float:
     return float(-(prior_weight / 2 * (np.log(1 / (1 + np.exp(-theta))) + np.log(1 / (1 + np.exp(theta))))).sum())
 
 
+def twin_weights(table: CellTable, config: BTConfig):
+    """Per cell the wins of lo, of hi and the ties: both-bad ties among them unless ignored; with
+    reweighting each cell's votes weigh 1 / max(its votes, 50)."""
+    c = table.counts.astype(np.float64)
+    wi, wj, wt = c[:, 0], c[:, 1], c[:, 2] + (c[:, 3] if config.both_bad == "tie" else 0.0)
+    if config.reweight:
+        r = 1 / np.maximum(wi + wj + wt, 50.0)
+        wi, wj, wt = wi * r, wj * r, wt * r
+    return wi, wj, wt
+
+
 def twin_fit(model: str, table: CellTable, config: BTConfig, prior_weight) -> tuple[np.ndarray, float]:
     """scipy's BFGS on the twin: (theta centred where no prior holds it, s)."""
-    wi, wj, wt = ties.tie_counts(table, config)
+    wi, wj, wt = twin_weights(table, config)
     m = table.n_competitors
     free = prior_weight == 0
 
@@ -123,8 +134,8 @@ def generated(model: str, m: int, n: int, parameter: float, seed: int, spread: f
 def test_fit_equals_the_twin(model, seed, m, tie_rate):
     rng = np.random.default_rng(seed)
     table = random_table(rng, m, int(rng.integers(60, 400)), tie_rate)
-    config = BTConfig(both_bad=("tie", "ignore")[seed % 2])
-    wi, wj, wt = ties.tie_counts(table, config)
+    config = BTConfig(both_bad=("tie", "ignore")[seed % 2], reweight=seed % 3 == 0)
+    wi, wj, wt = twin_weights(table, config)
     if wt.sum() == 0 or wi.sum() + wj.sum() == 0:
         return
     fit = ties.fit(table, model, config)
@@ -386,3 +397,20 @@ def test_notebook_api_takes_a_tie_model():
     assert half["rating"].to_list() != davidson["rating"].to_list()
     with pytest.raises(ValueError, match="ties"):
         frames.leaderboard(votes, method="elo", ties="davidson")
+
+
+@pytest.mark.parametrize("ci", ["sandwich", "bootstrap"])
+def test_anchoring_and_rank_ub_as_for_half(ci):
+    table, _ = generated("rao-kupper", m=6, n=3000, parameter=1.6, seed=8)
+    m = table.n_competitors
+    args = (table, np.zeros((m, 4), dtype=np.int64), np.arange(m, dtype=np.int32), BTConfig())
+    centred, _, tie_c = ties.standings(*args, BTQuery(ci=ci, rounds=100), "rao-kupper")
+    anchored, _, tie_a = ties.standings(*args, BTQuery(ci=ci, rounds=100, anchor_slot=2, anchor_rating=1200.0),
+                                        "rao-kupper")  # fmt: skip
+    row = int(np.flatnonzero(anchored.competitor_ids == 2)[0])
+    assert anchored.rating[row] == pytest.approx(1200.0)
+    assert anchored.rating_lower[row] == pytest.approx(1200.0) and anchored.rating_upper[row] == pytest.approx(1200.0)
+    np.testing.assert_array_equal(anchored.competitor_ids, centred.competitor_ids)  # the same order
+    np.testing.assert_allclose(np.diff(anchored.rating), np.diff(centred.rating), atol=1e-9)
+    assert tie_a == tie_c  # the gauge moves ratings, not the tie parameter
+    assert (centred.rank_ub <= centred.rank).all() and centred.rank_ub[0] == 1
