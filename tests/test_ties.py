@@ -333,6 +333,9 @@ def test_replay_json_has_the_tie_model(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "replay", str(votes_file(tmp_path)), "--format", "csv", "--bt-ties", "davidson",
                            "--ci", "none")  # fmt: skip
     assert "tie" not in out.splitlines()[0].replace("ties", "")  # rows only
+    code, out, _ = run_cli(capsys, "replay", str(votes_file(tmp_path)), "--format", "html", "--bt-ties", "davidson",
+                           "--ci", "none")  # fmt: skip
+    assert "ties: Davidson nu = " in out
 
 
 def test_grpc_and_http_agree_with_davidson(start_server):

@@ -250,6 +250,8 @@ def _summary(board: PublishedLeaderboard) -> str:
     text = f"board {view} · {render.method_label(board)} · 95% CI: {render.ci_label(board)} · {len(board.rows)} models"
     if board.anchor is not None:
         text += f" · anchored: {render.anchor_label(board.anchor)}"
+    if board.tie_model not in ("", "half"):
+        text += f" · {render.tie_text(board)}"
     if board.compared_to is not None:
         text += f" · Δ since snapshot {board.compared_to.name} (seq {board.compared_to.seq})"
     return text
