@@ -19,12 +19,15 @@
 #       it never imports; jax/optax/jaxtyping are what it really imports.
 #   evalica==0.4.2              Rust-backed BT/Elo (in-process), the notebook API's
 #       and the 34 k-player fit's reference (benchmarks/bench_frames.py, bench_bt.py).
+#   leaderbot==0.4.3            Davidson and Rao-Kupper tie models (Ameli et al. 2024):
+#       the reference of engine/ties.py's fits (tests/test_ties.py), in their original
+#       form (k_cov=None, k_tie=0).
 set -euo pipefail
 
 PY="${PYTHON:-python}"
 
 "$PY" -m pip install --no-deps "fschat==0.2.36" "arena-rank==0.1.1"
-"$PY" -m pip install "pandas>=2" "scikit-learn>=1.3" "jax==0.8.1" "jaxlib==0.8.1" optax jaxtyping "evalica==0.4.2"
+"$PY" -m pip install "pandas>=2" "scikit-learn>=1.3" "jax==0.8.1" "jaxlib==0.8.1" optax jaxtyping "evalica==0.4.2" "leaderbot==0.4.3"
 
 # Check: FastChat's functions are in the installed file, arena-rank imports.
 "$PY" - <<'PYEOF'
@@ -39,6 +42,7 @@ missing = {"compute_elo", "compute_elo_mle_with_tie", "get_bootstrap_result"} - 
 assert not missing, f"missing from elo_analysis.py: {missing}"
 from arena_rank.models.bradley_terry import BradleyTerry  # noqa: F401
 import evalica  # noqa: F401
+from leaderbot.models import Davidson, RaoKupper  # noqa: F401
 
-print(f"ok: FastChat functions in {spec.origin}; arena-rank and evalica importable")
+print(f"ok: FastChat functions in {spec.origin}; arena-rank, evalica and leaderbot importable")
 PYEOF

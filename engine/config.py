@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 METHODS = ("bt", "elo")  # Bradley–Terry (the default), online Elo
 CI_METHODS = ("bootstrap", "sandwich", "none")  # the BT intervals; Elo's is always its online bootstrap
+# BT's tie models: "half" a win each (LMArena's, engine.bt), or fitted with a tie parameter (engine.ties)
+TIE_MODELS = ("half", "davidson", "rao-kupper")
 
 # BT iteration steps, as the kernels number them: "auto" runs Newman's and switches to Newton-CG (engine.bt).
 STEPS = {"newman": 0, "mm": 1, "newton": 2, "auto": 3}

@@ -460,6 +460,7 @@ JIT_OFF_TESTS = [
     "tests/test_bootstrap.py",
     "tests/test_bt.py",
     "tests/test_style.py",
+    "tests/test_ties.py",
 ]
 # Test id (a prefix: every parametrisation) -> why it is left out. Keep in step with renames:
 # a stale id is silently ignored and its test runs, slowly.
@@ -478,6 +479,11 @@ JIT_OFF_EXCLUDED = {
     "tests/test_style.py::test_coefficient_intervals_cover_the_true_length_effect": "style bootstraps, ~150 s",
     "tests/test_style.py::test_agrees_with_arena_ranks_contextual_bradley_terry": "large style fits, ~12 s",
     "tests/test_style.py::test_with_all_features_zero_style_control_is_plain_bt": "style and BT fits, ~5 s",
+    "tests/test_ties.py::test_agrees_with_leaderbot": "leaderbot's own numba kernels, uncompiled too",
+    "tests/test_ties.py::test_recovers_a_known_tie_parameter_within_its_ci": "200-round bootstraps of 8 k votes",
+    "tests/test_ties.py::test_replay_json_has_the_tie_model": "the command line, not a kernel",
+    "tests/test_ties.py::test_grpc_and_http_agree_with_davidson": "a server and its warm-up, not a kernel",
+    "tests/test_ties.py::test_notebook_api_takes_a_tie_model": "the notebook API, not a kernel",
     "tests/test_kernels_naive.py::test_engine_tests_pass_without_the_jit": "this test: it would start itself again",
 }
 

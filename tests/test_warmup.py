@@ -104,6 +104,8 @@ def every_call(client: RatingsClient) -> None:
     # A replay builds a new version of the board beside the live one.
     client.replay("text", [convert.batch_from_pb(style_batch("text", 150, 5))])
     client.leaderboard("text", style_control=True)
+    client.leaderboard("text", ties="davidson", ci="sandwich")
+    client.leaderboard("text", ties="rao-kupper", rounds=30)
 
 
 def guard(data_dir: Path) -> dict:

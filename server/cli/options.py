@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.config import CI_METHODS, METHODS, BTConfig, EloConfig, StyleConfig
+from engine.config import CI_METHODS, METHODS, TIE_MODELS, BTConfig, EloConfig, StyleConfig
 from server.domain.competitors import STATUSES
 
 if TYPE_CHECKING:
@@ -104,12 +104,17 @@ def add_query_options(parser: argparse.ArgumentParser) -> None:
         "--style-control", action="store_true",
         help="BT with the votes' style features (length, markdown) as covariates; rows show the rank change",
     )  # fmt: skip
+    parser.add_argument(
+        "--bt-ties", default="half", choices=list(TIE_MODELS),
+        help="BT's tie model: half a win each (LMArena's), or Davidson's or Rao–Kupper's, whose tie parameter "
+        "is fitted with the ratings (reported with its CI and the AIC; default %(default)s)",
+    )  # fmt: skip
     add_output_options(parser)
 
 
 def query_options(args: argparse.Namespace) -> dict:
     """The query the options describe, as names: method, ci, rounds (BT's; Elo's replicas are the
-    board's), anchor, category, style_control. The keywords of ``leaderboard_request``."""
+    board's), anchor, category, style_control, ties. The keywords of ``leaderboard_request``."""
     return {
         "method": args.method,
         "ci": args.ci,
@@ -117,6 +122,7 @@ def query_options(args: argparse.Namespace) -> dict:
         "anchor": anchor(args.anchor),
         "category": args.category,
         "style_control": args.style_control,
+        "ties": args.bt_ties,
     }
 
 

@@ -20,7 +20,7 @@ its numbers (proto3 doubles; ``ci`` says CI_NONE); both roads here give None.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from server.domain.listing import Listing
@@ -117,6 +117,11 @@ class PublishedLeaderboard:
     scale: float = 0.0  # the board's rating scale and base (0: not sent by an older server: 400 and 10)
     base: float = 0.0
     as_of_time: float | None = None  # Unix seconds of the newest vote covered; None: not known
+    tie_model: str = ""  # BT's: "half", "davidson" or "rao-kupper"; "" for Elo (or from an older server)
+    tie_parameter: float | None = None  # Davidson's nu or Rao–Kupper's theta; None for "half" and Elo
+    tie_parameter_lower: float | None = None  # its 95% interval; None without one
+    tie_parameter_upper: float | None = None
+    aic: float | None = None  # BT's 2 k - 2 log_likelihood; None for Elo
 
     @property
     def has_interval(self) -> bool:
@@ -189,7 +194,27 @@ class PublishedLeaderboard:
             scale=float(result.scale),
             base=float(result.base),
             as_of_time=_maybe(float, result.as_of_time),
-        )
+            **tie_fields(result.method, result.ci, result.tie_model, result.tie_parameter, result.tie_parameter_lower,
+                         result.tie_parameter_upper, result.aic),
+        )  # fmt: skip
+
+
+def tie_fields(
+    method: str, ci: str, tie_model: str, value: float, lower: float, upper: float, aic: float
+) -> dict[str, Any]:
+    """The published tie model, tie parameter (with its interval when there is one) and AIC: BT's only."""
+    if method != "bt":
+        return {"tie_model": "", "tie_parameter": None, "tie_parameter_lower": None, "tie_parameter_upper": None,
+                "aic": None}  # fmt: skip
+    fitted = tie_model not in ("", "half")
+    interval = fitted and has_interval(ci)
+    return {
+        "tie_model": tie_model or "half",
+        "tie_parameter": float(value) if fitted else None,
+        "tie_parameter_lower": float(lower) if interval else None,
+        "tie_parameter_upper": float(upper) if interval else None,
+        "aic": float(aic),
+    }
 
 
 def has_interval(ci: str) -> bool:

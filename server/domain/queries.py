@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.config import CI_METHODS, METHODS
+from engine.config import CI_METHODS, METHODS, TIE_MODELS
 from server.domain.errors import InvalidArgument
 from server.domain.listing import DEFAULT_GAP_RANKS, RowFilters
 
@@ -21,10 +21,12 @@ class LeaderboardQuery:
     anchor_rating: float = 1000.0
     category: str = ""  # a category view of the board; "": every vote
     style_control: bool = False  # BT with the votes' style features as covariates (engine.style)
+    ties: str = "half"  # BT's tie model (engine.config.TIE_MODELS): "half", "davidson" or "rao-kupper"
 
     def cache_key(self) -> tuple:
         return (
-            self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating, self.style_control
+            self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating, self.style_control,
+            self.ties,
         )  # fmt: skip
 
 
@@ -42,13 +44,28 @@ _BT_OPTIONS = (
 )
 
 
-def check_query(method: str, ci: str, rounds: int = 0, anchored: bool = False, style_control: bool = False) -> None:
+def check_query(
+    method: str, ci: str, rounds: int = 0, anchored: bool = False, style_control: bool = False, ties: str = "half"
+) -> None:
     """The rules a leaderboard query's options obey together, for the service (``convert.query_from_pb``)
     and the command line's offline replay alike; raises QueryRuleError."""
     if method not in METHODS:
         raise QueryRuleError("method", f"{method!r} is not a method ({', '.join(METHODS)})", f"--method {method!r}?")
     if ci not in CI_METHODS:
         raise QueryRuleError("ci", f"{ci!r} is not a CI method ({', '.join(CI_METHODS)})", f"--ci {ci!r}?")
+    if ties not in TIE_MODELS:
+        raise QueryRuleError("ties", f"{ties!r} is not a tie model ({', '.join(TIE_MODELS)})", f"--bt-ties {ties!r}?")
+    if ties != "half" and method == "elo":
+        raise QueryRuleError(
+            "ties", "a tie model other than HALF is BT's; ELO scores a tie half a win",
+            "--bt-ties applies to --method bt",
+        )
+    if ties != "half" and style_control:
+        raise QueryRuleError(
+            "ties",
+            "style control fits ties as half a win each; DAVIDSON and RAO_KUPPER are not with style control",
+            "--bt-ties davidson / rao-kupper are not with --style-control",
+        )
     if style_control and (method == "elo" or anchored):
         raise QueryRuleError(
             "method" if method == "elo" else "anchor",

@@ -45,6 +45,11 @@ class BoardStandings:
     scale: float = 400.0  # the board's rating scale and base (engine.scale.win_probability)
     base: float = 10.0
     as_of_time: float | None = None  # Unix seconds of the newest vote covered (None: no vote had a time)
+    tie_model: str = ""  # BT: "half", "davidson" or "rao-kupper" (engine.config.TIE_MODELS); "": Elo
+    tie_parameter: float = 0.0  # Davidson's nu or Rao–Kupper's theta; 0 for "half"
+    tie_parameter_lower: float = 0.0  # its 95% interval (equal to it without a CI)
+    tie_parameter_upper: float = 0.0
+    aic: float = 0.0  # BT: 2 k - 2 log_likelihood, k the free parameters
 
 
 @dataclass(frozen=True)

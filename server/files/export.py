@@ -139,8 +139,11 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
     (``{"name", "seq", "created", "votes"}`` or ``null``), ``scale`` and ``base`` (the board's rating
     scale: P(a beats b) = 1 / (1 + base ** ((rating_b - rating_a) / scale)); 400 and 10 by default),
     ``compared_view_empty`` (``true`` when ``compared_to`` had no votes in this view, so no row has
-    deltas), ``total_rows`` (the listed rows before paging: ``rows`` holds the page asked for, all of them
-    unless a ``limit`` was given).
+    deltas), ``tie_model`` (BT's: ``"half"``, ``"davidson"`` or ``"rao-kupper"``; ``null`` for Elo),
+    ``tie_parameter`` (Davidson's nu or Rao–Kupper's theta; ``null`` for half and Elo) with
+    ``tie_parameter_lower`` and ``tie_parameter_upper`` (its 95% interval; ``null`` without one),
+    ``aic`` (BT's 2 k - 2 log_likelihood; ``null`` for Elo), ``total_rows`` (the listed rows before
+    paging: ``rows`` holds the page asked for, all of them unless a ``limit`` was given).
     """
     return {"schema": FEED_SCHEMA, "as_of": _iso_utc(as_of), **render.as_dict(board)}
 
@@ -248,6 +251,8 @@ def _summary(board: PublishedLeaderboard) -> str:
     text = f"board {view} · {render.method_label(board)} · 95% CI: {render.ci_label(board)} · {len(board.rows)} models"
     if board.anchor is not None:
         text += f" · anchored: {render.anchor_label(board.anchor)}"
+    if board.tie_model not in ("", "half"):
+        text += f" · {render.tie_text(board)}"
     if board.compared_to is not None:
         text += f" · Δ since snapshot {board.compared_to.name} (seq {board.compared_to.seq})"
     return text

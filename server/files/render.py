@@ -70,7 +70,8 @@ def _snapshot_dict(mark) -> dict | None:
 
 def as_dict(board: Board) -> dict:
     """The JSON shape: board, category, method, ci, as_of_seq, as_of_time, total_votes, bootstrap_rounds, anchor,
-    log_likelihood, summary, compared_to, as_of_snapshot, style_*, scale, base, total_rows, rows."""
+    log_likelihood, summary, compared_to, as_of_snapshot, style_*, scale, base, tie_model, tie_parameter(_lower,
+    _upper), aic, total_rows, rows."""
     board = published(board)
     return {
         "board": board.board,
@@ -94,6 +95,11 @@ def as_dict(board: Board) -> dict:
         ],
         "scale": rating_scale(board)[0],
         "base": rating_scale(board)[1],
+        "tie_model": board.tie_model or None,
+        "tie_parameter": board.tie_parameter,
+        "tie_parameter_lower": board.tie_parameter_lower,
+        "tie_parameter_upper": board.tie_parameter_upper,
+        "aic": board.aic,
         "total_rows": board.total_rows,
         "rows": [row_dict(row) for row in board.rows],
     }
@@ -242,7 +248,20 @@ def _summary_line(board: PublishedLeaderboard) -> str:
     if s.tied_with_leader is not None:  # None: no interval, so no rank (UB) to be tied by
         parts.append(f"{s.tied_with_leader} tied with the leader (rank UB 1)")
     parts += [f"gap #1 to #{rank}: {gap:.1f}" for rank, gap in s.gaps]
+    if board.tie_model not in ("", "half"):
+        parts.append(tie_text(board))
     return " · ".join(parts)
+
+
+def tie_text(board: PublishedLeaderboard) -> str:
+    """``ties: davidson nu = 0.412 [0.398, 0.427] · AIC 12345.6`` (a fitted tie model's summary)."""
+    name = {"davidson": "Davidson nu", "rao-kupper": "Rao–Kupper theta"}.get(board.tie_model, board.tie_model)
+    text = f"ties: {name} = {board.tie_parameter:.4g}"
+    if board.tie_parameter_lower is not None and board.tie_parameter_upper is not None:
+        text += f" [{board.tie_parameter_lower:.4g}, {board.tie_parameter_upper:.4g}]"
+    if board.aic is not None:
+        text += f" · AIC {board.aic:.1f}"
+    return text
 
 
 def method_label(board: PublishedLeaderboard) -> str:

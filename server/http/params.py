@@ -40,6 +40,7 @@ class LeaderboardParams:
     anchor: str | None = None
     anchor_rating: float = 1000.0
     style_control: bool = False
+    ties: Literal["half", "davidson", "rao-kupper"] = "half"
     status: list[str] = field(default_factory=list)
     open_weights_only: bool = False
     license: list[str] = field(default_factory=list)
@@ -76,6 +77,7 @@ class LeaderboardParams:
             as_of=_snapshot("as_of", self.as_of, self.as_of_time),
             gap_ranks=self.gap_ranks,
             style_control=self.style_control,
+            ties=self.ties,
             limit=self.limit,
             offset=self.offset,
         )
@@ -89,6 +91,9 @@ def leaderboard_params(
     anchor: Annotated[str | None, Query(description="pin this model's rating (BT)")] = None,
     anchor_rating: float = 1000.0,
     style_control: bool = False,
+    ties: Annotated[
+        Literal["half", "davidson", "rao-kupper"], Query(description="BT's tie model (half: half a win each)")
+    ] = "half",
     status: Annotated[list[Literal["active", "deprecated", "unavailable"]], Query(max_length=3)] = [],  # noqa: B006
     open_weights_only: bool = False,
     license: Annotated[list[str], Query(max_length=64)] = [],  # noqa: B006 - FastAPI copies defaults
@@ -106,7 +111,7 @@ def leaderboard_params(
 ) -> LeaderboardParams:
     """The leaderboard's query parameters (LeaderboardRequest's fields)."""
     return LeaderboardParams(
-        category, method, ci, rounds, anchor, anchor_rating, style_control, list(status), open_weights_only,
+        category, method, ci, rounds, anchor, anchor_rating, style_control, ties, list(status), open_weights_only,
         license, organization, min_votes, include_unlisted, compare_to, compare_to_time, as_of, as_of_time,
         gap_ranks, min_seq, limit, offset,
     )  # fmt: skip

@@ -62,12 +62,13 @@ def offline_query(
     anchor: tuple[str, float] | None = None,
     category: str = "",
     style_control: bool = False,
+    ties: str = "half",
 ) -> LeaderboardQuery:
     """A replay's query, under the rules the service applies to a request (raises QueryRuleError)."""
-    check_query(method, ci, rounds, anchor is not None, style_control)
+    check_query(method, ci, rounds, anchor is not None, style_control, ties)
     return LeaderboardQuery(
         board, method=method, ci=ci, rounds=rounds, anchor_model=anchor[0] if anchor else None,
-        anchor_rating=anchor[1] if anchor else 1000.0, category=category, style_control=style_control,
+        anchor_rating=anchor[1] if anchor else 1000.0, category=category, style_control=style_control, ties=ties,
     )  # fmt: skip
 
 

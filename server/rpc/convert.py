@@ -212,7 +212,10 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         if not math.isfinite(request.anchor.rating):
             raise InvalidArgument("anchor.rating", f"{request.anchor.rating} is not a finite number")
         anchor_model = names.normalized(request.anchor.model)  # names are stored in NFC form
-    check_query(method, ci, request.rounds, anchor_model is not None, request.style_control)
+    ties = wire.REQUEST_TIES.get(request.ties)
+    if ties is None:
+        raise InvalidArgument("ties", f"{request.ties} is not a tie model (HALF, DAVIDSON, RAO_KUPPER)")
+    check_query(method, ci, request.rounds, anchor_model is not None, request.style_control, ties)
     return LeaderboardQuery(
         board=board,
         method=method,
@@ -222,6 +225,7 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         anchor_rating=request.anchor.rating if anchor_model is not None else 1000.0,
         category=category,
         style_control=request.style_control,
+        ties=ties,
     )
 
 
@@ -326,6 +330,11 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
         scale=result.scale,
         base=result.base,
         as_of_time=result.as_of_time or 0.0,
+        tie_model=result.tie_model,
+        tie_parameter=result.tie_parameter,
+        tie_parameter_lower=result.tie_parameter_lower,
+        tie_parameter_upper=result.tie_parameter_upper,
+        aic=result.aic,
     )
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:

@@ -33,6 +33,7 @@ from server.domain.published import (
     SnapshotMark,
     StyleCoefficient,
     has_interval,
+    tie_fields,
 )
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 
@@ -48,6 +49,9 @@ METHOD_CODES = {"bt": pb.BT, "elo": pb.ELO}
 METHOD_NAMES: dict[int, str] = {code: name for name, code in METHOD_CODES.items()}
 REQUEST_METHODS: dict[int, str] = {pb.METHOD_UNSPECIFIED: "bt", **METHOD_NAMES}  # what a request's method asks for
 
+TIES_CODES = {"half": pb.HALF, "davidson": pb.DAVIDSON, "rao-kupper": pb.RAO_KUPPER}
+TIES_NAMES: dict[int, str] = {code: name for name, code in TIES_CODES.items()}
+REQUEST_TIES: dict[int, str] = {pb.TIES_UNSPECIFIED: "half", **TIES_NAMES}
 CI_CODES = {"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}
 CI_NAMES: dict[int, str] = {code: name for name, code in CI_CODES.items()}
 REQUEST_CIS: dict[int, str] = {pb.CI_UNSPECIFIED: "bootstrap", **CI_NAMES}
@@ -64,6 +68,11 @@ def method_code(method: str | int) -> pb.Method:
 def ci_code(ci: str | int) -> pb.CIMethod:
     """A CI method by name ("bootstrap", "sandwich", "none") or already a wire code."""
     return CI_CODES[ci] if isinstance(ci, str) else cast("pb.CIMethod", ci)
+
+
+def ties_code(ties: str | int) -> pb.BTTies:
+    """A tie model by name ("half", "davidson", "rao-kupper") or already a wire code."""
+    return TIES_CODES[ties] if isinstance(ties, str) else cast("pb.BTTies", ties)
 
 
 def method_name(code: int) -> str:
@@ -213,6 +222,10 @@ def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
         ),
         total_rows=message.total_rows,
         as_of_time=message.as_of_time or None,
+        **tie_fields(
+            method_name(message.method), ci, message.tie_model, message.tie_parameter, message.tie_parameter_lower,
+            message.tie_parameter_upper, message.aic,
+        ),
     )
 
 

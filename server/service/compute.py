@@ -13,7 +13,7 @@ from typing import TypedDict
 import numpy as np
 from numpy.typing import NDArray
 
-from engine import Board, EloConfig, Interner, Standings, bt, style
+from engine import Board, EloConfig, Interner, Standings, bt, style, ties
 from engine.bt import BTConfig, BTQuery
 from engine.cells import CellTable
 from engine.fit import ConvergenceError
@@ -136,6 +136,9 @@ def _compute(
         anchor_slot=inputs.anchor_slot,
         anchor_rating=query.anchor_rating,
     )
+    scale = RatingScale(elo_config.scale, elo_config.base, elo_config.initial)
+    if query.ties != "half":
+        return _tie_model_standings(query, inputs, interner, bt_config, bt_query, scale, threads, theta0, progress)
     try:
         standings, fit = bt.standings(
             inputs.cells,
@@ -143,7 +146,7 @@ def _compute(
             inputs.competitor_ids,
             bt_config,
             bt_query,
-            scale=RatingScale(elo_config.scale, elo_config.base, elo_config.initial),
+            scale=scale,
             threads=threads,
             total_votes=inputs.n_votes,
             theta0=theta0,
@@ -151,14 +154,47 @@ def _compute(
         )
     except ConvergenceError as exc:
         raise _on_board(exc, query, "--bt-prior sets the prior; method ELO needs no fit") from exc
-    anchor = None
-    if inputs.anchor_slot is not None and query.anchor_model is not None:  # the slot is the anchor model's
-        anchor = (query.anchor_model, query.anchor_rating)
+    k = ties.free_parameters(fit.prior_weight, inputs.cells.components(), tie_free=False)
     result = BoardStandings(
-        query.board, standings, _names(interner, standings), "bt", query.ci, anchor, fit.log_likelihood,
-        **_scale_of(elo_config),
+        query.board, standings, _names(interner, standings), "bt", query.ci, _anchor(query, inputs),
+        fit.log_likelihood, **_scale_of(elo_config), tie_model="half", aic=2.0 * k - 2.0 * fit.log_likelihood,
     )  # fmt: skip
     return result, fit.theta
+
+
+def _anchor(query: LeaderboardQuery, inputs: BTInputs) -> tuple[str, float] | None:
+    if inputs.anchor_slot is not None and query.anchor_model is not None:  # the slot is the anchor model's
+        return (query.anchor_model, query.anchor_rating)
+    return None
+
+
+def _tie_model_standings(
+    query: LeaderboardQuery,
+    inputs: BTInputs,
+    interner: Interner,
+    bt_config: BTConfig,
+    bt_query: BTQuery,
+    scale: RatingScale,
+    threads: int,
+    params0: np.ndarray | None,
+    progress,
+) -> tuple[BoardStandings, np.ndarray]:
+    """BT with a fitted tie model (engine.ties): the ratings, the tie parameter with its CI, and the AIC."""
+    try:
+        standings, fit, tie = ties.standings(
+            inputs.cells, inputs.counts, inputs.competitor_ids, bt_config, bt_query, query.ties, scale=scale,
+            threads=threads, total_votes=inputs.n_votes, params0=params0, progress=progress,
+        )  # fmt: skip
+    except ValueError as exc:  # too many competitors for the sandwich's dense inverse
+        raise FailedPrecondition(str(exc)) from exc
+    except ConvergenceError as exc:
+        raise _on_board(exc, query, "--bt-prior sets the prior; ties HALF needs no tie parameter") from exc
+    result = BoardStandings(
+        query.board, standings, _names(interner, standings), "bt", query.ci, _anchor(query, inputs),
+        fit.log_likelihood, **_scale_of(inputs.config), tie_model=query.ties, tie_parameter=tie.value,
+        tie_parameter_lower=tie.lower, tie_parameter_upper=tie.upper, aic=fit.aic,
+    )  # fmt: skip
+    return result, fit.params
 
 
 def _style_standings(
@@ -183,7 +219,7 @@ def _style_standings(
         raise _on_board(exc, query, "--style-penalty and --style-strength set the penalty") from exc
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, None, fit.log_likelihood,
-        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(inputs.slot_a),
+        style_control=True, style_coefficients=tuple(coefficients), style_votes=len(inputs.slot_a), tie_model="half",
         **_scale_of(elo_config),
     )  # fmt: skip
     return result, fit.params

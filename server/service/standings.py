@@ -59,7 +59,7 @@ class Standings:
             if cached is None or cached.stamp < arrival.seq:
                 copied = self._versions.copy_inputs(query, self._interner)
                 applied = max(applied, copied.applied)
-                warm = (query.board, query.category, query.style_control)
+                warm = (query.board, query.category, query.style_control, query.ties)
                 started = time.perf_counter()
                 result, params = compute_standings(
                     query, copied.inputs, self._interner, self._config.bt, self._config.threads(),

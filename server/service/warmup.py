@@ -54,6 +54,9 @@ QUERIES = (
     LeaderboardQuery(_BOARD, ci="none", style_control=True),
     LeaderboardQuery(_BOARD, ci="sandwich", style_control=True),
     LeaderboardQuery(_BOARD, ci="bootstrap", rounds=_ROUNDS, style_control=True),
+    # The tie models share their kernels (the model is an argument), so one of each CI covers both.
+    LeaderboardQuery(_BOARD, ci="sandwich", ties="davidson"),
+    LeaderboardQuery(_BOARD, ci="bootstrap", rounds=_ROUNDS, ties="rao-kupper"),
 )
 
 
@@ -75,18 +78,19 @@ def warm_up(config: ServiceConfig) -> WarmUp:
     # log after it is applied to the rebuilt views.
     versions.restore(_BOARD, first.board_id, BoardViews.from_state(versions.freeze(_BOARD).states))
     versions.apply(second, _BOARD, _ELO)
-    warm: dict[bool, np.ndarray | None] = {False: None, True: None}
+    warm: dict[tuple[bool, str], np.ndarray | None] = {}
     for query in QUERIES:
+        key = (query.style_control, query.ties)  # the parameters a fit of this kind warm-starts from
         copied = versions.copy_inputs(query, interner)
         try:
             # Twice, the second warm-started from the first's parameters, as the service's next fit is.
             for _ in range(2):
                 result, params = compute_standings(
-                    query, copied.inputs, interner, config.bt, config.threads(), warm[query.style_control],
+                    query, copied.inputs, interner, config.bt, config.threads(), warm.get(key),
                     style_config=config.style,
                 )  # fmt: skip
                 if params is not None and not query.category:
-                    warm[query.style_control] = params
+                    warm[key] = params
         except ConvergenceError as exc:  # these settings cannot fit these votes; the kernels have run all the same
             log.debug("warm-up: %s", exc)
             continue
