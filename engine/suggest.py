@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine._jit import kernel
-from engine.bt import BTConfig, Z_95, effective_wins, prior_weights
+from engine.bt import Z_95, BTConfig, effective_wins, prior_weights
 from engine.cells import CellTable
 
 OBJECTIVES = ("top_k", "ci_width", "placement")
@@ -252,9 +252,7 @@ def _slices(n: int, horizon: int) -> tuple[int, float]:
     return slices, horizon / slices
 
 
-def ci_width_plan(
-    theta: NDArray[np.float64], cov: NDArray[np.float64], n: int, horizon: int = DEFAULT_HORIZON
-) -> Plan:
+def ci_width_plan(theta: NDArray[np.float64], cov: NDArray[np.float64], n: int, horizon: int = DEFAULT_HORIZON) -> Plan:
     """At most ``n`` pairs planning ``horizon`` votes to shrink the summed variances most (module doc)."""
     m = theta.shape[0]
     n = min(n, m * (m - 1) // 2)

@@ -132,3 +132,8 @@ class RatingsServicer(pb_grpc.RatingsServicer):
 
         result = self._service.replay(board, filters, batches(), still_wanted=still_wanted)
         return convert.replay_result_to_pb(result)
+
+    # ------------------------------------------------------------------ SuggestPairs
+
+    def SuggestPairs(self, request: pb.SuggestPairsRequest, context) -> pb.SuggestPairsResponse:
+        return convert.suggestions_to_pb(self._service.suggest_pairs(convert.suggest_query_from_pb(request)))
