@@ -232,6 +232,23 @@ def covariance(table: CellTable, config: BTConfig, theta: NDArray[np.float64]) -
 
 
 @dataclass(frozen=True)
+class Basis:
+    """What the plans read of a fit, computed once per fit (the service keeps it until the view moves)."""
+
+    theta: NDArray[np.float64]  # [M], centred
+    cov: NDArray[np.float64]  # [M, M], covariance() at theta
+    cov_sq: NDArray[np.float64]  # [M, M], cov @ cov
+    info: NDArray[np.float64]  # [M, M], p (1 - p) of each pair at theta: a vote's Fisher information
+
+    @classmethod
+    def of(cls, theta: NDArray[np.float64], cov: NDArray[np.float64]) -> Basis:
+        theta = np.ascontiguousarray(theta, np.float64)
+        cov = np.ascontiguousarray(cov, np.float64)
+        p = 1.0 / (1.0 + np.exp(theta[None, :] - theta[:, None]))  # [a, b]: P(a beats b)
+        return cls(theta, cov, cov @ cov, p * (1 - p))
+
+
+@dataclass(frozen=True)
 class Plan:
     """Suggested pairs (slots; a before b) with sampling weights summing to 1, best first."""
 
@@ -252,37 +269,36 @@ def _slices(n: int, horizon: int) -> tuple[int, float]:
     return slices, horizon / slices
 
 
-def ci_width_plan(theta: NDArray[np.float64], cov: NDArray[np.float64], n: int, horizon: int = DEFAULT_HORIZON) -> Plan:
+def ci_width_plan(basis: Basis, n: int, horizon: int = DEFAULT_HORIZON) -> Plan:
     """At most ``n`` pairs planning ``horizon`` votes to shrink the summed variances most (module doc)."""
-    m = theta.shape[0]
+    m = basis.theta.shape[0]
     n = min(n, m * (m - 1) // 2)
     if n < 1:
         return _plan(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    work = np.array(cov, dtype=np.float64, order="C")
     slices, votes = _slices(n, horizon)
     out_a, out_b, out_votes = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
-    p = 1.0 / (1.0 + np.exp(theta[None, :] - theta[:, None]))  # [a, b]: P(a beats b)
-    k = ci_width_kernel(work, work @ work, p * (1 - p), slices, votes, out_a, out_b, out_votes)
+    k = ci_width_kernel(basis.cov.copy(), basis.cov_sq.copy(), basis.info, slices, votes, out_a, out_b, out_votes)
     return _plan(out_a[:k], out_b[:k], out_votes[:k])
 
 
 def contenders(theta: NDArray[np.float64], cov: NDArray[np.float64], k: int) -> NDArray[np.int64]:
-    """Slots of the top k by theta, then the competitors whose 95% CI overlaps the k-th's, best first
-    (at most k + max(k, 10) in all)."""
+    """Slots of the top k by theta, best first, then the competitors whose 95% CI overlaps the k-th's, the
+    likeliest to be above it first (at most k + max(k, 10) in all)."""
     order = np.argsort(-theta, kind="stable")
     k = min(k, len(order))
     sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
     kth = order[k - 1]
-    floor = theta[kth] - Z_95 * sd[kth]
     rest = order[k:]
-    rest = rest[theta[rest] + Z_95 * sd[rest] >= floor]
-    return np.concatenate([order[:k], rest[: max(k, 10)]]).astype(np.int64)
+    rest = rest[theta[rest] + Z_95 * sd[rest] >= theta[kth] - Z_95 * sd[kth]]
+    # z of "above the k-th" (a normal approximation, the pair's covariance ignored): the likeliest first
+    z = (theta[rest] - theta[kth]) / np.sqrt(np.maximum(sd[rest] ** 2 + sd[kth] ** 2, 1e-300))
+    rest = rest[np.argsort(-z, kind="stable")][: max(k, 10)]
+    return np.concatenate([order[:k], rest[np.argsort(-theta[rest], kind="stable")]]).astype(np.int64)
 
 
-def top_k_plan(
-    theta: NDArray[np.float64], cov: NDArray[np.float64], n: int, k: int, horizon: int = DEFAULT_HORIZON
-) -> Plan:
+def top_k_plan(basis: Basis, n: int, k: int, horizon: int = DEFAULT_HORIZON) -> Plan:
     """At most ``n`` pairs planning ``horizon`` votes to settle the order of the top ``k`` (module doc)."""
+    theta, cov = basis.theta, basis.cov
     slots = contenders(theta, cov, k)
     s_count = len(slots)
     k = min(k, s_count)
@@ -308,12 +324,11 @@ def top_k_plan(
     return _plan(slots[out_a[:count]], slots[out_b[:count]], out_votes[:count])
 
 
-def placement_plan(
-    theta: NDArray[np.float64], cov: NDArray[np.float64], n: int, slot: int | None
-) -> tuple[Plan, float]:
+def placement_plan(basis: Basis, n: int, slot: int | None) -> tuple[Plan, float]:
     """At most ``n`` opponents for competitor ``slot`` (None: one without votes, placed at the board's mean
     with the board's spread as its variance), weighted by the fall of its variance (module doc). Also the
     estimate it was placed at (theta)."""
+    theta, cov = basis.theta, basis.cov
     m = theta.shape[0]
     if slot is None:
         mean = float(theta.mean()) if m else 0.0

@@ -70,7 +70,7 @@ def test_ci_width_choice_matches_brute_force_trace_reduction():
             v[i], v[j] = 1.0, -1.0
             after = np.linalg.pinv(info + horizon / 2 * p * (1 - p) * np.outer(v, v))
             reduction[i, j] = before - np.trace(after)
-    plan = suggest.ci_width_plan(theta, cov, 1, horizon)
+    plan = suggest.ci_width_plan(suggest.Basis.of(theta, cov), 1, horizon)
     best = max(reduction, key=reduction.__getitem__)
     assert (int(plan.slot_a[0]), int(plan.slot_b[0])) == best and plan.weight.tolist() == [1.0]
     # The closed form of the kernel is the brute-force reduction.
@@ -88,11 +88,11 @@ def test_weights_sum_to_one_and_pairs_are_valid_and_distinct(objective):
     table, *_ = simulated(30, 3000, seed=3)
     theta, cov = fitted(table)
     if objective == "ci_width":
-        plan = suggest.ci_width_plan(theta, cov, 12)
+        plan = suggest.ci_width_plan(suggest.Basis.of(theta, cov), 12)
     elif objective == "top_k":
-        plan = suggest.top_k_plan(theta, cov, 12, 5)
+        plan = suggest.top_k_plan(suggest.Basis.of(theta, cov), 12, 5)
     else:
-        plan, _ = suggest.placement_plan(theta, cov, 12, 7)
+        plan, _ = suggest.placement_plan(suggest.Basis.of(theta, cov), 12, 7)
     pairs = list(zip(plan.slot_a.tolist(), plan.slot_b.tolist(), strict=True))
     assert 1 <= len(pairs) <= 12 and len(set(pairs)) == len(pairs)
     assert all(0 <= x < 30 and 0 <= y < 30 and x != y for x, y in pairs)
@@ -104,7 +104,7 @@ def test_top_k_picks_pairs_among_the_top_k_and_their_neighbours():
     table, *_ = simulated(40, 8000, seed=4, spread=3.0)
     theta, cov = fitted(table)
     k = 5
-    plan = suggest.top_k_plan(theta, cov, 10, k)
+    plan = suggest.top_k_plan(suggest.Basis.of(theta, cov), 10, k)
     contenders = suggest.contenders(theta, cov, k)
     rank = {int(slot): r for r, slot in enumerate(np.argsort(-theta))}
     sd = np.sqrt(np.diag(cov))
@@ -120,12 +120,12 @@ def test_placement_pairs_the_model_with_opponents_near_its_estimate():
     table, a, b, outcome = simulated(30, 6000, seed=5, spread=2.0)
     theta, cov = fitted(table)
     for slot in (3, 15, 26):
-        plan, estimate = suggest.placement_plan(theta, cov, 6, slot)
+        plan, estimate = suggest.placement_plan(suggest.Basis.of(theta, cov), 6, slot)
         assert estimate == theta[slot] and set(plan.slot_a.tolist()) == {slot}
         gaps = np.abs(theta[plan.slot_b] - estimate)
         others = np.abs(np.delete(theta, np.concatenate([plan.slot_b, [slot]])) - estimate)
         assert gaps.max() <= np.sort(others)[len(others) // 2]  # nearer than the median of the rest
-    plan, estimate = suggest.placement_plan(theta, cov, 6, None)  # no votes yet: placed at the mean
+    plan, estimate = suggest.placement_plan(suggest.Basis.of(theta, cov), 6, None)  # no votes yet: placed at the mean
     assert estimate == pytest.approx(theta.mean()) and set(plan.slot_a.tolist()) == {-1}
     assert np.abs(theta[plan.slot_b] - estimate).max() < 0.7
 
