@@ -194,15 +194,19 @@ def top_k_kernel(cov, theta, cand_a, cand_b, target_a, target_b, slices, votes, 
 # ----------------------------------------------------------------- wrappers
 
 
-def fisher_information(table: CellTable, config: BTConfig, theta: NDArray[np.float64]) -> NDArray[np.float64]:
+def fisher_information(
+    table: CellTable, config: BTConfig, theta: NDArray[np.float64], prior: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """The BT fit's observed = expected Fisher information at ``theta``: float64[M, M], from the pair cells'
-    counts (as the fit weighs them) and the fit's per-competitor prior."""
+    counts (as the fit weighs them) and the fit's per-competitor prior (``prior``: bt.prior_weights' answer,
+    when the caller has it)."""
     m = table.n_competitors
     if m > MAX_COMPETITORS:
         raise ValueError(f"pair suggestions need a dense {m} x {m} covariance; refused above {MAX_COMPETITORS}")
     w_lo, w_hi = effective_wins(table, config)
     sigma = 1.0 / (1.0 + np.exp(-theta))
-    prior_diag = prior_weights(table, config) * sigma * (1 - sigma)
+    prior = prior_weights(table, config) if prior is None else prior
+    prior_diag = prior * sigma * (1 - sigma)
     out = np.empty((m, m))
     fisher_kernel(table.cell_lo, table.cell_hi, w_lo + w_hi, np.ascontiguousarray(theta, np.float64), prior_diag, out)
     return out
@@ -218,8 +222,9 @@ def covariance(table: CellTable, config: BTConfig, theta: NDArray[np.float64]) -
     m = table.n_competitors
     if m == 0:
         return np.zeros((0, 0))
-    info = fisher_information(table, config, theta)
-    free = prior_weights(table, config) == 0
+    prior = prior_weights(table, config)  # one pass over the comparison graph (its adjacency sort is O(C log C))
+    info = fisher_information(table, config, theta, prior)
+    free = prior == 0
     component = table.components()[free]
     null = np.zeros((m, int(component.max()) + 1 if component.size else 0))
     null[np.flatnonzero(free), component] = 1.0
