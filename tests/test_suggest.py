@@ -218,3 +218,26 @@ def test_cli_suggest_prints_a_table_and_json(served, capsys):
     result = json.loads(capsys.readouterr().out)
     assert code == 0 and result["objective"] == "PLACEMENT" and len(result["pairs"]) == 10
     assert {pair["model_a"] for pair in result["pairs"]} == {"m02"}
+
+
+def test_random_requests_get_an_answer_or_a_clean_refusal(served):
+    """Any field values: pairs whose weights sum to 1, or INVALID_ARGUMENT / NOT_FOUND, never another status."""
+    _, client, _ = served
+    rng = np.random.default_rng(8)
+    models = ["", "m03", "newcomer", "nobody", "m\u0000x", " m01"]
+    for _ in range(60):
+        request = pb.SuggestPairsRequest(
+            board=str(rng.choice(["text", "", "nope", "text/coding", "text/none"])),
+            n=int(rng.choice([0, 1, 3, 200, 201, 2**32 - 1])),
+            objective=int(rng.integers(0, 5)),  # type: ignore[arg-type]
+            k=int(rng.choice([0, 1, 12, 100, 101])),
+            model=str(rng.choice(models)),
+            horizon=int(rng.choice([0, 1, 7, 10_000_000, 10_000_001])),
+        )
+        try:
+            answer = client.stub.SuggestPairs(request, timeout=30)
+        except grpc.RpcError as error:
+            assert error.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND), error.details()
+            continue
+        assert len(answer.pairs) <= (request.n or 10)
+        assert not answer.pairs or sum(p.weight for p in answer.pairs) == pytest.approx(1.0)
