@@ -84,6 +84,7 @@ def calls(stub: pb_grpc.RatingsStub):
             stub.SubmitVotes(votes("acl-delete"), metadata=[("authorization", "Bearer all-token")], timeout=timeout),
             stub.DeleteBoard(pb.DeleteBoardRequest(board="acl-delete"), metadata=md, timeout=timeout),
         ),
+        "SuggestPairs": lambda md: stub.SuggestPairs(pb.SuggestPairsRequest(board="acl"), metadata=md, timeout=timeout),
     }
 
 

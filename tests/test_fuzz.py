@@ -859,6 +859,7 @@ METHODS = {  # name: (request streaming, response streaming)
     "ListSnapshots": (False, False),
     "GetHeadToHeadMatrix": (False, False),
     "WatchLeaderboard": (False, True),
+    "SuggestPairs": (False, False),
 }
 # gRPC itself answers a body that is not a protobuf message of the method's type so; the service never sees it.
 UNPARSABLE = "Exception deserializing request!"

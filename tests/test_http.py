@@ -411,6 +411,7 @@ def test_the_openapi_document_lists_every_endpoint(served):
         "/v1/boards", "/v1/boards/{board}/leaderboard", "/v1/boards/{board}/head-to-head", "/v1/boards/{board}/matrix",
         "/v1/boards/{board}/snapshots", "/v1/competitors", "/v1/boards/{board}/votes",
         "/v1/boards/{board}/leaderboard/events", "/healthz", "/v1/boards/{board}/audit",
+        "/v1/boards/{board}/suggest",
     }  # fmt: skip
     parameters = {p["name"] for p in document["paths"]["/v1/boards/{board}/leaderboard"]["get"]["parameters"]}
     assert {

@@ -89,6 +89,9 @@ def every_call(client: RatingsClient) -> None:
     client.head_to_head("m0", "m1", "text")
     client.head_to_head_matrix("text", top_k=5)
     client.head_to_head_matrix("text", top_k=5, category="coding")
+    for objective, model in (("ci_width", ""), ("top_k", ""), ("placement", "m0")):
+        client.suggest_pairs("text", objective=objective, model=model)
+        client.suggest_pairs("text", objective=objective, model=model, category="coding")
     watch = client.watch("text", top_k=3, timeout=30)
     next(iter(watch))
     watch.cancel()

@@ -54,6 +54,11 @@ COMMANDS: dict[str, tuple[str, Options | None, Run]] = {
         remote.head_to_head_options,
         remote.head_to_head,
     ),
+    "suggest": (
+        "the pairs to show next, with sampling weights (objectives top-k, ci-width, placement)",
+        remote.suggest_options,
+        remote.suggest,
+    ),
     "watch": ("print the leaderboard, then again whenever its ranks change", remote.watch_options, remote.watch),
     "boards": (
         "list a server's boards, categories, vote counts, thresholds; `boards delete NAME --yes` retires one",

@@ -225,6 +225,51 @@ def _matrix_text(matrix) -> str:
     return "\n".join(lines)
 
 
+# --- suggest ---------------------------------------------------------------------------------------
+
+
+def suggest_options(parser: argparse.ArgumentParser) -> None:
+    options.add_client_options(parser)
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="default %(default)s (BOARD/CATEGORY: a view)")
+    parser.add_argument("--category", default="", metavar="TAG", help="the pairs of this category view")
+    parser.add_argument("--n", type=int, default=10, help="at most this many pairs (default %(default)s)")
+    parser.add_argument(
+        "--objective", choices=["top-k", "ci-width", "placement"], default="ci-width",
+        help="what the votes should settle: the top k's order, every CI, a new model's place (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--k", type=int, default=10, help="top-k: how many top models to order (default %(default)s)")
+    parser.add_argument("--model", default="", help="placement: the model to place")
+    parser.add_argument(
+        "--horizon", type=int, default=0, help="votes the weights plan for (default: the server's, 1000)"
+    )
+    parser.add_argument("--format", choices=["table", "json"], default="table", help="default %(default)s")
+
+
+def suggest(args: argparse.Namespace) -> int:
+    with options.client(args) as client:
+        result = client.suggest_pairs(
+            args.board, args.n, args.objective, args.k, args.model, args.category, args.horizon
+        )  # fmt: skip
+    print(_suggestions_text(result) if args.format == "table" else _message_json(result))
+    return 0
+
+
+def _suggestions_text(result) -> str:
+    """One pair a line, largest weight first."""
+    view = f"{result.board}{'/' + result.category if result.category else ''}"
+    objective = result.DESCRIPTOR.fields_by_name["objective"].enum_type.values_by_number[result.objective].name
+    lines = [f"board {view} · {objective.lower().replace('_', '-')} · as of seq {result.as_of_seq}"]
+    if not result.pairs:
+        lines.append("no pairs to suggest")
+        return "\n".join(lines)
+    width_a = max(len("model A"), *(len(p.model_a) for p in result.pairs))
+    width_b = max(len("model B"), *(len(p.model_b) for p in result.pairs))
+    lines.append(f"    {'model A':<{width_a}}  {'model B':<{width_b}}  weight")
+    for i, pair in enumerate(result.pairs):
+        lines.append(f"{i + 1:>2}. {pair.model_a:<{width_a}}  {pair.model_b:<{width_b}}  {pair.weight:.3f}")
+    return "\n".join(lines)
+
+
 # --- boards, competitors, snapshots, rankings ------------------------------------------------------
 
 

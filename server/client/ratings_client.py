@@ -209,6 +209,24 @@ class RatingsClient:
         request = pb.HeadToHeadMatrixRequest(leaderboard=leaderboard_request(board, **options), top_k=top_k)
         return self.stub.GetHeadToHeadMatrix(request, timeout=self.timeout)
 
+    def suggest_pairs(
+        self,
+        board: str = DEFAULT_BOARD,
+        n: int = 0,
+        objective: str = "ci_width",
+        k: int = 0,
+        model: str = "",
+        category: str = "",
+        horizon: int = 0,
+    ) -> pb.SuggestPairsResponse:
+        """SuggestPairs: the pairs to show next with sampling weights; objective "top_k", "ci_width" or
+        "placement" (with ``model``); zeros take the server's defaults."""
+        request = pb.SuggestPairsRequest(
+            board=board, category=category, n=n, objective=wire.suggest_objective(objective), k=k, model=model,
+            horizon=horizon,
+        )  # fmt: skip
+        return self.stub.SuggestPairs(request, timeout=self.timeout)
+
     def submit_ranking(self, ballot: RankingBallot | pb.RankingBallot) -> pb.VoteAck:
         """A multi-way ranking; safe to retry (its votes' ids derive from ballot_id)."""
         message = ballot if isinstance(ballot, pb.RankingBallot) else wire.ballot_to_pb(ballot)

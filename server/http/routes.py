@@ -4,7 +4,7 @@ JSON. A leaderboard is answered as the published feed (``arena-ratings/leaderboa
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from server.domain.errors import Status
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
-from server.rpc.wire import message_dict
+from server.rpc.wire import message_dict, suggest_objective
 
 from .calls import Caller, Rpcs
 from .errors import HttpError
@@ -94,6 +94,23 @@ def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRout
             max_cycles=max_cycles, voter_alpha=voter_alpha, voter_beta=voter_beta,
         )  # fmt: skip
         return message_dict(rpcs.call("GetAudit", request, caller))
+
+    @api.get("/boards/{board}/suggest", summary="SuggestPairs: the pairs to show next, with sampling weights")
+    def suggest(
+        board: Board,
+        caller: Who,
+        category: str = "",
+        n: Annotated[int, Query(ge=0, le=UINT32, description="at most this many pairs; 0: 10")] = 0,
+        objective: Literal["top-k", "ci-width", "placement"] = "ci-width",
+        k: Annotated[int, Query(ge=0, le=UINT32, description="top-k: the top k to order; 0: 10")] = 0,
+        model: Annotated[str, Query(description="placement: the competitor to place")] = "",
+        horizon: Annotated[int, Query(ge=0, le=UINT32, description="votes the weights plan for; 0: 1000")] = 0,
+    ) -> dict:
+        request = pb.SuggestPairsRequest(
+            board=board, category=category, n=n, objective=suggest_objective(objective), k=k, model=model,
+            horizon=horizon,
+        )  # fmt: skip
+        return message_dict(rpcs.call("SuggestPairs", request, caller))
 
     @api.get("/boards/{board}/snapshots", summary="ListSnapshots, oldest first")
     def snapshots(board: Board, caller: Who) -> dict:

@@ -8,7 +8,7 @@ which entry came close).
 
 Scopes (independent; give a token every scope it needs):
   read   queries: GetLeaderboard, GetHeadToHead, GetHeadToHeadMatrix,
-         WatchLeaderboard, ListBoards, ListSnapshots, ListCompetitors
+         WatchLeaderboard, ListBoards, ListSnapshots, ListCompetitors, SuggestPairs
   write  ingest: SubmitVotes, StreamVotes, SubmitRanking
   admin  ReplayVotes, UpsertCompetitors, CreateSnapshot, DeleteBoard
 Health checks and server reflection need no token.
@@ -56,6 +56,7 @@ METHOD_SCOPES = {
     "UpsertCompetitors": "admin",
     "CreateSnapshot": "admin",
     "DeleteBoard": "admin",
+    "SuggestPairs": "read",
 }
 
 

@@ -40,6 +40,14 @@ from server.domain.results import (
     ReplayResult,
 )
 from server.domain.snapshot_info import SnapshotInfo
+from server.domain.suggestions import (
+    DEFAULT_HORIZON,
+    DEFAULT_OBJECTIVE,
+    DEFAULT_PAIRS,
+    DEFAULT_TOP_K,
+    PairSuggestions,
+    SuggestQuery,
+)
 from server.domain.votes import VoteBatch, resolve_board
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.rpc import wire
@@ -552,4 +560,35 @@ def audit_to_pb(result: Audit) -> pb.Audit:
                 for f in voters.flagged_voters
             ],
         ),
+    )
+
+
+# ------------------------------------------------------------------------ SuggestPairs
+
+
+def suggest_query_from_pb(request: pb.SuggestPairsRequest) -> SuggestQuery:
+    """Zeros take the defaults (SuggestQuery checks the ranges); board "text/coding" names a view."""
+    board, category = _board_and_category(request)  # its board and category fields, as a LeaderboardRequest
+    unspecified = request.objective == pb.OBJECTIVE_UNSPECIFIED
+    objective = DEFAULT_OBJECTIVE if unspecified else wire.OBJECTIVE_NAMES.get(request.objective)
+    if objective is None:
+        raise InvalidArgument("objective", f"{request.objective} is not an objective (TOP_K, CI_WIDTH, PLACEMENT)")
+    return SuggestQuery(
+        board=board,
+        category=category,
+        n=request.n or DEFAULT_PAIRS,
+        objective=objective,
+        k=request.k or DEFAULT_TOP_K,
+        model=names.normalized(request.model) if request.model else "",  # names are stored in NFC form
+        horizon=request.horizon or DEFAULT_HORIZON,
+    )
+
+
+def suggestions_to_pb(result: PairSuggestions) -> pb.SuggestPairsResponse:
+    return pb.SuggestPairsResponse(
+        pairs=[pb.SuggestedPair(model_a=p.model_a, model_b=p.model_b, weight=p.weight) for p in result.pairs],
+        board=result.board,
+        category=result.category,
+        objective=wire.OBJECTIVE_CODES[result.objective],
+        as_of_seq=result.as_of_seq,
     )

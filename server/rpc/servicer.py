@@ -140,3 +140,8 @@ class RatingsServicer(pb_grpc.RatingsServicer):
         result = self._service.audit(board, category, options, min_seq=request.min_seq,
                                      timeout=context.time_remaining())  # fmt: skip
         return convert.audit_to_pb(result)
+
+    # ------------------------------------------------------------------ SuggestPairs
+
+    def SuggestPairs(self, request: pb.SuggestPairsRequest, context) -> pb.SuggestPairsResponse:
+        return convert.suggestions_to_pb(self._service.suggest_pairs(convert.suggest_query_from_pb(request)))

@@ -59,6 +59,9 @@ REQUEST_CIS: dict[int, str] = {pb.CI_UNSPECIFIED: "bootstrap", **CI_NAMES}
 STATUS_CODES = {"active": pb.ACTIVE, "deprecated": pb.DEPRECATED, "unavailable": pb.UNAVAILABLE}
 STATUS_NAMES: dict[int, str] = {code: name for name, code in STATUS_CODES.items()}
 
+OBJECTIVE_CODES = {"top_k": pb.TOP_K, "ci_width": pb.CI_WIDTH, "placement": pb.PLACEMENT}  # SuggestPairs
+OBJECTIVE_NAMES: dict[int, str] = {code: name for name, code in OBJECTIVE_CODES.items()}
+
 
 def method_code(method: str | int) -> pb.Method:
     """A method by name ("bt", "elo") or already a wire code (an int: the enum's values are ints)."""
@@ -73,6 +76,13 @@ def ci_code(ci: str | int) -> pb.CIMethod:
 def ties_code(ties: str | int) -> pb.BTTies:
     """A tie model by name ("half", "davidson", "rao-kupper") or already a wire code."""
     return TIES_CODES[ties] if isinstance(ties, str) else cast("pb.BTTies", ties)
+
+
+def suggest_objective(objective: str | int) -> pb.SuggestObjective:
+    """A SuggestPairs objective by name ("top_k", "ci_width", "placement"; "-" for "_") or already a wire code."""
+    if isinstance(objective, str):
+        return OBJECTIVE_CODES[objective.replace("-", "_")]
+    return cast("pb.SuggestObjective", objective)
 
 
 def method_name(code: int) -> str:

@@ -9,6 +9,7 @@
   standings       server.service.standings      live and snapshot standings through the standings cache
                   (+ standings_cache)           (bounded, single flight, warm starts)
   snapshot book   server.service.snapshot_book  the registry, taking snapshots (and on schedule), their views
+  suggestions     server.service.suggest        SuggestPairs: a view's point fit and covariance, kept per view
   start-up        server.service.recovery       the newest checkpoint, then the log
   metrics         server.metrics                ``service.metrics``: counters and histograms every transport
                                                 records into; gauges read from these parts at scrape time
@@ -53,6 +54,7 @@ from server.domain.results import (
     Upserted,
 )
 from server.domain.snapshot_info import SnapshotInfo
+from server.domain.suggestions import PairSuggestions, SuggestQuery
 from server.domain.votes import VoteBatch
 from server.metrics import ServiceMetrics
 from server.metrics.collector import BoardGauges, ServiceGauges
@@ -65,6 +67,7 @@ from server.service.recovery import recover
 from server.service.snapshot_book import LoadedSnapshots, SnapshotBook
 from server.service.standings import Standings
 from server.service.standings_cache import StandingsCache
+from server.service.suggest import Suggester
 from server.service.versions import BoardVersions
 from server.service.warmup import WarmUp, warm_up
 from server.service.writer import Writer
@@ -121,6 +124,11 @@ class RatingsService:
         )
         self._loaded = LoadedSnapshots(snapshots, self._store.board_batches, self._writer, config.threads())
         self._standings = Standings(self._versions, self._loaded, self._writer.interner, config, self.metrics)
+        interner, metadata = self._writer.interner, lambda: self._writer.metadata
+        self._suggester = Suggester(
+            self._versions, self._standings, interner, config.bt,
+            known=lambda name: interner.id_of(name) is not None or name in metadata(),
+        )  # fmt: skip
         self._applier.start(recovered.checkpoint_seq)
         self._book.start_schedule()
         self.metrics.read_state_from(self._gauges)
@@ -234,6 +242,9 @@ class RatingsService:
         version, seq = self._versions.live_version(board, category)
         votes = view_votes(self._store.board_batches(version, seq), self._writer.interner, category)
         return audit(votes, board, category, seq, options)
+    def suggest_pairs(self, query: SuggestQuery) -> PairSuggestions:
+        """The pairs to show next on a view, with sampling weights (server.service.suggest, engine.suggest)."""
+        return self._suggester.suggest(query)
 
     def boards(self) -> BoardList:
         """Every live board (and every board that failed to start) with its views, votes and memory."""
@@ -245,6 +256,7 @@ class RatingsService:
         """Retire ``board`` durably: its votes stay in the log unseen, its vote ids are free, its snapshots are kept
         (readable by name). FailedPrecondition while it is being replayed."""
         votes = self._writer.delete_board(board)
+        self._suggester.forget(board)
         self._standings.cache.forget(board)  # not served anyway (a new board's views have later seqs): memory
         kept = len(self._book.of_board(board))
         log.info("board %r deleted: %d votes retired (still in the log), %d snapshots kept", board, votes, kept)

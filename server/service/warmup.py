@@ -5,10 +5,10 @@ milliseconds, from scratch in seconds (a fresh install, another numba, an edited
 warm-up the first batch applied or leaderboard fitted pays that (12 s for the first BT query of a
 fresh install). So the service runs a tiny real workload first, through the same functions its
 applier, recovery and queries call (``BoardVersions.apply``, ``BoardViews.from_state``,
-``copy_inputs`` and ``compute_standings``, ``pair_record``), never the kernels themselves: every
-kernel then meets the argument types the real paths give it, and a kernel added or changed behind
-those functions is warmed without a change here. ``tests/test_warmup.py`` fails when a query kind
-still compiles after this ran.
+``copy_inputs`` and ``compute_standings``, ``pair_record``, SuggestPairs' ``view_basis`` and
+``plan_pairs``), never the kernels themselves: every kernel then meets the argument types the real
+paths give it, and a kernel added or changed behind those functions is warmed without a change
+here. ``tests/test_warmup.py`` fails when a query kind still compiles after this ran.
 
 With the cache warm it loads every kernel in a fraction of a second.
 """
@@ -26,9 +26,11 @@ from engine._jit import compiles
 from engine.fit import ConvergenceError
 from engine.views import BoardViews
 from server.domain.queries import LeaderboardQuery
-from server.service.compute import compute_standings
+from server.domain.suggestions import SuggestQuery
+from server.service.compute import BTInputs, compute_standings
 from server.service.config import ServiceConfig
 from server.service.head_to_head import pair_record
+from server.service.suggest import plan_pairs, view_basis
 from server.service.versions import BoardVersions
 from server.storage.store import LoggedBatch
 
@@ -57,6 +59,13 @@ QUERIES = (
     # The tie models share their kernels (the model is an argument), so one of each CI covers both.
     LeaderboardQuery(_BOARD, ci="sandwich", ties="davidson"),
     LeaderboardQuery(_BOARD, ci="bootstrap", rounds=_ROUNDS, ties="rao-kupper"),
+)
+
+SUGGESTIONS = (
+    SuggestQuery(_BOARD, objective="ci_width"),
+    SuggestQuery(_BOARD, objective="top_k", k=3),
+    SuggestQuery(_BOARD, objective="placement", model="warm-up-0"),
+    SuggestQuery(_BOARD, objective="placement", model="new"),  # no votes yet
 )
 
 
@@ -96,6 +105,10 @@ def warm_up(config: ServiceConfig) -> WarmUp:
             continue
         if query.method == "bt" and query.ci == "none" and not query.style_control and not query.category:
             pair_record(versions, interner, result, "warm-up-0", "warm-up-1")
+            assert isinstance(copied.inputs, BTInputs)
+            basis = view_basis(result, copied.inputs, interner, config.bt)
+            for suggest in SUGGESTIONS:
+                plan_pairs(suggest, basis.fit, basis.slot_of.get(suggest.model))
     return WarmUp(time.perf_counter() - started, compiles() > compiled_before)
 
 

@@ -41,6 +41,13 @@ class CompetitorStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVE: _ClassVar[CompetitorStatus]
     DEPRECATED: _ClassVar[CompetitorStatus]
     UNAVAILABLE: _ClassVar[CompetitorStatus]
+
+class SuggestObjective(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OBJECTIVE_UNSPECIFIED: _ClassVar[SuggestObjective]
+    TOP_K: _ClassVar[SuggestObjective]
+    CI_WIDTH: _ClassVar[SuggestObjective]
+    PLACEMENT: _ClassVar[SuggestObjective]
 OUTCOME_UNSPECIFIED: Outcome
 A_WINS: Outcome
 B_WINS: Outcome
@@ -61,6 +68,10 @@ STATUS_UNSPECIFIED: CompetitorStatus
 ACTIVE: CompetitorStatus
 DEPRECATED: CompetitorStatus
 UNAVAILABLE: CompetitorStatus
+OBJECTIVE_UNSPECIFIED: SuggestObjective
+TOP_K: SuggestObjective
+CI_WIDTH: SuggestObjective
+PLACEMENT: SuggestObjective
 
 class Anchor(_message.Message):
     __slots__ = ("model", "rating")
@@ -823,3 +834,45 @@ class Audit(_message.Message):
     ties: _containers.RepeatedCompositeFieldContainer[ModelTies]
     voters: VoterAudit
     def __init__(self, board: _Optional[str] = ..., category: _Optional[str] = ..., as_of_seq: _Optional[int] = ..., votes: _Optional[int] = ..., alpha: _Optional[float] = ..., voter_alpha: _Optional[float] = ..., voter_beta: _Optional[float] = ..., min_pair_votes: _Optional[int] = ..., position_bias: _Optional[_Union[PositionBias, _Mapping]] = ..., intransitivity: _Optional[_Union[Intransitivity, _Mapping]] = ..., ties: _Optional[_Iterable[_Union[ModelTies, _Mapping]]] = ..., voters: _Optional[_Union[VoterAudit, _Mapping]] = ...) -> None: ...
+
+class SuggestPairsRequest(_message.Message):
+    __slots__ = ("board", "category", "n", "objective", "k", "model", "horizon")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    category: str
+    n: int
+    objective: SuggestObjective
+    k: int
+    model: str
+    horizon: int
+    def __init__(self, board: _Optional[str] = ..., category: _Optional[str] = ..., n: _Optional[int] = ..., objective: _Optional[_Union[SuggestObjective, str]] = ..., k: _Optional[int] = ..., model: _Optional[str] = ..., horizon: _Optional[int] = ...) -> None: ...
+
+class SuggestedPair(_message.Message):
+    __slots__ = ("model_a", "model_b", "weight")
+    MODEL_A_FIELD_NUMBER: _ClassVar[int]
+    MODEL_B_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    model_a: str
+    model_b: str
+    weight: float
+    def __init__(self, model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class SuggestPairsResponse(_message.Message):
+    __slots__ = ("pairs", "board", "category", "objective", "as_of_seq")
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
+    pairs: _containers.RepeatedCompositeFieldContainer[SuggestedPair]
+    board: str
+    category: str
+    objective: SuggestObjective
+    as_of_seq: int
+    def __init__(self, pairs: _Optional[_Iterable[_Union[SuggestedPair, _Mapping]]] = ..., board: _Optional[str] = ..., category: _Optional[str] = ..., objective: _Optional[_Union[SuggestObjective, str]] = ..., as_of_seq: _Optional[int] = ...) -> None: ...

@@ -109,6 +109,11 @@ class RatingsStub:
                 request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.AuditRequest.SerializeToString,
                 response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.Audit.FromString,
                 _registered_method=True)
+        self.SuggestPairs = channel.unary_unary(
+                '/arena_ratings.v1.Ratings/SuggestPairs',
+                request_serializer=arena__ratings_dot_v1_dot_ratings__pb2.SuggestPairsRequest.SerializeToString,
+                response_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.SuggestPairsResponse.FromString,
+                _registered_method=True)
 
 
 class RatingsServicer:
@@ -214,6 +219,13 @@ class RatingsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuggestPairs(self, request, context):
+        """Which pairs to show next, with sampling weights (README, "Which pair to show next").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RatingsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -291,6 +303,11 @@ def add_RatingsServicer_to_server(servicer, server):
                     servicer.GetAudit,
                     request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.AuditRequest.FromString,
                     response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.Audit.SerializeToString,
+            ),
+            'SuggestPairs': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestPairs,
+                    request_deserializer=arena__ratings_dot_v1_dot_ratings__pb2.SuggestPairsRequest.FromString,
+                    response_serializer=arena__ratings_dot_v1_dot_ratings__pb2.SuggestPairsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -698,6 +715,33 @@ class Ratings:
             '/arena_ratings.v1.Ratings/GetAudit',
             arena__ratings_dot_v1_dot_ratings__pb2.AuditRequest.SerializeToString,
             arena__ratings_dot_v1_dot_ratings__pb2.Audit.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestPairs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arena_ratings.v1.Ratings/SuggestPairs',
+            arena__ratings_dot_v1_dot_ratings__pb2.SuggestPairsRequest.SerializeToString,
+            arena__ratings_dot_v1_dot_ratings__pb2.SuggestPairsResponse.FromString,
             options,
             channel_credentials,
             insecure,
