@@ -115,16 +115,39 @@ class Board:
         style_names: list[str] | None = None,
         style: NDArray[np.float64] | None = None,
         timestamp: NDArray[np.float64] | None = None,
+        weight: NDArray[np.float64] | None = None,
     ) -> None:
         """Apply votes in order. ``last_seq``: the log seq of the last one; ``style``: float64[n, 2F]
         of the votes' style features (``style_names``), kept for style-controlled fits; ``timestamp``:
-        float64[n] Unix seconds (NaN: not known), of which the board keeps the newest (``newest_time``)."""
+        float64[n] Unix seconds (NaN: not known), of which the board keeps the newest (``newest_time``).
+
+        ``weight``: float64[n], finite and >= 0 (None: every vote weighs 1). A vote of weight 0 is
+        skipped as if it were not there (no Elo step, no bootstrap ordinal, no cell, no count); a vote
+        of weight w moves Elo by K * w * (s - e) and counts w times in the Bradley–Terry cells and the
+        style fit. A batch whose kept weights are all 1 runs the unweighted path, bit for bit."""
         competitor_a = np.ascontiguousarray(competitor_a, dtype=np.int32)
         competitor_b = np.ascontiguousarray(competitor_b, dtype=np.int32)
         outcome = np.ascontiguousarray(outcome, dtype=np.int8)
         n = competitor_a.shape[0]
         if competitor_b.shape != (n,) or outcome.shape != (n,):
             raise ValueError("competitor_a, competitor_b and outcome must be 1-D and of one length")
+        if weight is not None:
+            weight = np.ascontiguousarray(weight, dtype=np.float64)
+            if weight.shape != (n,):
+                raise ValueError("weight must be 1-D and as long as the votes")
+            if not (np.isfinite(weight) & (weight >= 0)).all():
+                raise ValueError("weights must be finite and >= 0")
+            if (weight == 0).any():
+                keep = np.flatnonzero(weight > 0)
+                competitor_a, competitor_b, outcome = competitor_a[keep], competitor_b[keep], outcome[keep]
+                style = None if style is None else np.asarray(style)[keep]
+                timestamp = None if timestamp is None else np.asarray(timestamp)[keep]
+                weight = weight[keep]
+                n = keep.shape[0]
+            if (weight == 1.0).all():
+                weight = None
+        if last_seq is not None and n == 0:
+            self.last_seq = int(last_seq)
         if n == 0:
             return
         if (competitor_a < 0).any() or (competitor_b < 0).any():
@@ -135,25 +158,26 @@ class Board:
             raise ValueError("outcome codes must be 1..4 (engine.Outcome)")
         slot_a, slot_b = self._slots(competitor_a, competitor_b)
         cfg = self.config
-        elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, SCORE_A, cfg.k, log_base_over_scale(cfg))
+        step = np.ones(n) if weight is None else weight
+        elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, step, SCORE_A, cfg.k, log_base_over_scale(cfg))
         if self.keeps.cells:
-            self.cells.add(slot_a, slot_b, outcome)
+            self.cells.add(slot_a, slot_b, outcome, weight)
         else:
             union_kernel(self._parent, slot_a, slot_b)
         if style_names and self.keeps.style:
-            self.style.append(slot_a, slot_b, outcome, style_names, np.asarray(style, dtype=np.float64))
+            self.style.append(slot_a, slot_b, outcome, style_names, np.asarray(style, dtype=np.float64), weight)
         if cfg.bootstrap_rounds:
             ordinals = np.arange(self.n_votes, self.n_votes + n, dtype=np.uint64)
-            self._apply_bootstrap(slot_a, slot_b, outcome, ordinals)
+            self._apply_bootstrap(slot_a, slot_b, outcome, step, ordinals)
         self.n_votes += n
         if last_seq is not None:
             self.last_seq = int(last_seq)
         if timestamp is not None:  # fmax skips NaN (not known); one pass over n floats
             self.newest_time = float(np.fmax(self.newest_time, np.fmax.reduce(timestamp, initial=NO_TIME)))
 
-    def _apply_bootstrap(self, slot_a, slot_b, outcome, ordinals) -> None:
+    def _apply_bootstrap(self, slot_a, slot_b, outcome, weight, ordinals) -> None:
         cfg = self.config
-        head: tuple = (self._replicas, slot_a, slot_b, outcome, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
+        head: tuple = (self._replicas, slot_a, slot_b, outcome, weight, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
         head += (log_base_over_scale(cfg),)
         parts = self.threads if slot_a.shape[0] * cfg.bootstrap_rounds >= _PARALLEL_MIN_UPDATES else 1
         # Each range writes its own slice of the shared scratch row, so threads never share memory.

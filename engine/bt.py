@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from engine._jit import kernel
 from engine.cells import CellTable
 from engine.config import BOTH_BAD, CI_METHODS, STEPS, BTConfig  # BTConfig, CI_METHODS: re-exported
-from engine.counter_rng import mix64, poisson_cdf_table, poisson_count
+from engine.counter_rng import mix64, poisson, poisson_cdf_table, poisson_count
 from engine.fit import NOT_CONVERGED, run_fit, run_rounds, sufficient_decrease
 from engine.fit import ConvergenceError as ConvergenceError  # re-exported: the one fit error
 from engine.outcomes import TIE_SCORE
@@ -369,6 +369,17 @@ def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_comp
 
 
 @kernel
+def draw_count(count, key: np.uint64, table: np.ndarray) -> float:
+    """A cell count's bootstrap draw, Poisson(count): an integer count (every count of an unweighted
+    board, int64, or a weighted one that happens to be whole) by poisson_count, bit for bit as before
+    weights; a fractional weighted count by poisson(count). A weight w thus resamples as w votes."""
+    whole = np.int64(count)
+    if whole == count:
+        return poisson_count(whole, key, table)
+    return poisson(float(count), key)
+
+
+@kernel
 def resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_lo, w_hi, active) -> int:
     """One round's Poisson draws of every cell's counts, straight into effective wins (as
     effective_wins_kernel on the drawn counts). active: int64[C], filled with the cells that drew a
@@ -377,10 +388,10 @@ def resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_
     n_active = 0
     for c in range(counts.shape[0]):
         base = np.uint64(4 * c)
-        won_lo = poisson_count(counts[c, 0], mix64(round_key ^ base), table)
-        won_hi = poisson_count(counts[c, 1], mix64(round_key ^ (base + np.uint64(1))), table)
-        ties = poisson_count(counts[c, 2], mix64(round_key ^ (base + np.uint64(2))), table)
-        both_bad = poisson_count(counts[c, 3], mix64(round_key ^ (base + np.uint64(3))), table)
+        won_lo = draw_count(counts[c, 0], mix64(round_key ^ base), table)
+        won_hi = draw_count(counts[c, 1], mix64(round_key ^ (base + np.uint64(1))), table)
+        ties = draw_count(counts[c, 2], mix64(round_key ^ (base + np.uint64(2))), table)
+        both_bad = draw_count(counts[c, 3], mix64(round_key ^ (base + np.uint64(3))), table)
         tied = TIE_SCORE * ties + both_bad_weight * both_bad
         wl = won_lo + tied
         wh = won_hi + tied
@@ -638,7 +649,7 @@ def bootstrap_kernel(
 def effective_wins(table: CellTable, config: BTConfig) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     w_lo = np.empty(table.n_cells)
     w_hi = np.empty(table.n_cells)
-    effective_wins_kernel(table.counts, BOTH_BAD[config.both_bad], config.reweight, w_lo, w_hi)
+    effective_wins_kernel(table.fit_counts, BOTH_BAD[config.both_bad], config.reweight, w_lo, w_hi)
     return w_lo, w_hi
 
 
@@ -751,7 +762,7 @@ def bootstrap(
     graph = _Graph.of(table)
     parent, parent_cell, order = _forest(table, config, graph, full_fit.theta)
     head = (
-        step, table.cell_lo, table.cell_hi, table.counts, BOTH_BAD[config.both_bad],
+        step, table.cell_lo, table.cell_hi, table.fit_counts, BOTH_BAD[config.both_bad],
         config.reweight, AUTO_PRIOR if config.prior is None else 0.0, full_fit.prior_weight / 2, graph.component,
         graph.sizes, graph.root, graph.adj_start, graph.adj_cell, parent, parent_cell, order, tree_rounds,
         full_fit.theta, np.uint64(seed),
@@ -789,7 +800,7 @@ def sandwich_covariance(
     w_lo, w_hi = effective_wins(table, config)
     hessian_weight = (w_lo + w_hi) * p * (1 - p)
     # Each vote's score is r (y - p) (e_lo - e_hi) with y = 1, 0 or 1/2.
-    counts = table.counts.astype(np.float64)
+    counts = table.fit_counts.astype(np.float64)
     tie_y = TIE_SCORE
     both_bad = BOTH_BAD[config.both_bad] > 0
     score_sq = (

@@ -123,9 +123,10 @@ def apply_chunks(
             for start in range(0, len(chunk), _SLICE):
                 stop = min(start + _SLICE, len(chunk))
                 style = None if chunk.style is None else chunk.style[start:stop]
+                weight = None if chunk.weight is None else chunk.weight[start:stop]
                 board.apply(
                     model_a[start:stop], model_b[start:stop], outcome[start:stop], None, chunk.style_names, style,
-                    chunk.timestamp[start:stop],
+                    chunk.timestamp[start:stop], weight,
                 )  # fmt: skip
                 bar.update(stop - start)
             bar.update(summary.read - bar.n)

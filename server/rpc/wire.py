@@ -98,7 +98,10 @@ def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
         anony=[] if batch.anony is None else batch.anony.tolist(),
         language=batch.language,
         style_features=batch.style_names,
+        prompt_id=batch.prompt_id,
     )
+    if batch.weight is not None:
+        columns.weight.extend(batch.weight.tolist())
     if batch.style_names:
         f = len(batch.style_names)
         style = batch.style_values()

@@ -56,6 +56,7 @@ class StyleInputs:
     competitor_ids: NDArray[np.int32]
     config: EloConfig
     newest_time: float
+    weight: NDArray[np.float64] | None = None  # [n] the votes' weights; None: all 1
 
 
 Inputs = EloInputs | BTInputs | StyleInputs
@@ -78,7 +79,7 @@ def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> In
         slot_a, slot_b, outcome, values = board.style.rows()
         return StyleInputs(
             slot_a, slot_b, outcome, values, list(board.style.names), board.competitor_ids.copy(), board.config,
-            board.newest_time,
+            board.newest_time, board.style.weights(),
         )  # fmt: skip
     anchor_slot = None
     if query.anchor_model is not None:
@@ -175,7 +176,7 @@ def _style_standings(
     try:
         standings, fit, coefficients = style.standings(
             inputs.slot_a, inputs.slot_b, inputs.outcome, inputs.values, inputs.names, inputs.competitor_ids,
-            config, bt_query, scale, threads, params0,
+            config, bt_query, scale, threads, params0, inputs.weight,
         )  # fmt: skip
     except ValueError as exc:  # too many competitors for the dense Hessian
         raise FailedPrecondition(str(exc)) from exc

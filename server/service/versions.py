@@ -82,7 +82,7 @@ class EngineState:
 def apply_logged(views: BoardViews, batch: LoggedBatch) -> None:
     """Run the engine kernels on one stored batch."""
     views.apply(batch.model_a, batch.model_b, batch.outcome, batch.tags, batch.last_seq, batch.style_names, batch.style,
-                batch.timestamp)  # fmt: skip
+                batch.timestamp, batch.weight)  # fmt: skip
 
 
 class BoardVersions:

@@ -364,6 +364,9 @@ class Writer:
             tags=kept.tags_of() if kept.tags else None,
             style_names=kept.style_names or None,
             style=kept.style if kept.style_names else None,
+            # All weights 1 is stored as none: the same votes, and the unweighted engine path.
+            weight=None if kept.weight is None or (kept.weight == 1.0).all() else kept.weight,
+            prompt_id=kept.prompt_id or None,
         )
         growth = self._plan(logged, kept.board)  # ResourceExhausted here stores nothing
         try:

@@ -60,7 +60,7 @@ class Anchor(_message.Message):
     def __init__(self, model: _Optional[str] = ..., rating: _Optional[float] = ...) -> None: ...
 
 class Vote(_message.Message):
-    __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags", "style_a", "style_b")
+    __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags", "style_a", "style_b", "weight", "prompt_id")
     class StyleAEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +84,8 @@ class Vote(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     STYLE_A_FIELD_NUMBER: _ClassVar[int]
     STYLE_B_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
     vote_id: str
     model_a: str
     model_b: str
@@ -93,10 +95,12 @@ class Vote(_message.Message):
     tags: _containers.RepeatedScalarFieldContainer[str]
     style_a: _containers.ScalarMap[str, float]
     style_b: _containers.ScalarMap[str, float]
-    def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Mapping[str, float]] = ..., style_b: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    weight: float
+    prompt_id: str
+    def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Mapping[str, float]] = ..., style_b: _Optional[_Mapping[str, float]] = ..., weight: _Optional[float] = ..., prompt_id: _Optional[str] = ...) -> None: ...
 
 class VoteColumns(_message.Message):
-    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags", "anony", "language", "style_features", "style_a", "style_b")
+    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags", "anony", "language", "style_features", "style_a", "style_b", "weight", "prompt_id")
     NAMES_FIELD_NUMBER: _ClassVar[int]
     MODEL_A_FIELD_NUMBER: _ClassVar[int]
     MODEL_B_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +115,8 @@ class VoteColumns(_message.Message):
     STYLE_FEATURES_FIELD_NUMBER: _ClassVar[int]
     STYLE_A_FIELD_NUMBER: _ClassVar[int]
     STYLE_B_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
     model_a: _containers.RepeatedScalarFieldContainer[int]
     model_b: _containers.RepeatedScalarFieldContainer[int]
@@ -125,7 +131,9 @@ class VoteColumns(_message.Message):
     style_features: _containers.RepeatedScalarFieldContainer[str]
     style_a: _containers.RepeatedScalarFieldContainer[float]
     style_b: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ..., anony: _Optional[_Iterable[bool]] = ..., language: _Optional[_Iterable[str]] = ..., style_features: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Iterable[float]] = ..., style_b: _Optional[_Iterable[float]] = ...) -> None: ...
+    weight: _containers.RepeatedScalarFieldContainer[float]
+    prompt_id: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ..., anony: _Optional[_Iterable[bool]] = ..., language: _Optional[_Iterable[str]] = ..., style_features: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Iterable[float]] = ..., style_b: _Optional[_Iterable[float]] = ..., weight: _Optional[_Iterable[float]] = ..., prompt_id: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VoteBatch(_message.Message):
     __slots__ = ("board", "votes", "columns", "batch_id")
