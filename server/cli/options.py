@@ -104,12 +104,17 @@ def add_query_options(parser: argparse.ArgumentParser) -> None:
         "--style-control", action="store_true",
         help="BT with the votes' style features (length, markdown) as covariates; rows show the rank change",
     )  # fmt: skip
+    parser.add_argument(
+        "--cluster", choices=("none", "voter", "prompt"), default="none",
+        help="BT bootstrap CIs that resample whole voters (judge / voter_id) or prompts (prompt_id, question_id) "
+        "instead of single votes (default %(default)s)",
+    )  # fmt: skip
     add_output_options(parser)
 
 
 def query_options(args: argparse.Namespace) -> dict:
     """The query the options describe, as names: method, ci, rounds (BT's; Elo's replicas are the
-    board's), anchor, category, style_control. The keywords of ``leaderboard_request``."""
+    board's), anchor, category, style_control, cluster. The keywords of ``leaderboard_request``."""
     return {
         "method": args.method,
         "ci": args.ci,
@@ -117,6 +122,7 @@ def query_options(args: argparse.Namespace) -> dict:
         "anchor": anchor(args.anchor),
         "category": args.category,
         "style_control": args.style_control,
+        "cluster": args.cluster,
     }
 
 

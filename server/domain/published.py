@@ -117,6 +117,7 @@ class PublishedLeaderboard:
     scale: float = 0.0  # the board's rating scale and base (0: not sent by an older server: 400 and 10)
     base: float = 0.0
     as_of_time: float | None = None  # Unix seconds of the newest vote covered; None: not known
+    cluster: str = "none"  # the bootstrap's clusters: "none" (votes), "voter" or "prompt"
 
     @property
     def has_interval(self) -> bool:
@@ -189,6 +190,7 @@ class PublishedLeaderboard:
             scale=float(result.scale),
             base=float(result.base),
             as_of_time=_maybe(float, result.as_of_time),
+            cluster=result.cluster,
         )
 
 

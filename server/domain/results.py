@@ -45,6 +45,7 @@ class BoardStandings:
     scale: float = 400.0  # the board's rating scale and base (engine.scale.win_probability)
     base: float = 10.0
     as_of_time: float | None = None  # Unix seconds of the newest vote covered (None: no vote had a time)
+    cluster: str = "none"  # the bootstrap's clusters: "none" (votes), "voter" or "prompt"
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,12 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         if not math.isfinite(request.anchor.rating):
             raise InvalidArgument("anchor.rating", f"{request.anchor.rating} is not a finite number")
         anchor_model = names.normalized(request.anchor.model)  # names are stored in NFC form
-    check_query(method, ci, request.rounds, anchor_model is not None, request.style_control)
+    cluster = wire.REQUEST_CLUSTERS.get(request.cluster)
+    if cluster is None:
+        raise InvalidArgument(
+            "cluster", f"{request.cluster} is not a cluster (CLUSTER_NONE, CLUSTER_VOTER, CLUSTER_PROMPT)"
+        )
+    check_query(method, ci, request.rounds, anchor_model is not None, request.style_control, cluster)
     return LeaderboardQuery(
         board=board,
         method=method,
@@ -236,6 +241,7 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         anchor_rating=request.anchor.rating if anchor_model is not None else 1000.0,
         category=category,
         style_control=request.style_control,
+        cluster=cluster,
     )
 
 
@@ -340,6 +346,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
         scale=result.scale,
         base=result.base,
         as_of_time=result.as_of_time or 0.0,
+        cluster=wire.CLUSTER_CODES[result.cluster],
     )
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:

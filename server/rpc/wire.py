@@ -51,6 +51,9 @@ REQUEST_METHODS: dict[int, str] = {pb.METHOD_UNSPECIFIED: "bt", **METHOD_NAMES} 
 CI_CODES = {"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}
 CI_NAMES: dict[int, str] = {code: name for name, code in CI_CODES.items()}
 REQUEST_CIS: dict[int, str] = {pb.CI_UNSPECIFIED: "bootstrap", **CI_NAMES}
+CLUSTER_CODES = {"none": pb.CLUSTER_NONE, "voter": pb.CLUSTER_VOTER, "prompt": pb.CLUSTER_PROMPT}
+CLUSTER_NAMES: dict[int, str] = {code: name for name, code in CLUSTER_CODES.items()}
+REQUEST_CLUSTERS: dict[int, str] = {pb.CLUSTER_UNSPECIFIED: "none", **CLUSTER_NAMES}
 
 STATUS_CODES = {"active": pb.ACTIVE, "deprecated": pb.DEPRECATED, "unavailable": pb.UNAVAILABLE}
 STATUS_NAMES: dict[int, str] = {code: name for name, code in STATUS_CODES.items()}
@@ -64,6 +67,11 @@ def method_code(method: str | int) -> pb.Method:
 def ci_code(ci: str | int) -> pb.CIMethod:
     """A CI method by name ("bootstrap", "sandwich", "none") or already a wire code."""
     return CI_CODES[ci] if isinstance(ci, str) else cast("pb.CIMethod", ci)
+
+
+def cluster_code(cluster: str | int) -> pb.Cluster:
+    """A bootstrap cluster by name ("none", "voter", "prompt") or already a wire code."""
+    return CLUSTER_CODES[cluster] if isinstance(cluster, str) else cast("pb.Cluster", cluster)
 
 
 def method_name(code: int) -> str:
@@ -208,6 +216,7 @@ def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
         as_of=_mark_from_pb(message, "as_of"),
         style_control=message.style_control,
         style_votes=message.style_votes,
+        cluster=REQUEST_CLUSTERS.get(message.cluster, "none"),
         scale=message.scale,
         base=message.base,
         style_coefficients=tuple(

@@ -28,6 +28,13 @@ class CIMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SANDWICH: _ClassVar[CIMethod]
     CI_NONE: _ClassVar[CIMethod]
 
+class Cluster(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLUSTER_UNSPECIFIED: _ClassVar[Cluster]
+    CLUSTER_NONE: _ClassVar[Cluster]
+    CLUSTER_VOTER: _ClassVar[Cluster]
+    CLUSTER_PROMPT: _ClassVar[Cluster]
+
 class CompetitorStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     STATUS_UNSPECIFIED: _ClassVar[CompetitorStatus]
@@ -46,6 +53,10 @@ CI_UNSPECIFIED: CIMethod
 BOOTSTRAP: CIMethod
 SANDWICH: CIMethod
 CI_NONE: CIMethod
+CLUSTER_UNSPECIFIED: Cluster
+CLUSTER_NONE: Cluster
+CLUSTER_VOTER: Cluster
+CLUSTER_PROMPT: Cluster
 STATUS_UNSPECIFIED: CompetitorStatus
 ACTIVE: CompetitorStatus
 DEPRECATED: CompetitorStatus
@@ -166,7 +177,7 @@ class VoteAck(_message.Message):
     def __init__(self, batch_id: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., duplicate_index: _Optional[_Iterable[int]] = ..., board_created: _Optional[bool] = ...) -> None: ...
 
 class LeaderboardRequest(_message.Message):
-    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks", "style_control", "limit", "offset")
+    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks", "style_control", "limit", "offset", "cluster")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     MIN_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +192,7 @@ class LeaderboardRequest(_message.Message):
     STYLE_CONTROL_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     min_seq: int
@@ -195,7 +207,8 @@ class LeaderboardRequest(_message.Message):
     style_control: bool
     limit: int
     offset: int
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., category: _Optional[str] = ..., filters: _Optional[_Union[RowFilters, _Mapping]] = ..., compare_to: _Optional[_Union[SnapshotRef, _Mapping]] = ..., as_of: _Optional[_Union[SnapshotRef, _Mapping]] = ..., gap_ranks: _Optional[_Iterable[int]] = ..., style_control: _Optional[bool] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    cluster: Cluster
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., category: _Optional[str] = ..., filters: _Optional[_Union[RowFilters, _Mapping]] = ..., compare_to: _Optional[_Union[SnapshotRef, _Mapping]] = ..., as_of: _Optional[_Union[SnapshotRef, _Mapping]] = ..., gap_ranks: _Optional[_Iterable[int]] = ..., style_control: _Optional[bool] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., cluster: _Optional[_Union[Cluster, str]] = ...) -> None: ...
 
 class RowFilters(_message.Message):
     __slots__ = ("statuses", "open_weights_only", "licenses", "organizations", "min_votes", "include_unlisted")
@@ -298,7 +311,7 @@ class LeaderboardSummary(_message.Message):
     def __init__(self, models_listed: _Optional[int] = ..., models_hidden: _Optional[int] = ..., preliminary: _Optional[int] = ..., total_votes: _Optional[int] = ..., gaps: _Optional[_Iterable[_Union[RatingGap, _Mapping]]] = ..., tied_with_leader: _Optional[int] = ...) -> None: ...
 
 class Leaderboard(_message.Message):
-    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of", "style_control", "style_coefficients", "style_votes", "total_rows", "scale", "base", "as_of_time", "compared_view_empty")
+    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of", "style_control", "style_coefficients", "style_votes", "total_rows", "scale", "base", "as_of_time", "compared_view_empty", "cluster")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -320,6 +333,7 @@ class Leaderboard(_message.Message):
     BASE_FIELD_NUMBER: _ClassVar[int]
     AS_OF_TIME_FIELD_NUMBER: _ClassVar[int]
     COMPARED_VIEW_EMPTY_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     as_of_seq: int
@@ -341,7 +355,8 @@ class Leaderboard(_message.Message):
     base: float
     as_of_time: float
     compared_view_empty: bool
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ..., total_rows: _Optional[int] = ..., scale: _Optional[float] = ..., base: _Optional[float] = ..., as_of_time: _Optional[float] = ..., compared_view_empty: _Optional[bool] = ...) -> None: ...
+    cluster: Cluster
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ..., total_rows: _Optional[int] = ..., scale: _Optional[float] = ..., base: _Optional[float] = ..., as_of_time: _Optional[float] = ..., compared_view_empty: _Optional[bool] = ..., cluster: _Optional[_Union[Cluster, str]] = ...) -> None: ...
 
 class ReplayFilters(_message.Message):
     __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap")
