@@ -248,8 +248,13 @@ class Board:
         self._n = n_new
 
     def snapshot(self) -> Board:
-        """A deep copy sharing nothing with this board (for readers)."""
-        return copy.deepcopy(self)
+        """A deep copy sharing nothing with this board (for readers of its Elo state), without its cluster
+        rows: they can be as large as the votes, and only a clustered BT query reads them (cluster_table)."""
+        clusters, self.clusters = self.clusters, {}
+        try:
+            return copy.deepcopy(self)
+        finally:
+            self.clusters = clusters
 
     def slot_of(self, competitor_id: int) -> int | None:
         """The competitor's row in this board's arrays, or None if it has not played here."""

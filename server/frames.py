@@ -61,10 +61,11 @@ def _replay_of(
     elo_config: EloConfig | None,
     bt_config: BTConfig | None,
     style_config: StyleConfig | None,
+    cluster: str = "none",
 ) -> _Replay:
     try:
         query = replay.offline_query(
-            DEFAULT_BOARD, method, ci, rounds if method == "bt" else 0, anchor, category or "", style_control
+            DEFAULT_BOARD, method, ci, rounds if method == "bt" else 0, anchor, category or "", style_control, cluster
         )
     except InvalidArgument as exc:
         raise ValueError(str(exc)) from None
@@ -117,6 +118,7 @@ def leaderboard(
     elo_config: EloConfig | None = None,
     bt_config: BTConfig | None = None,
     style_config: StyleConfig | None = None,
+    cluster: str = "none",
 ) -> pl.DataFrame:
     """The leaderboard of ``votes``, best first: one row per competitor with the JSON feed's row
     columns (``rank``, ``rank_ub``, ``model``, ``rating``, ``rating_lower``, ``rating_upper``,
@@ -125,12 +127,13 @@ def leaderboard(
     ``method``: "bt" (Bradley–Terry; ``ci`` "bootstrap" with ``rounds``, "sandwich" or "none") or
     "elo" (online Elo; ``ci`` "bootstrap" from ``bootstrap`` replicas, or "none"). ``category``: the
     view of the votes carrying that tag; ``style_control``: BT with the style features as covariates;
-    ``anchor``: (model, rating) fixes one model's BT rating. ``seed`` seeds every bootstrap.
+    ``anchor``: (model, rating) fixes one model's BT rating. ``seed`` seeds every bootstrap. ``cluster``:
+    "voter" or "prompt" resamples whole voters (``judge``) or prompts (``prompt_id``) in BT's bootstrap.
     ``filters``, ``columns`` and ``on_bad_row`` are the replay command's ``--anony-only`` and friends,
     ``--col`` and ``--on-bad-row``; the configs its Elo, BT and style options.
     """
     spec = _replay_of(method, ci, rounds, category, style_control, anchor, seed, bootstrap, filters, columns,
-                      on_bad_row, elo_config, bt_config, style_config)  # fmt: skip
+                      on_bad_row, elo_config, bt_config, style_config, cluster)  # fmt: skip
     published = replay.leaderboard_of(_replayed(votes, spec), spec.query, spec.bt, spec.style)
     return rows_frame(published)
 
