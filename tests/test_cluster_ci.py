@@ -18,6 +18,7 @@ from engine import bt as bt_engine
 from engine.board import Board
 from engine.clusters import cluster_keys
 from engine.config import BTConfig
+from engine.memory import view_memory
 from server.cli.main import main
 from server.client.ratings_client import RatingsClient
 from server.domain.queries import LeaderboardQuery, QueryRuleError, check_query
@@ -159,3 +160,21 @@ def test_voter_clusters_cover_the_truth_where_votes_under_cover():
     assert 0.85 <= result["coverage_voter_clusters"] <= 0.99, result
     assert result["coverage_votes"] < result["coverage_voter_clusters"] - 0.05, result
     assert result["mean_width_voter_clusters"] > result["mean_width_votes"], result
+
+
+@pytest.mark.parametrize(("m", "n", "voters"), [(3, 10, 2), (40, 5_000, 300), (300, 20_000, 20_000)])
+def test_cluster_rows_fit_the_capacity_estimate(m, n, voters):
+    """engine.memory.view_memory with one row per vote carrying an id bounds what the rows hold."""
+    a, b, outcome, _ = synthetic_votes(n, m, seed=5)
+    weight = np.where(np.arange(n) % 3 == 0, 0.5, 1.0)
+    voter = cluster_keys([f"u{i % voters}" if i % 4 else "" for i in range(n)])
+    prompt = cluster_keys([f"q{i % 17}" for i in range(n)])
+    board = Board(EloConfig(bootstrap_rounds=2), threads=1)
+    for chunk in np.array_split(np.arange(n), 5):
+        board.apply(a[chunk].astype(np.int32), b[chunk].astype(np.int32), outcome[chunk].astype(np.int8),
+                    weight=weight[chunk], clusters={"voter": voter[chunk], "prompt": prompt[chunk]})  # fmt: skip
+    cells = min(n, m * (m - 1) // 2)
+    with_ids = (int((voter != 0).sum()), n)
+    estimate = view_memory(board.n_competitors, int(max(a.max(), b.max())), cells, 0, 0, 2, with_ids)
+    assert board.memory().cells <= estimate.cells
+    assert estimate.cells > view_memory(board.n_competitors, int(max(a.max(), b.max())), cells, 0, 0, 2).cells
