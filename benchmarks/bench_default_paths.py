@@ -96,11 +96,22 @@ def baseline(what: str, path: str) -> dict:
         ratings = np.full(m, config.initial)
         counts = np.zeros((m, 4), dtype=np.int64)
         scale = log_base_over_scale(config)
-        elo_kernel(ratings, counts, a, b, outcome, SCORE_A, config.k, scale)
+        elo_kernel(ratings, counts, a, b, outcome, np.ones(a.shape[0]), SCORE_A, config.k, scale)
         replicas = np.full((m, config.bootstrap_rounds), config.initial)
         delta = np.empty(config.bootstrap_rounds)
         ordinals = np.arange(a.shape[0], dtype=np.uint64)
-        head = (replicas, a, b, outcome, ordinals, SCORE_A, np.uint64(config.seed), config.k, scale)
+        head = (
+            replicas,
+            a,
+            b,
+            outcome,
+            np.ones(a.shape[0]),
+            ordinals,
+            SCORE_A,
+            np.uint64(config.seed),
+            config.k,
+            scale,
+        )
         run_split(elo_bootstrap_kernel, (0, config.bootstrap_rounds), threads, head, (delta,))
     else:
         cells = PairCells()
@@ -260,8 +271,13 @@ def bounds(path: str, n_votes: int = 200_000, replicas: int = 1000) -> list[dict
 
         return kernel
 
+    ones = np.ones(a.shape[0])
+
+    def shipped(rep, slot_a, slot_b, outcome, ordinal, *rest):
+        elo_bootstrap_kernel(rep, slot_a, slot_b, outcome, ones, ordinal, *rest)
+
     kernels = [
-        ("as shipped (draw, exp, update)", elo_bootstrap_kernel),
+        ("as shipped (draw, exp, update)", shipped),
         ("no draw (every weight 1)", variant(False, True, True)),
         ("no exp (a polynomial instead)", variant(True, False, True)),
         ("neither draw nor exp", variant(False, False, True)),

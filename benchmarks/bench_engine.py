@@ -118,7 +118,7 @@ def bench_kernel(a, b, o, m: int, repeats: int) -> list[float]:
     def run(n: int) -> None:
         ratings = np.full(m, config.initial)
         counts = np.zeros((m, 4), dtype=np.int64)
-        elo_kernel(ratings, counts, a[:n], b[:n], o[:n], SCORE_A, config.k, slope)
+        elo_kernel(ratings, counts, a[:n], b[:n], o[:n], np.ones(n), SCORE_A, config.k, slope)
 
     run(10)  # these argument types may not be compiled yet
     return [timed(lambda: run(a.shape[0])) for _ in range(repeats)]

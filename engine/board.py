@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ from numpy.typing import NDArray
 
 from engine.arrays import grown
 from engine.cells import CellTable, PairCells, ranked_components, union_kernel
+from engine.clusters import CLUSTER_KINDS, ClusterCells, ClusterTable
 from engine.elo import (
     EloConfig,
     elo_bootstrap_kernel,
@@ -28,7 +30,9 @@ from engine.threads import run_split
 # What a board's saved arrays mean. A file saved under another version is not loaded: its
 # state is rebuilt from the vote log. 2: each replica's Poisson weight is mixed (mix64) from
 # the vote key; version 1 used the key plus r * GOLDEN unmixed, which correlated the replicas.
-ENGINE_STATE_VERSION = 2
+# 3: boards keep cluster rows (engine.clusters) of votes with voter and prompt ids; a version-2 state
+# has none for votes that carried them, so it is rebuilt from the log.
+ENGINE_STATE_VERSION = 3
 
 # newest_time before any vote with a timestamp: the board knows no time.
 NO_TIME = float("-inf")
@@ -46,6 +50,9 @@ class Keeps:
 
     cells: bool = True  # the Bradley–Terry pair cells (without them, a union-find gives the components)
     style: bool = True  # the votes' style rows, for style-controlled fits
+    # The cluster kinds (engine.clusters.CLUSTER_KINDS) whose rows it keeps, for clustered bootstrap CIs;
+    # rows exist only once a vote carries an id of that kind (needs ``cells``).
+    clusters: tuple[str, ...] = CLUSTER_KINDS
 
 
 class Board:
@@ -80,6 +87,7 @@ class Board:
         self._delta = np.empty(self.config.bootstrap_rounds, dtype=np.float64)  # kernel scratch
         self.cells = PairCells()
         self.style = StyleRows()  # the votes that carry style features, for style-controlled fits
+        self.clusters: dict[str, ClusterCells] = {}  # by kind, once a vote carries an id of that kind
         # Without cells, the comparison graph's components come from a union-find over slots.
         self._parent = np.zeros(0, dtype=np.int64)
 
@@ -115,16 +123,45 @@ class Board:
         style_names: list[str] | None = None,
         style: NDArray[np.float64] | None = None,
         timestamp: NDArray[np.float64] | None = None,
+        weight: NDArray[np.float64] | None = None,
+        clusters: Mapping[str, NDArray[np.uint64]] | None = None,
     ) -> None:
         """Apply votes in order. ``last_seq``: the log seq of the last one; ``style``: float64[n, 2F]
         of the votes' style features (``style_names``), kept for style-controlled fits; ``timestamp``:
-        float64[n] Unix seconds (NaN: not known), of which the board keeps the newest (``newest_time``)."""
+        float64[n] Unix seconds (NaN: not known), of which the board keeps the newest (``newest_time``).
+
+        ``weight``: float64[n], finite and >= 0 (None: every vote weighs 1). A vote of weight 0 is
+        skipped as if it were not there (no Elo step, no bootstrap ordinal, no cell, no count); a vote
+        of weight w moves Elo by K * w * (s - e) and counts w times in the Bradley–Terry cells and the
+        style fit. A batch whose kept weights are all 1 runs the unweighted path, bit for bit.
+
+        ``clusters``: per kind ("voter", "prompt"), uint64[n] cluster keys (engine.clusters.cluster_keys;
+        0: no id), kept as cluster rows for clustered bootstrap CIs when ``keeps.clusters`` names the kind."""
         competitor_a = np.ascontiguousarray(competitor_a, dtype=np.int32)
         competitor_b = np.ascontiguousarray(competitor_b, dtype=np.int32)
         outcome = np.ascontiguousarray(outcome, dtype=np.int8)
         n = competitor_a.shape[0]
         if competitor_b.shape != (n,) or outcome.shape != (n,):
             raise ValueError("competitor_a, competitor_b and outcome must be 1-D and of one length")
+        if weight is not None:
+            weight = np.ascontiguousarray(weight, dtype=np.float64)
+            if weight.shape != (n,):
+                raise ValueError("weight must be 1-D and as long as the votes")
+            if not (np.isfinite(weight) & (weight >= 0)).all():
+                raise ValueError("weights must be finite and >= 0")
+            if (weight == 0).any():
+                keep = np.flatnonzero(weight > 0)
+                competitor_a, competitor_b, outcome = competitor_a[keep], competitor_b[keep], outcome[keep]
+                style = None if style is None else np.asarray(style)[keep]
+                timestamp = None if timestamp is None else np.asarray(timestamp)[keep]
+                weight = weight[keep]
+                if clusters:
+                    clusters = {kind: np.asarray(keys)[keep] for kind, keys in clusters.items()}
+                n = keep.shape[0]
+            if (weight == 1.0).all():
+                weight = None
+        if last_seq is not None and n == 0:
+            self.last_seq = int(last_seq)
         if n == 0:
             return
         if (competitor_a < 0).any() or (competitor_b < 0).any():
@@ -135,25 +172,47 @@ class Board:
             raise ValueError("outcome codes must be 1..4 (engine.Outcome)")
         slot_a, slot_b = self._slots(competitor_a, competitor_b)
         cfg = self.config
-        elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, SCORE_A, cfg.k, log_base_over_scale(cfg))
+        step = np.ones(n) if weight is None else weight
+        elo_kernel(self._ratings, self._counts, slot_a, slot_b, outcome, step, SCORE_A, cfg.k, log_base_over_scale(cfg))
         if self.keeps.cells:
-            self.cells.add(slot_a, slot_b, outcome)
+            self._start_clusters(clusters)
+            self.cells.add(slot_a, slot_b, outcome, weight)
+            self._add_clusters(slot_a, slot_b, outcome, weight, clusters)
         else:
             union_kernel(self._parent, slot_a, slot_b)
         if style_names and self.keeps.style:
-            self.style.append(slot_a, slot_b, outcome, style_names, np.asarray(style, dtype=np.float64))
+            self.style.append(slot_a, slot_b, outcome, style_names, np.asarray(style, dtype=np.float64), weight)
         if cfg.bootstrap_rounds:
             ordinals = np.arange(self.n_votes, self.n_votes + n, dtype=np.uint64)
-            self._apply_bootstrap(slot_a, slot_b, outcome, ordinals)
+            self._apply_bootstrap(slot_a, slot_b, outcome, step, ordinals)
         self.n_votes += n
         if last_seq is not None:
             self.last_seq = int(last_seq)
         if timestamp is not None:  # fmax skips NaN (not known); one pass over n floats
             self.newest_time = float(np.fmax(self.newest_time, np.fmax.reduce(timestamp, initial=NO_TIME)))
 
-    def _apply_bootstrap(self, slot_a, slot_b, outcome, ordinals) -> None:
+    def _start_clusters(self, clusters) -> None:
+        """Cluster rows for each kept kind whose first ids arrive in this batch, made before the batch is
+        counted: every vote before it had no id of that kind, so the cells' counts are its loose counts."""
+        for kind in self.keeps.clusters:
+            keys = None if clusters is None else clusters.get(kind)
+            if kind not in self.clusters and keys is not None and np.asarray(keys).any():
+                self.clusters[kind] = ClusterCells(kind, self.cells)
+
+    def _add_clusters(self, slot_a, slot_b, outcome, weight, clusters) -> None:
+        for kind, rows in self.clusters.items():
+            keys = None if clusters is None else clusters.get(kind)
+            rows.add(self.cells, slot_a, slot_b, outcome, weight, np.zeros(slot_a.shape[0], np.uint64) if keys is None
+                     else keys)  # fmt: skip
+
+    def cluster_table(self, kind: str) -> ClusterTable | None:
+        """A copy of ``kind``'s cluster rows over the cells' indices, None when no vote carried such an id."""
+        rows = self.clusters.get(kind)
+        return None if rows is None else rows.table(self.cells.n_cells)
+
+    def _apply_bootstrap(self, slot_a, slot_b, outcome, weight, ordinals) -> None:
         cfg = self.config
-        head: tuple = (self._replicas, slot_a, slot_b, outcome, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
+        head: tuple = (self._replicas, slot_a, slot_b, outcome, weight, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
         head += (log_base_over_scale(cfg),)
         parts = self.threads if slot_a.shape[0] * cfg.bootstrap_rounds >= _PARALLEL_MIN_UPDATES else 1
         # Each range writes its own slice of the shared scratch row, so threads never share memory.
@@ -189,8 +248,13 @@ class Board:
         self._n = n_new
 
     def snapshot(self) -> Board:
-        """A deep copy sharing nothing with this board (for readers)."""
-        return copy.deepcopy(self)
+        """A deep copy sharing nothing with this board (for readers of its Elo state), without its cluster
+        rows: they can be as large as the votes, and only a clustered BT query reads them (cluster_table)."""
+        clusters, self.clusters = self.clusters, {}
+        try:
+            return copy.deepcopy(self)
+        finally:
+            self.clusters = clusters
 
     def slot_of(self, competitor_id: int) -> int | None:
         """The competitor's row in this board's arrays, or None if it has not played here."""
@@ -213,7 +277,8 @@ class Board:
     def memory(self) -> ViewMemory:
         """The bytes this board's arrays hold (engine.memory describes the layout)."""
         elo = (self._slot_of, self._competitor, self._ratings, self._replicas, self._counts, self._delta)
-        return ViewMemory(replicas=sum(a.nbytes for a in elo), cells=self.cells.nbytes, style=self.style.nbytes)
+        cells = self.cells.nbytes + sum(rows.nbytes for rows in self.clusters.values())
+        return ViewMemory(replicas=sum(a.nbytes for a in elo), cells=cells, style=self.style.nbytes)
 
     def elo_standings(self, with_ci: bool = True) -> Standings:
         """The online Elo leaderboard; its CI from the replicas (none when ``with_ci`` is off or the
@@ -245,6 +310,7 @@ class Board:
             "counts": self.counts.copy(),
             **self.cells.state(),
             **self.style.state(),
+            **{k: v for rows in self.clusters.values() for k, v in rows.state(self.cells.n_cells).items()},
         }
 
     @classmethod
@@ -263,6 +329,10 @@ class Board:
             board._counts[: board._n] = state["counts"]
         board.cells = PairCells.from_state(state)
         board.style = StyleRows.from_state(state)
+        for kind in CLUSTER_KINDS:
+            rows = ClusterCells.from_state(kind, board.cells, state)
+            if rows is not None:
+                board.clusters[kind] = rows
         board.n_votes, board.last_seq = (int(x) for x in state["counters"])
         # A state saved before boards kept the time has none: it is known again from the next vote.
         board.newest_time = float(state["newest_time"][0]) if "newest_time" in state else NO_TIME

@@ -29,8 +29,9 @@ from numpy.typing import NDArray
 
 from engine._jit import kernel
 from engine.cells import CellTable
+from engine.clusters import ClusterTable
 from engine.config import BOTH_BAD, CI_METHODS, STEPS, BTConfig  # BTConfig, CI_METHODS: re-exported
-from engine.counter_rng import mix64, poisson_cdf_table, poisson_count
+from engine.counter_rng import mix64, poisson, poisson1_weight, poisson_cdf_table, poisson_count
 from engine.fit import NOT_CONVERGED, run_fit, run_rounds, sufficient_decrease
 from engine.fit import ConvergenceError as ConvergenceError  # re-exported: the one fit error
 from engine.outcomes import TIE_SCORE
@@ -52,6 +53,14 @@ MAX_NEWTON_STEP = 2.0  # in theta, ~350 rating points
 ROUNDING = 1e-12  # relative rounding error allowed in a summed objective (tree_newton_fit's line search)
 SANDWICH_MAX_COMPETITORS = 4000
 _BT_STREAM = np.uint64(0x42542D626F6F7473)  # keeps BT draws apart from the Elo bootstrap's
+_CLUSTER_STREAM = np.uint64(0x636C757374657273)  # a round's cluster weights apart from its cell draws
+_NO_CLUSTERS = (
+    np.zeros(0, np.uint64),
+    np.zeros(1, np.int64),
+    np.zeros(0, np.int64),
+    np.zeros((0, 4)),
+    np.zeros((0, 4)),
+)
 
 
 @dataclass(frozen=True)
@@ -369,6 +378,17 @@ def fit_kernel(step, cell_lo, cell_hi, w_lo, w_hi, half_prior, component, n_comp
 
 
 @kernel
+def draw_count(count, key: np.uint64, table: np.ndarray) -> float:
+    """A cell count's bootstrap draw, Poisson(count): an integer count (every count of an unweighted
+    board, int64, or a weighted one that happens to be whole) by poisson_count, bit for bit as before
+    weights; a fractional weighted count by poisson(count). A weight w thus resamples as w votes."""
+    whole = np.int64(count)
+    if whole == count:
+        return poisson_count(whole, key, table)
+    return poisson(float(count), key)
+
+
+@kernel
 def resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_lo, w_hi, active) -> int:
     """One round's Poisson draws of every cell's counts, straight into effective wins (as
     effective_wins_kernel on the drawn counts). active: int64[C], filled with the cells that drew a
@@ -377,10 +397,10 @@ def resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_
     n_active = 0
     for c in range(counts.shape[0]):
         base = np.uint64(4 * c)
-        won_lo = poisson_count(counts[c, 0], mix64(round_key ^ base), table)
-        won_hi = poisson_count(counts[c, 1], mix64(round_key ^ (base + np.uint64(1))), table)
-        ties = poisson_count(counts[c, 2], mix64(round_key ^ (base + np.uint64(2))), table)
-        both_bad = poisson_count(counts[c, 3], mix64(round_key ^ (base + np.uint64(3))), table)
+        won_lo = draw_count(counts[c, 0], mix64(round_key ^ base), table)
+        won_hi = draw_count(counts[c, 1], mix64(round_key ^ (base + np.uint64(1))), table)
+        ties = draw_count(counts[c, 2], mix64(round_key ^ (base + np.uint64(2))), table)
+        both_bad = draw_count(counts[c, 3], mix64(round_key ^ (base + np.uint64(3))), table)
         tied = TIE_SCORE * ties + both_bad_weight * both_bad
         wl = won_lo + tied
         wh = won_hi + tied
@@ -388,6 +408,45 @@ def resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_
             r = 1.0 / max(wl + wh, 50.0)
             wl *= r
             wh *= r
+        w_lo[c] = wl
+        w_hi[c] = wh
+        if wl + wh > 0.0:
+            active[n_active] = c
+            n_active += 1
+    return n_active
+
+
+@kernel
+def resample_clusters_kernel(
+    cluster_key, cluster_start, row_cell, row_counts, loose, table, round_key, both_bad_weight, reweight, drawn, w_lo,
+    w_hi, active,
+) -> int:  # fmt: skip
+    """One round of the cluster bootstrap (engine.clusters), into effective wins as resample_wins_kernel:
+    each cell's loose counts (votes without a cluster id) drawn Poisson as there, plus every row's counts
+    times its cluster's Poisson(1) weight, a pure function of (round, cluster key): one hash per cluster,
+    and the rows of the ~37% of clusters that draw 0 are not read. drawn: float64[C, 4] scratch.
+    O(clusters + rows + cells)."""
+    for c in range(loose.shape[0]):
+        base = np.uint64(4 * c)
+        for k in range(4):
+            drawn[c, k] = draw_count(loose[c, k], mix64(round_key ^ (base + np.uint64(k))), table)
+    stream = mix64(round_key ^ _CLUSTER_STREAM)
+    for g in range(cluster_key.shape[0]):
+        w = poisson1_weight(mix64(stream ^ cluster_key[g]))
+        if w > 0.0:
+            for r in range(cluster_start[g], cluster_start[g + 1]):
+                c = row_cell[r]
+                for k in range(4):
+                    drawn[c, k] += w * row_counts[r, k]
+    n_active = 0
+    for c in range(loose.shape[0]):
+        tied = TIE_SCORE * drawn[c, 2] + both_bad_weight * drawn[c, 3]
+        wl = drawn[c, 0] + tied
+        wh = drawn[c, 1] + tied
+        if reweight:
+            scale = 1.0 / max(wl + wh, 50.0)
+            wl *= scale
+            wh *= scale
         w_lo[c] = wl
         w_hi[c] = wh
         if wl + wh > 0.0:
@@ -573,8 +632,8 @@ def tree_newton_fit(
 @kernel
 def bootstrap_kernel(
     step, cell_lo, cell_hi, counts, both_bad_weight, reweight, auto_prior, half_prior_full, component, sizes, root,
-    adj_start, adj_cell, parent, parent_cell, order, tree_rounds, theta_full, seed, round_start, round_stop, tol,
-    max_iter, out_theta, out_iterations,
+    adj_start, adj_cell, parent, parent_cell, order, tree_rounds, theta_full, seed, cluster_key, cluster_start,
+    row_cell, row_counts, loose, round_start, round_stop, tol, max_iter, out_theta, out_iterations,
 ) -> None:  # fmt: skip
     """Rounds [round_start, round_stop) of the count-space bootstrap.
 
@@ -593,6 +652,9 @@ def bootstrap_kernel(
     With ``tree_rounds`` a round runs tree_newton_fit with the spanning
     forest (parent, parent_cell, order) of the full fit's Hessian; else
     fit_kernel with ``step`` (see ``bootstrap`` for which).
+
+    With cluster rows (``loose`` not empty: engine.clusters) a round resamples whole clusters
+    (resample_clusters_kernel) instead of the cells' counts.
     """
     n_cells = counts.shape[0]
     m = theta_full.shape[0]
@@ -610,10 +672,18 @@ def bootstrap_kernel(
         if half_prior_full[i] == 0.0:
             check[component[i]] = True
     table = poisson_cdf_table()
+    clustered = loose.shape[0] > 0
+    drawn = np.zeros((n_cells if clustered else 0, 4))
     seed_key = mix64(mix64(seed) ^ _BT_STREAM)
     for r in range(round_start, round_stop):
         round_key = mix64(seed_key ^ np.uint64(r))
-        n_active = resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_lo, w_hi, active)
+        if clustered:
+            n_active = resample_clusters_kernel(
+                cluster_key, cluster_start, row_cell, row_counts, loose, table, round_key, both_bad_weight, reweight,
+                drawn, w_lo, w_hi, active,
+            )  # fmt: skip
+        else:
+            n_active = resample_wins_kernel(counts, table, round_key, both_bad_weight, reweight, w_lo, w_hi, active)
         if auto_prior > 0.0:
             auto_prior_kernel(
                 auto_prior, check, component, sizes, root, adj_start, adj_cell, cell_lo, cell_hi, w_lo, w_hi,
@@ -638,7 +708,7 @@ def bootstrap_kernel(
 def effective_wins(table: CellTable, config: BTConfig) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     w_lo = np.empty(table.n_cells)
     w_hi = np.empty(table.n_cells)
-    effective_wins_kernel(table.counts, BOTH_BAD[config.both_bad], config.reweight, w_lo, w_hi)
+    effective_wins_kernel(table.fit_counts, BOTH_BAD[config.both_bad], config.reweight, w_lo, w_hi)
     return w_lo, w_hi
 
 
@@ -736,10 +806,12 @@ def bootstrap(
     seed: int,
     threads: int = 1,
     progress: Callable[[int], object] | None = None,
+    clusters: ClusterTable | None = None,
 ) -> NDArray[np.float64]:
     """theta of each bootstrap round: float64[rounds, M]. Rounds run in parallel over ``threads``.
 
-    ``progress(n)``, if given, is called as each block of n rounds finishes.
+    ``progress(n)``, if given, is called as each block of n rounds finishes. ``clusters`` (the table's
+    cluster rows, engine.clusters): resample whole clusters, each with one Poisson(1) weight a round.
     """
     step = STEPS[config.step]
     # Rounds start from the full fit. Where Newman's iteration converged it (AUTO within AUTO_SWITCH
@@ -751,14 +823,19 @@ def bootstrap(
     graph = _Graph.of(table)
     parent, parent_cell, order = _forest(table, config, graph, full_fit.theta)
     head = (
-        step, table.cell_lo, table.cell_hi, table.counts, BOTH_BAD[config.both_bad],
+        step, table.cell_lo, table.cell_hi, table.fit_counts, BOTH_BAD[config.both_bad],
         config.reweight, AUTO_PRIOR if config.prior is None else 0.0, full_fit.prior_weight / 2, graph.component,
         graph.sizes, graph.root, graph.adj_start, graph.adj_cell, parent, parent_cell, order, tree_rounds,
         full_fit.theta, np.uint64(seed),
     )  # fmt: skip
+    rows: tuple = _NO_CLUSTERS
+    if clusters is not None:
+        if clusters.loose.shape[0] != table.n_cells:
+            raise ValueError(f"cluster rows cover {clusters.loose.shape[0]} cells, the table has {table.n_cells}")
+        rows = (clusters.cluster_key, clusters.cluster_start, clusters.row_cell, clusters.row_counts, clusters.loose)
     return run_rounds(
-        bootstrap_kernel, head, rounds, table.n_competitors, config.bootstrap_tol, config.max_iter, threads, progress,
-        f"the Bradley–Terry fit ({config.step})",
+        bootstrap_kernel, (*head, *rows), rounds, table.n_competitors, config.bootstrap_tol, config.max_iter,
+        threads, progress, f"the Bradley–Terry fit ({config.step})",
     )  # fmt: skip
 
 
@@ -789,7 +866,7 @@ def sandwich_covariance(
     w_lo, w_hi = effective_wins(table, config)
     hessian_weight = (w_lo + w_hi) * p * (1 - p)
     # Each vote's score is r (y - p) (e_lo - e_hi) with y = 1, 0 or 1/2.
-    counts = table.counts.astype(np.float64)
+    counts = table.fit_counts.astype(np.float64)
     tie_y = TIE_SCORE
     both_bad = BOTH_BAD[config.both_bad] > 0
     score_sq = (
@@ -865,6 +942,7 @@ def standings(
     as_of_seq: int = 0,
     theta0: NDArray[np.float64] | None = None,
     progress: Callable[[int], object] | None = None,
+    clusters: ClusterTable | None = None,
 ) -> tuple[Standings, BTFit]:
     """The BT leaderboard of a board: the full-data fit as the point estimate, with CIs.
 
@@ -880,7 +958,7 @@ def standings(
     rounds = 0
     if query.ci == "bootstrap":
         rounds = query.rounds
-        thetas = bootstrap(table, config, full, rounds, query.seed, threads, progress)
+        thetas = bootstrap(table, config, full, rounds, query.seed, threads, progress, clusters)
         lower, upper = np.percentile(scale.ratings(thetas, *anchor), CI_PERCENTILES, axis=0)
     elif query.ci == "sandwich":
         variance = np.diag(sandwich_covariance(table, config, full.theta, query.anchor_slot))

@@ -16,11 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine._jit import kernel
+from engine.arrays import grown as grown_array
 from engine.counter_rng import mix64
 from engine.outcomes import Outcome
 
 _EMPTY = np.int64(-1)
 _MIN_TABLE = 64
+_NO_WEIGHT = np.zeros(0, dtype=np.float64)
+_NO_WEIGHTED = np.zeros((0, 4), dtype=np.float64)
 
 
 @kernel
@@ -44,8 +47,13 @@ def count_cells_kernel(
     slot_b: np.ndarray,
     outcome: np.ndarray,
     start: int,
+    weight: np.ndarray,
+    weighted: np.ndarray,
 ) -> tuple[int, int]:
     """Count votes [start, N) into cells; returns (n_cells, next vote).
+
+    With ``weight: float64[N]`` not empty, each vote also adds its weight to ``weighted: float64[C, 4]``
+    (the weighted counts the fits read); with it empty, ``weighted`` is not touched.
 
     Stops early, before adding a cell, when the cell arrays are full or the
     hash table would pass half full; the wrapper grows them and resumes.
@@ -70,11 +78,14 @@ def count_cells_kernel(
         c = cell_of_key[h]
         o = outcome[i]
         if o == Outcome.A_WINS:
-            counts[c, 1 if flipped else 0] += 1
+            col = 1 if flipped else 0
         elif o == Outcome.B_WINS:
-            counts[c, 0 if flipped else 1] += 1
+            col = 0 if flipped else 1
         else:  # TIE -> column 2, TIE_BOTH_BAD -> column 3
-            counts[c, o - 1] += 1
+            col = o - 1
+        counts[c, col] += 1
+        if weight.shape[0]:
+            weighted[c, col] += weight[i]
     return n_cells, slot_a.shape[0]
 
 
@@ -133,13 +144,21 @@ class CellTable:
     """An immutable copy of a board's cells over slots 0..n_competitors-1.
 
     cell_lo, cell_hi: int32[C] with lo < hi; counts: int64[C, 4] of
-    (wins of lo, wins of hi, ties, both-bad ties).
+    (wins of lo, wins of hi, ties, both-bad ties), in votes; ``weighted``: float64[C, 4], the same
+    summed over the votes' weights, or None when every vote weighed 1 (then the counts are the weights).
     """
 
     n_competitors: int
     cell_lo: NDArray[np.int32]
     cell_hi: NDArray[np.int32]
     counts: NDArray[np.int64]
+    weighted: NDArray[np.float64] | None = None
+
+    @property
+    def fit_counts(self) -> NDArray[np.int64] | NDArray[np.float64]:
+        """What the fits read: the weighted counts, or the vote counts when no vote carried a weight
+        other than 1 (so an unweighted board runs exactly the integer path it always ran)."""
+        return self.counts if self.weighted is None else self.weighted
 
     @property
     def n_cells(self) -> int:
@@ -157,10 +176,11 @@ class CellTable:
         return ranked_components(parent)
 
     @classmethod
-    def from_votes(cls, n_competitors: int, slot_a, slot_b, outcome) -> CellTable:
+    def from_votes(cls, n_competitors: int, slot_a, slot_b, outcome, weight=None) -> CellTable:
         """Cells built from scratch (the bulk path, and the tests' recount)."""
         cells = PairCells()
-        cells.add(np.asarray(slot_a, np.int32), np.asarray(slot_b, np.int32), np.asarray(outcome, np.int8))
+        w = None if weight is None else np.asarray(weight, np.float64)
+        cells.add(np.asarray(slot_a, np.int32), np.asarray(slot_b, np.int32), np.asarray(outcome, np.int8), w)
         return cells.table(n_competitors)
 
 
@@ -175,6 +195,8 @@ class PairCells:
         self._lo = np.zeros(capacity, dtype=np.int32)
         self._hi = np.zeros(capacity, dtype=np.int32)
         self._counts = np.zeros((capacity, 4), dtype=np.int64)
+        # Weighted counts, allocated when the first vote with a weight other than 1 arrives.
+        self._weighted: NDArray[np.float64] | None = None
         self._n = 0
 
     @property
@@ -183,15 +205,31 @@ class PairCells:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self._keys, self._cell_of_key, self._lo, self._hi, self._counts))
+        weighted = 0 if self._weighted is None else self._weighted.nbytes
+        return weighted + sum(a.nbytes for a in (self._keys, self._cell_of_key, self._lo, self._hi, self._counts))
 
-    def add(self, slot_a: NDArray[np.int32], slot_b: NDArray[np.int32], outcome: NDArray[np.int8]) -> None:
-        """Count votes (slots already validated by the caller)."""
+    @property
+    def is_weighted(self) -> bool:
+        return self._weighted is not None
+
+    def add(
+        self,
+        slot_a: NDArray[np.int32],
+        slot_b: NDArray[np.int32],
+        outcome: NDArray[np.int8],
+        weight: NDArray[np.float64] | None = None,
+    ) -> None:
+        """Count votes (slots already validated by the caller); ``weight``: float64[N], None for all 1."""
+        if weight is not None and self._weighted is None:
+            self._weighted = self._counts.astype(np.float64)
+        if self._weighted is not None and weight is None:
+            weight = np.ones(slot_a.shape[0])
         start = 0
         while start < slot_a.shape[0]:
-            self._n, start = count_cells_kernel(
-                self._keys, self._cell_of_key, self._lo, self._hi, self._counts, self._n, slot_a, slot_b, outcome, start
-            )
+            w = _NO_WEIGHT if weight is None else weight
+            weighted = _NO_WEIGHTED if self._weighted is None else self._weighted
+            table = (self._keys, self._cell_of_key, self._lo, self._hi, self._counts, self._n)
+            self._n, start = count_cells_kernel(*table, slot_a, slot_b, outcome, start, w, weighted)
             if start < slot_a.shape[0]:
                 self._resize(2 * self._lo.shape[0])
 
@@ -200,6 +238,8 @@ class PairCells:
         grown._lo[: self._n] = self._lo[: self._n]
         grown._hi[: self._n] = self._hi[: self._n]
         grown._counts[: self._n] = self._counts[: self._n]
+        if self._weighted is not None:
+            self._weighted = grown_array(self._weighted, capacity)
         rehash_kernel(grown._keys, grown._cell_of_key, grown._lo, grown._hi, self._n)
         self._keys, self._cell_of_key = grown._keys, grown._cell_of_key
         self._lo, self._hi, self._counts = grown._lo, grown._hi, grown._counts
@@ -219,14 +259,18 @@ class PairCells:
             cell_lo=self._lo[: self._n].copy(),
             cell_hi=self._hi[: self._n].copy(),
             counts=self._counts[: self._n].copy(),
+            weighted=None if self._weighted is None else self._weighted[: self._n].copy(),
         )
 
     def state(self) -> dict[str, np.ndarray]:
-        return {
+        state: dict[str, np.ndarray] = {
             "cell_lo": self._lo[: self._n].copy(),
             "cell_hi": self._hi[: self._n].copy(),
             "cell_counts": self._counts[: self._n].copy(),
         }
+        if self._weighted is not None:
+            state["cell_weighted"] = self._weighted[: self._n].copy()
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> PairCells:
@@ -235,6 +279,9 @@ class PairCells:
         cells._lo[:n] = state["cell_lo"]
         cells._hi[:n] = state["cell_hi"]
         cells._counts[:n] = state["cell_counts"]
+        if "cell_weighted" in state:
+            cells._weighted = np.zeros((cells._counts.shape[0], 4))
+            cells._weighted[:n] = state["cell_weighted"]
         cells._n = n
         rehash_kernel(cells._keys, cells._cell_of_key, cells._lo, cells._hi, n)
         return cells

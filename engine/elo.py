@@ -23,11 +23,16 @@ def elo_kernel(
     slot_a: np.ndarray,
     slot_b: np.ndarray,
     outcome: np.ndarray,
+    weight: np.ndarray,
     score_a: np.ndarray,
     k: float,
     log_base_over_scale: float,
 ) -> None:
     """Apply votes in order to ``ratings: float64[M]`` and ``counts: int64[M, 4]``.
+
+    ``weight: float64[N]`` scales each vote's step: K * w * (s - e). A weight of 1 multiplies K by 1.0,
+    which is exact, so an unweighted board is bit-identical to one without weights. counts[m] counts
+    votes, whatever their weight.
 
     counts[m] holds (wins, losses, ties, both-bad ties) of competitor m.
     base ** (d / scale) is computed as exp(d * ln(base) / scale) and
@@ -38,7 +43,7 @@ def elo_kernel(
         a = slot_a[i]
         b = slot_b[i]
         o = outcome[i]
-        delta = k * (score_a[o] - 1.0 / (1.0 + math.exp((ratings[b] - ratings[a]) * log_base_over_scale)))
+        delta = k * weight[i] * (score_a[o] - 1.0 / (1.0 + math.exp((ratings[b] - ratings[a]) * log_base_over_scale)))
         ratings[a] += delta
         ratings[b] -= delta
         if o == Outcome.A_WINS:
@@ -107,6 +112,7 @@ def elo_bootstrap_kernel(
     slot_a: np.ndarray,
     slot_b: np.ndarray,
     outcome: np.ndarray,
+    weight: np.ndarray,
     ordinal: np.ndarray,
     score_a: np.ndarray,
     seed: np.uint64,
@@ -124,18 +130,20 @@ def elo_bootstrap_kernel(
     gives the same spread, ANCHORS.md). ``delta: float64[B]`` is scratch:
     computing all deltas first and then adding them lets LLVM vectorise both
     loops, which it does not do for one loop that reads and writes two rows
-    of the same array. Disjoint replica ranges touch disjoint memory, so
+    of the same array. ``weight: float64[N]``, the votes' own weights, multiplies K
+    (K * 1.0 is exact: unweighted replicas are unchanged). Disjoint replica ranges touch disjoint memory, so
     threads may run ranges concurrently (each with its own ``delta``).
     """
     for i in range(slot_a.shape[0]):
         ra = replicas[slot_a[i]]
         rb = replicas[slot_b[i]]
         sa = score_a[outcome[i]]
+        kv = k * weight[i]
         key = vote_key(seed, np.uint64(ordinal[i]))
         for r in range(replica_start, replica_stop):
             w = poisson1_weight(mix64(key + np.uint64(r + 1) * GOLDEN))
             ea = 1.0 / (1.0 + exp_by_squaring((rb[r] - ra[r]) * log_base_over_scale))
-            delta[r] = k * w * (sa - ea)
+            delta[r] = kv * w * (sa - ea)
         for r in range(replica_start, replica_stop):
             ra[r] += delta[r]
             rb[r] -= delta[r]

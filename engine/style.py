@@ -95,8 +95,16 @@ def style_data(
     values: NDArray[np.float64],
     n_competitors: int,
     config: StyleConfig,
+    vote_weight: NDArray[np.float64] | None = None,
 ) -> StyleData:
-    """values: float64[N, 2F], side A's F raw feature values then side B's (non-negative)."""
+    """values: float64[N, 2F], side A's F raw feature values then side B's (non-negative).
+
+    ``vote_weight``: float64[N], the votes' own weights (None: all 1). A vote of weight w counts as w
+    copies of it: in the likelihood, in the standardisation's mean and spread, and in reweighting's
+    pair counts, so weight 2 fits exactly as the vote given twice (to rounding).
+    """
+    if vote_weight is not None:
+        return _weighted_style_data(slot_a, slot_b, outcome, values, n_competitors, config, vote_weight)
     n = slot_a.shape[0]
     f = values.shape[1] // 2
     a, b = values[:, :f], values[:, f:]
@@ -310,6 +318,42 @@ def bootstrap_kernel(
 # ----------------------------------------------------------------- wrappers
 
 
+def _weighted_style_data(slot_a, slot_b, outcome, values, n_competitors, config, vote_weight) -> StyleData:
+    """style_data with vote weights: a separate path, so that unweighted fits stay bit-identical."""
+    n = slot_a.shape[0]
+    f = values.shape[1] // 2
+    vote_weight = np.asarray(vote_weight, dtype=np.float64)
+    total = float(vote_weight.sum())
+    a, b = values[:, :f], values[:, f:]
+    diff = (a - b) / (a + b + 1.0)
+    if n and total > 0:
+        mean = vote_weight @ diff / total
+        std = np.sqrt(vote_weight @ (diff - mean) ** 2 / total)
+    else:
+        mean, std = np.zeros(f), np.ones(f)
+    std = np.where(std > 0, std, 1.0)
+    weight = vote_weight.copy()
+    if config.reweight and n:
+        pairs = np.minimum(slot_a, slot_b).astype(np.int64) * (n_competitors + 1) + np.maximum(slot_a, slot_b)
+        _, pair_of = np.unique(pairs, return_inverse=True)
+        pair_count = np.bincount(pair_of, weights=vote_weight)
+        per_vote = 1.0 / np.maximum(pair_count[pair_of], 50.0)
+        per_vote /= vote_weight @ per_vote / total
+        weight = vote_weight * per_vote
+    if config.both_bad == "ignore":
+        weight[outcome == Outcome.TIE_BOTH_BAD] = 0.0
+    return StyleData(
+        np.ascontiguousarray(slot_a, dtype=np.int32),
+        np.ascontiguousarray(slot_b, dtype=np.int32),
+        SCORE_A[outcome],
+        weight,
+        np.ascontiguousarray((diff - mean) / std),
+        mean,
+        std,
+        int(n_competitors),
+    )
+
+
 def _lambdas(data: StyleData, config: StyleConfig, base: float, boot_total: float | None = None):
     """(lam_theta, lam_beta) for the summed loss."""
     s = config.effective_strength
@@ -414,6 +458,7 @@ def standings(
     scale: RatingScale,
     threads: int = 1,
     params0: NDArray[np.float64] | None = None,
+    vote_weight: NDArray[np.float64] | None = None,
 ) -> tuple[Standings, StyleFit, list[Coefficient]]:
     """The style-controlled leaderboard of a board's style rows (slots index ``competitor_ids``).
 
@@ -424,7 +469,7 @@ def standings(
     dense[present] = np.arange(present.shape[0], dtype=np.int32)
     a, b = dense[slot_a], dense[slot_b]
     m = present.shape[0]
-    data = style_data(a, b, outcome, values, m, config)
+    data = style_data(a, b, outcome, values, m, config, vote_weight)
     full = fit(data, config, scale.base, params0)
     rating = scale.ratings(full.theta)
     rounds = 0

@@ -28,15 +28,26 @@ class StyleRows:
         self._slot_b = np.zeros(0, dtype=np.int32)
         self._outcome = np.zeros(0, dtype=np.int8)
         self._values = np.zeros((0, 0), dtype=np.float64)
+        # The votes' weights, kept from the first vote whose weight is not 1 (None until then: all 1).
+        self._weight: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return self._n
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self._slot_a, self._slot_b, self._outcome, self._values))
+        weight = 0 if self._weight is None else self._weight.nbytes
+        return weight + sum(a.nbytes for a in (self._slot_a, self._slot_b, self._outcome, self._values))
 
-    def append(self, slot_a, slot_b, outcome, names: list[str], values: NDArray[np.float64]) -> None:
+    def append(
+        self,
+        slot_a,
+        slot_b,
+        outcome,
+        names: list[str],
+        values: NDArray[np.float64],
+        weight: NDArray[np.float64] | None = None,
+    ) -> None:
         if not self.names:
             self.names = list(names)
             self._values = np.zeros((0, 2 * len(names)))
@@ -50,6 +61,12 @@ class StyleRows:
             self._slot_b = grown(self._slot_b, capacity)
             self._outcome = grown(self._outcome, capacity)
             self._values = grown(self._values, capacity)
+            if self._weight is not None:
+                self._weight = grown(self._weight, capacity, 1.0)
+        if weight is not None and self._weight is None:
+            self._weight = np.ones(self._slot_a.shape[0])
+        if self._weight is not None:
+            self._weight[self._n : end] = 1.0 if weight is None else weight
         self._slot_a[self._n : end] = slot_a
         self._slot_b[self._n : end] = slot_b
         self._outcome[self._n : end] = outcome
@@ -61,6 +78,10 @@ class StyleRows:
         n = self._n
         return self._slot_a[:n], self._slot_b[:n], self._outcome[:n], self._values[:n]
 
+    def weights(self) -> NDArray[np.float64] | None:
+        """float64[n], the rows' vote weights (a view, stable under appends), or None when all are 1."""
+        return None if self._weight is None else self._weight[: self._n]
+
     def state(self) -> dict[str, np.ndarray]:
         slot_a, slot_b, outcome, values = self.rows()
         return {
@@ -69,6 +90,7 @@ class StyleRows:
             "style_slot_b": slot_b.copy(),
             "style_outcome": outcome.copy(),
             "style_values": values.copy(),
+            **({} if self._weight is None else {"style_weight": self._weight[: self._n].copy()}),
         }
 
     @classmethod
@@ -77,5 +99,5 @@ class StyleRows:
         names = decode_strings(state["style_names"]) if "style_names" in state else []
         if names:
             slot_a, slot_b, outcome = state["style_slot_a"], state["style_slot_b"], state["style_outcome"]
-            rows.append(slot_a, slot_b, outcome, names, state["style_values"])
+            rows.append(slot_a, slot_b, outcome, names, state["style_values"], state.get("style_weight"))
         return rows

@@ -14,6 +14,7 @@ with two tags costs three votes' bootstrap work.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,10 +48,15 @@ class BoardViews:
         style_names: list[str] | None = None,
         style: NDArray[np.float64] | None = None,
         timestamp: NDArray[np.float64] | None = None,
+        weight: NDArray[np.float64] | None = None,
+        clusters: Mapping[str, NDArray[np.uint64]] | None = None,
     ) -> None:
         """Apply votes in order; ``tags[i]``: vote i's categories (a tag listed twice counts once);
-        ``style``: float64[n, 2F] of style features, or None; ``timestamp``: float64[n] Unix seconds."""
-        self.overall.apply(competitor_a, competitor_b, outcome, last_seq, style_names, style, timestamp)
+        ``style``: float64[n, 2F] of style features, or None; ``timestamp``: float64[n] Unix seconds;
+        ``weight``: float64[n] vote weights, or None for all 1; ``clusters``: cluster keys by kind (Board.apply)."""
+        self.overall.apply(
+            competitor_a, competitor_b, outcome, last_seq, style_names, style, timestamp, weight, clusters
+        )  # fmt: skip
         if not tags:
             return
         members: dict[str, list[int]] = defaultdict(list)
@@ -64,7 +70,12 @@ class BoardViews:
             idx = np.asarray(index, dtype=np.int64)
             view_style = None if style is None else style[idx]
             view_time = None if timestamp is None else timestamp[idx]
-            view.apply(competitor_a[idx], competitor_b[idx], outcome[idx], last_seq, style_names, view_style, view_time)
+            view_weight = None if weight is None else weight[idx]
+            view_clusters = None if not clusters else {kind: keys[idx] for kind, keys in clusters.items()}
+            view.apply(
+                competitor_a[idx], competitor_b[idx], outcome[idx], last_seq, style_names, view_style, view_time,
+                view_weight, view_clusters,
+            )  # fmt: skip
 
     def memory(self) -> ViewMemory:
         """Bytes held by the board and all its category views."""

@@ -62,10 +62,12 @@ def _replay_of(
     bt_config: BTConfig | None,
     style_config: StyleConfig | None,
     ties: str = "half",
+    cluster: str = "none",
 ) -> _Replay:
     try:
         query = replay.offline_query(
-            DEFAULT_BOARD, method, ci, rounds if method == "bt" else 0, anchor, category or "", style_control, ties
+            DEFAULT_BOARD, method, ci, rounds if method == "bt" else 0, anchor, category or "", style_control, ties,
+            cluster,
         )
     except InvalidArgument as exc:
         raise ValueError(str(exc)) from None
@@ -119,6 +121,7 @@ def leaderboard(
     bt_config: BTConfig | None = None,
     style_config: StyleConfig | None = None,
     ties: str = "half",
+    cluster: str = "none",
 ) -> pl.DataFrame:
     """The leaderboard of ``votes``, best first: one row per competitor with the JSON feed's row
     columns (``rank``, ``rank_ub``, ``model``, ``rating``, ``rating_lower``, ``rating_upper``,
@@ -128,12 +131,13 @@ def leaderboard(
     "elo" (online Elo; ``ci`` "bootstrap" from ``bootstrap`` replicas, or "none"). ``category``: the
     view of the votes carrying that tag; ``style_control``: BT with the style features as covariates;
     ``anchor``: (model, rating) fixes one model's BT rating; ``ties``: BT's tie model ("half", "davidson",
-    "rao-kupper"; the replay command's ``--bt-ties``). ``seed`` seeds every bootstrap.
+    "rao-kupper"; the replay command's ``--bt-ties``). ``seed`` seeds every bootstrap. ``cluster``:
+    "voter" or "prompt" resamples whole voters (``judge``) or prompts (``prompt_id``) in BT's bootstrap.
     ``filters``, ``columns`` and ``on_bad_row`` are the replay command's ``--anony-only`` and friends,
     ``--col`` and ``--on-bad-row``; the configs its Elo, BT and style options.
     """
     spec = _replay_of(method, ci, rounds, category, style_control, anchor, seed, bootstrap, filters, columns,
-                      on_bad_row, elo_config, bt_config, style_config, ties)  # fmt: skip
+                      on_bad_row, elo_config, bt_config, style_config, ties, cluster)  # fmt: skip
     published = replay.leaderboard_of(_replayed(votes, spec), spec.query, spec.bt, spec.style)
     return rows_frame(published)
 

@@ -27,7 +27,7 @@ CONFIG = EloConfig(bootstrap_rounds=64, seed=7)
 )
 def test_a_replay_board_keeps_what_its_query_reads(query, replicas, cells, style):
     board = board_for(query, CONFIG)
-    assert (board.config.bootstrap_rounds, board.keeps) == (replicas, Keeps(cells=cells, style=style))
+    assert (board.config.bootstrap_rounds, board.keeps) == (replicas, Keeps(cells=cells, style=style, clusters=()))
     assert board_for(query, CONFIG, pairs=True).keeps.cells
 
 

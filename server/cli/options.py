@@ -109,12 +109,17 @@ def add_query_options(parser: argparse.ArgumentParser) -> None:
         help="BT's tie model: half a win each (LMArena's), or Davidson's or Rao–Kupper's, whose tie parameter "
         "is fitted with the ratings (reported with its CI and the AIC; default %(default)s)",
     )  # fmt: skip
+    parser.add_argument(
+        "--cluster", choices=("none", "voter", "prompt"), default="none",
+        help="BT bootstrap CIs that resample whole voters (judge / voter_id) or prompts (prompt_id, question_id) "
+        "instead of single votes (default %(default)s)",
+    )  # fmt: skip
     add_output_options(parser)
 
 
 def query_options(args: argparse.Namespace) -> dict:
     """The query the options describe, as names: method, ci, rounds (BT's; Elo's replicas are the
-    board's), anchor, category, style_control, ties. The keywords of ``leaderboard_request``."""
+    board's), anchor, category, style_control, ties, cluster. The keywords of ``leaderboard_request``."""
     return {
         "method": args.method,
         "ci": args.ci,
@@ -123,6 +128,7 @@ def query_options(args: argparse.Namespace) -> dict:
         "category": args.category,
         "style_control": args.style_control,
         "ties": args.bt_ties,
+        "cluster": args.cluster,
     }
 
 

@@ -324,15 +324,17 @@ def leaderboard_request(
     limit: int = 0,
     offset: int = 0,
     ties: str | int = pb.TIES_UNSPECIFIED,
+    cluster: str | int = pb.CLUSTER_UNSPECIFIED,
 ) -> pb.LeaderboardRequest:
     """A LeaderboardRequest; a snapshot is named by a str, or by a time (Unix seconds) as a float.
 
     ``method``, ``ci`` and ``ties``: a wire code (``pb.ELO``) or a name ("elo", "sandwich", "davidson"); ``filters``: a
-    RowFilters message or ``wire.row_filters_to_pb``'s keywords (``{"statuses": ["deprecated"]}``)."""
+    RowFilters message or ``wire.row_filters_to_pb``'s keywords (``{"statuses": ["deprecated"]}``); ``cluster``:
+    a wire code or "none", "voter", "prompt"."""
     request = pb.LeaderboardRequest(
         board=board, method=wire.method_code(method), min_seq=min_seq, ci=wire.ci_code(ci), rounds=rounds,
         category=category, gap_ranks=gap_ranks, style_control=style_control, limit=limit, offset=offset,
-        ties=wire.ties_code(ties),
+        ties=wire.ties_code(ties), cluster=wire.cluster_code(cluster),
     )  # fmt: skip
     if anchor is not None:
         request.anchor.model, request.anchor.rating = anchor

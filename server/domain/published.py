@@ -122,6 +122,7 @@ class PublishedLeaderboard:
     tie_parameter_lower: float | None = None  # its 95% interval; None without one
     tie_parameter_upper: float | None = None
     aic: float | None = None  # BT's 2 k - 2 log_likelihood; None for Elo
+    cluster: str = "none"  # the bootstrap's clusters: "none" (votes), "voter" or "prompt"
 
     @property
     def has_interval(self) -> bool:
@@ -194,6 +195,7 @@ class PublishedLeaderboard:
             scale=float(result.scale),
             base=float(result.base),
             as_of_time=_maybe(float, result.as_of_time),
+            cluster=result.cluster,
             **tie_fields(result.method, result.ci, result.tie_model, result.tie_parameter, result.tie_parameter_lower,
                          result.tie_parameter_upper, result.aic),
         )  # fmt: skip

@@ -22,11 +22,13 @@ class LeaderboardQuery:
     category: str = ""  # a category view of the board; "": every vote
     style_control: bool = False  # BT with the votes' style features as covariates (engine.style)
     ties: str = "half"  # BT's tie model (engine.config.TIE_MODELS): "half", "davidson" or "rao-kupper"
+    cluster: str = "none"  # BT bootstrap: "none" (votes), "voter" or "prompt" (engine.clusters)
 
     def cache_key(self) -> tuple:
         return (
             self.category, self.method, self.ci, self.rounds, self.anchor_model, self.anchor_rating, self.style_control,
             self.ties,
+            self.cluster,
         )  # fmt: skip
 
 
@@ -44,11 +46,26 @@ _BT_OPTIONS = (
 )
 
 
+CLUSTERS = ("none", "voter", "prompt")
+
+
 def check_query(
-    method: str, ci: str, rounds: int = 0, anchored: bool = False, style_control: bool = False, ties: str = "half"
+    method: str, ci: str, rounds: int = 0, anchored: bool = False, style_control: bool = False, ties: str = "half",
+    cluster: str = "none",
 ) -> None:
     """The rules a leaderboard query's options obey together, for the service (``convert.query_from_pb``)
     and the command line's offline replay alike; raises QueryRuleError."""
+    if cluster not in CLUSTERS:
+        raise QueryRuleError(
+            "cluster", f"{cluster!r} is not a cluster ({', '.join(CLUSTERS)})", f"--cluster {cluster!r}?"
+        )
+    if cluster != "none" and (method != "bt" or ci != "bootstrap" or style_control or ties != "half"):
+        raise QueryRuleError(
+            "cluster",
+            "a clustered CI is BT's count-space bootstrap (method BT, ci BOOTSTRAP, ties HALF, no style control); "
+            "ELO's online replicas weigh single votes as they arrive, and cannot be regrouped by cluster afterwards",
+            "--cluster applies to --method bt with --ci bootstrap and --bt-ties half, without --style-control",
+        )
     if method not in METHODS:
         raise QueryRuleError("method", f"{method!r} is not a method ({', '.join(METHODS)})", f"--method {method!r}?")
     if ci not in CI_METHODS:

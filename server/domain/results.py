@@ -50,6 +50,7 @@ class BoardStandings:
     tie_parameter_lower: float = 0.0  # its 95% interval (equal to it without a CI)
     tie_parameter_upper: float = 0.0
     aic: float = 0.0  # BT: 2 k - 2 log_likelihood, k the free parameters
+    cluster: str = "none"  # the bootstrap's clusters: "none" (votes), "voter" or "prompt"
 
 
 @dataclass(frozen=True)

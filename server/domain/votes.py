@@ -45,6 +45,8 @@ class VoteBatch:
     language: list[str] = field(default_factory=list)  # empty, or one per vote
     style_names: list[str] = field(default_factory=list)
     style: NDArray[np.float64] | None = None  # [N, 2F] when style_names is not empty
+    weight: NDArray[np.float64] | None = None  # None (every vote weighs 1), or one per vote: finite, >= 0
+    prompt_id: list[str] = field(default_factory=list)  # empty, or one per vote ("": no prompt)
 
     def __len__(self) -> int:
         return int(self.outcome.shape[0])
@@ -94,6 +96,8 @@ class VoteBatch:
             language=[self.language[i] for i in pick] if self.language else [],
             style_names=self.style_names,
             style=None if self.style is None else self.style[idx],
+            weight=None if self.weight is None else self.weight[idx],
+            prompt_id=[self.prompt_id[i] for i in pick] if self.prompt_id else [],
         )
 
     def slice(self, start: int, stop: int) -> VoteBatch:
@@ -119,6 +123,8 @@ class VoteBatch:
             language=self.language[start:stop],
             style_names=self.style_names,
             style=None if self.style is None else self.style[start:stop],
+            weight=None if self.weight is None else self.weight[start:stop],
+            prompt_id=self.prompt_id[start:stop],
         )
 
     def stamp(self, now: float) -> None:
@@ -159,9 +165,16 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
     ):
         if len(values) != n:
             raise InvalidArgument(f"columns.{column}", f"has {len(values)} values for {n} votes")
-    for column, texts in (("vote_id", batch.vote_id), ("voter_id", batch.voter_id), ("language", batch.language)):
+    for column, texts in (
+        ("vote_id", batch.vote_id),
+        ("voter_id", batch.voter_id),
+        ("language", batch.language),
+        ("prompt_id", batch.prompt_id),
+    ):
         if texts and len(texts) != n:
             raise InvalidArgument(f"columns.{column}", f"has {len(texts)} values for {n} votes")
+    if batch.weight is not None and len(batch.weight) != n:
+        raise InvalidArgument("columns.weight", f"has {len(batch.weight)} values for {n} votes")
     if batch.anony is not None and len(batch.anony) != n:
         raise InvalidArgument("columns.anony", f"has {len(batch.anony)} values for {n} votes")
     if batch.tags or len(batch.tag_count):
@@ -209,6 +222,16 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
             names.checked(voter, f"votes[{i}].voter_id", limits.max_name_length) if voter else voter
             for i, voter in enumerate(batch.voter_id)
         ]
+    if batch.prompt_id:  # "" means no prompt
+        batch.prompt_id = [
+            names.checked(prompt, f"votes[{i}].prompt_id", limits.max_name_length) if prompt else prompt
+            for i, prompt in enumerate(batch.prompt_id)
+        ]
+    if batch.weight is not None:
+        bad = np.flatnonzero(~np.isfinite(batch.weight) | (batch.weight < 0))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidArgument(f"votes[{i}].weight", f"{batch.weight[i]} is not a finite number >= 0")
     if batch.tags:
         too_many = np.flatnonzero(batch.tag_count > limits.max_tags_per_vote)
         if too_many.size:

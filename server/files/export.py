@@ -108,6 +108,8 @@ def feed(board: Board, as_of: datetime | None = None) -> dict:
     - ``method``: ``"bt"`` (Bradley–Terry) or ``"elo"`` (online Elo).
     - ``ci``: how the 95% intervals were computed: ``"bootstrap"``, ``"sandwich"`` or ``"none"`` (no
       interval: BT asked for none, or Elo on a board kept without bootstrap replicas).
+    - ``cluster`` (added within v1): what the bootstrap resampled: ``"none"`` (single votes),
+      ``"voter"`` or ``"prompt"`` (whole clusters of votes, BT only).
     - ``as_of_seq``: the vote-log sequence number the standings cover.
     - ``as_of_time`` (added within v1): Unix seconds of the newest vote the standings cover (its
       timestamp, or the time the server received it when it had none: the newest, not the last

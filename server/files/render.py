@@ -78,6 +78,7 @@ def as_dict(board: Board) -> dict:
         "category": board.category,
         "method": board.method,
         "ci": board.ci,
+        "cluster": board.cluster,
         "as_of_seq": board.as_of_seq,
         "as_of_time": board.as_of_time,
         "total_votes": board.total_votes,
@@ -202,6 +203,7 @@ def _table(board: PublishedLeaderboard) -> str:
         return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
     ci = board.ci + (f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else "")
+    ci += f", clustered by {board.cluster}" if board.cluster != "none" else ""
     view = board.board + (f"/{board.category}" if board.category else "")
     title = f"board {view} · {board.method} · {board.total_votes} votes · {as_of_text(board)} · 95% CI: {ci}"
     if board.as_of is not None:

@@ -6,8 +6,11 @@ objects). Columns: ``model_a``, ``model_b``, ``winner`` (``model_a``,
 ``model_b``, ``tie``, ``tie (bothbad)``, or ``both_bad``), and optional
 ``tstamp`` (Unix seconds), ``vote_id``, ``judge`` (the voter), ``anony``,
 ``language`` and ``tags`` (a list of strings or one comma-separated
-string). Style features (server.style): FastChat's ``conv_metadata``
-(``sum_assistant_a_tokens``, ``header_count_a`` as h1..h6 counts,
+string), ``weight`` (a number >= 0; null or absent: 1) and ``prompt_id``
+(FastChat's ``question_id`` is read as it when the file has no
+``prompt_id``; arena-human-preference files map ``id`` or
+``evaluation_session_id`` with ``--col prompt_id=id``). Style features
+(server.style): FastChat's ``conv_metadata`` (``sum_assistant_a_tokens``, ``header_count_a`` as h1..h6 counts,
 ``list_count_a`` as ordered/unordered, ``bold_count_a``, and the same for
 b; a struct, or a JSON string in CSV), read as the features tokens,
 headers, lists and bold (nested counts summed); or flat column pairs
@@ -32,7 +35,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +48,9 @@ from server.domain.limits import DEFAULT_BOARD, Limits
 from server.domain.names import BOARD_NAME
 from server.domain.votes import VoteBatch
 
-OPTIONAL = ("tstamp", "vote_id", "judge", "anony", "language", "tags", "conv_metadata")
+OPTIONAL = ("tstamp", "vote_id", "judge", "anony", "language", "tags", "conv_metadata", "weight", "prompt_id")
+# Read as prompt_id when the file has no prompt_id column and --col does not map one: FastChat's name.
+PROMPT_ALIASES = ("question_id",)
 STYLE_PREFIXES = ("style_a_", "style_b_")
 # FastChat's conv_metadata fields (side a; b likewise) behind each style feature
 CONV_METADATA = {
@@ -183,7 +188,13 @@ def concat(chunks: list[VoteBatch]) -> VoteBatch:
         language=joined("language"),
         style_names=style_names,
         style=np.concatenate([c.style for c in chunks]) if style_names else None,
+        weight=None if all(c.weight is None for c in chunks) else np.concatenate([_weights(c) for c in chunks]),
+        prompt_id=joined("prompt_id"),
     )
+
+
+def _weights(chunk: VoteBatch) -> np.ndarray:
+    return np.ones(len(chunk)) if chunk.weight is None else chunk.weight
 
 
 def _tag_counts(chunk: VoteBatch) -> np.ndarray:
@@ -219,6 +230,7 @@ def _projected(path: Path, lazy: pl.LazyFrame, options: ReadOptions) -> Iterator
     """The wanted columns of a scan (a file's, or a DataFrame's), in chunks, under our names."""
     try:
         schema = lazy.collect_schema()
+        options = _with_aliases(options, schema.names())
         wanted = _wanted_columns(path, schema.names(), options)
         # Projection pushdown: Parquet reads only these columns' chunks, the CSV and NDJSON scans
         # skip the other fields' values (a 2 M-vote CSV: 0.6 s for 4 columns, 2.7 s for all 10).
@@ -240,7 +252,7 @@ def _scan_json_array(path: Path, options: ReadOptions) -> pl.LazyFrame:
     if head is None:  # empty, or not an array of objects: the whole read says what is wrong
         return pl.read_json(path).lazy()
     schema = pl.read_json(head.encode()).schema
-    wanted = _wanted_columns(path, schema.names(), options)
+    wanted = _wanted_columns(path, schema.names(), _with_aliases(options, schema.names()))
     # Integers in the first objects would make a later 2.5 read as 2: the numbers we use are floats.
     return pl.read_json(path, schema={n: pl.Float64 if schema[n].is_integer() else schema[n] for n in wanted}).lazy()
 
@@ -295,10 +307,20 @@ def _skip_space(text: str, i: int) -> int:
     return i
 
 
+def _with_aliases(options: ReadOptions, present: list[str]) -> ReadOptions:
+    """``options`` reading a file's alias of an optional column (PROMPT_ALIASES) where the file has no
+    column of our name and --col maps none."""
+    if "prompt_id" in options.columns or "prompt_id" in present:
+        return options
+    alias = next((name for name in PROMPT_ALIASES if name in present), None)
+    return options if alias is None else replace(options, columns={**options.columns, "prompt_id": alias})
+
+
 def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> list[str]:
     """The file's columns we read (mapped names), failing early on missing required ones.
 
-    ``tstamp`` is read whenever the file has it (a replay's as_of_time comes from it); the other
+    ``tstamp`` is read whenever the file has it (a replay's as_of_time comes from it), and so is
+    ``weight`` (it changes every fit); the other
     optional columns only when ``options.fields`` names them, and ``vote_id`` (with ``judge``, which
     derived ids hash) when the caller needs vote ids.
     """
@@ -310,7 +332,7 @@ def _wanted_columns(path: Path, present: list[str], options: ReadOptions) -> lis
         raise VoteFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(present)}")
     fields = options.fields
     if fields is not None:
-        fields = fields | {"tstamp"}
+        fields = fields | {"tstamp", "weight"}
         if options.vote_ids:
             fields |= {"vote_id"} if source["vote_id"] in present else {"judge"}
     style = [c for c in present if c.startswith(STYLE_PREFIXES)] if fields is None or "style" in fields else []
@@ -351,8 +373,10 @@ def _columns(path: Path, schema: pl.Schema, wanted: list[str], options: ReadOpti
             columns += _conv_metadata_columns(path, column, meta)
         elif not (isinstance(meta, pl.Struct) and name.startswith(STYLE_PREFIXES)):  # conv_metadata wins
             ids = {"model_a": NAMES, "model_b": NAMES, "winner": LABELS}.get(name)
-            if name in ("judge", "language"):
+            if name in ("judge", "language", "prompt_id"):
                 column, ids = column.cast(pl.String), TEXTS
+            elif name == "weight":
+                column = column.cast(pl.Float64)
             columns.append((column if ids is None else column.cast(ids)).alias(name))
     if options.winner_loser:
         columns.append(pl.lit("model_a").cast(LABELS).alias("winner"))
@@ -367,6 +391,7 @@ BAD_ROW_REASONS = (
     "model_b equals model_a",
     "winner is not a known label",
     "tstamp is not finite",
+    "weight is not a finite number >= 0",
 )
 
 
@@ -380,7 +405,11 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
         bad_time = ~np.isfinite(timestamp) & given
     else:
         timestamp, bad_time = np.full(frame.height, np.nan), None
-    bad = _bad_rows(path, frame, first_row, options, sides, outcome, bad_time)
+    weight, bad_weight = None, None
+    if "weight" in frame.columns:
+        weight = frame["weight"].cast(pl.Float64).fill_null(1.0).to_numpy().astype(np.float64, copy=True)
+        bad_weight = ~(np.isfinite(weight) & (weight >= 0))
+    bad = _bad_rows(path, frame, first_row, options, sides, outcome, bad_time, bad_weight)
     if bad is not None:
         for reason, count in zip(BAD_ROW_REASONS, np.bincount(bad, minlength=len(BAD_ROW_REASONS) + 1)[1:]):
             if count:
@@ -389,6 +418,7 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
         frame = frame.filter(pl.Series(keep))
         sides = sides.select(keep)
         outcome, timestamp = outcome[keep], timestamp[keep]
+        weight = None if weight is None else weight[keep]
     voter = _texts(frame["judge"]) if "judge" in frame.columns else []
     # vote ids are distinct: interning would only add work
     vote_id = frame["vote_id"].cast(pl.String).fill_null("").to_list() if "vote_id" in frame.columns else []
@@ -399,6 +429,7 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
                                                       model_b=named.gather(sides.model_b)), seen)  # fmt: skip
     tag_count, tags = _tags(path, frame, first_row, bad)
     style_names, style = _style(path, frame, first_row)
+    prompt = _texts(frame["prompt_id"]) if "prompt_id" in frame.columns else []
     return VoteBatch(
         board=board,
         vote_id=vote_id,
@@ -414,6 +445,8 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
         language=_texts(frame["language"]) if "language" in frame.columns else [],
         style_names=style_names,
         style=style,
+        weight=weight,
+        prompt_id=prompt if any(prompt) else [],
     )
 
 
@@ -483,9 +516,14 @@ def _check_types(path: Path, dtypes: dict[str, pl.DataType]) -> None:
     tstamp = dtypes.get("tstamp", pl.Null)
     if not (tstamp.is_numeric() or tstamp == pl.Null):
         raise VoteFileError(f"{path}: column tstamp must be numeric (Unix seconds), it holds {tstamp}")
+    weight = dtypes.get("weight", pl.Null)
+    if not (weight.is_numeric() or weight == pl.Null):
+        raise VoteFileError(f"{path}: column weight must be numeric, it holds {weight}")
 
 
-def _bad_rows(path, frame, first_row, options, sides: _Sides, outcome, bad_time) -> NDArray[np.int64] | None:
+def _bad_rows(
+    path, frame, first_row, options, sides: _Sides, outcome, bad_time, bad_weight=None
+) -> NDArray[np.int64] | None:
     """Per row, 1 + the index in BAD_ROW_REASONS of why it is bad (0 when fine), or None when all
     rows are fine; raises on the first bad row unless skipping."""
     a, b = sides.model_a, sides.model_b
@@ -501,6 +539,8 @@ def _bad_rows(path, frame, first_row, options, sides: _Sides, outcome, bad_time)
         checks += [(3, refused[a]), (4, refused[b])]
     if bad_time is not None:
         checks.append((7, bad_time))
+    if bad_weight is not None:
+        checks.append((8, bad_weight))
     checks.sort(key=lambda check: check[0])
     if not np.logical_or.reduce([rows for _, rows in checks]).any():
         return None
@@ -516,6 +556,8 @@ def _bad_rows(path, frame, first_row, options, sides: _Sides, outcome, bad_time)
         text = f"winner {row['winner']!r} is not one of {allowed}"
     elif text == "tstamp is not finite":
         text = f"tstamp {row['tstamp']} is not finite"
+    elif text.startswith("weight"):
+        text = f"weight {row['weight']} is not a finite number >= 0"
     elif text.endswith("is not a valid name"):
         side = text.split()[0]
         text = f"{side} {sides.problem[(a if side == 'model_a' else b)[i]]}"

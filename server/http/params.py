@@ -55,6 +55,7 @@ class LeaderboardParams:
     min_seq: int = 0
     limit: int = 0
     offset: int = 0
+    cluster: Literal["none", "voter", "prompt"] = "none"
 
     def request(self, board: str) -> pb.LeaderboardRequest:
         return leaderboard_request(
@@ -80,6 +81,7 @@ class LeaderboardParams:
             ties=self.ties,
             limit=self.limit,
             offset=self.offset,
+            cluster=self.cluster,
         )
 
 
@@ -108,12 +110,15 @@ def leaderboard_params(
     min_seq: Annotated[int, Query(ge=0, le=INT64, description="wait until the standings cover this seq")] = 0,
     limit: Count = 0,
     offset: Count = 0,
+    cluster: Annotated[
+        Literal["none", "voter", "prompt"], Query(description="BT bootstrap by voter or prompt clusters")
+    ] = "none",
 ) -> LeaderboardParams:
     """The leaderboard's query parameters (LeaderboardRequest's fields)."""
     return LeaderboardParams(
         category, method, ci, rounds, anchor, anchor_rating, style_control, ties, list(status), open_weights_only,
         license, organization, min_votes, include_unlisted, compare_to, compare_to_time, as_of, as_of_time,
-        gap_ranks, min_seq, limit, offset,
+        gap_ranks, min_seq, limit, offset, cluster,
     )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from engine import Board, EloConfig, Interner
 from engine.board import Keeps
+from engine.clusters import batch_clusters
 from engine.config import BTConfig, StyleConfig
 from server.domain.filters import FilterRun, VoteFilters, needed_fields
 from server.domain.listing import RowFilters, present
@@ -38,6 +39,8 @@ from server.domain.style_deltas import add_style_deltas
 from server.domain.votes import VoteBatch
 from server.service.compute import compute_standings, copy_inputs
 
+# the vote-file column each cluster kind reads
+CLUSTER_FIELDS = {"voter": "judge", "prompt": "prompt_id"}
 _SLICE = 50_000  # votes per engine call: small enough for a lively progress bar
 
 
@@ -63,18 +66,21 @@ def offline_query(
     category: str = "",
     style_control: bool = False,
     ties: str = "half",
+    cluster: str = "none",
 ) -> LeaderboardQuery:
     """A replay's query, under the rules the service applies to a request (raises QueryRuleError)."""
-    check_query(method, ci, rounds, anchor is not None, style_control, ties)
+    check_query(method, ci, rounds, anchor is not None, style_control, ties, cluster)
     return LeaderboardQuery(
         board, method=method, ci=ci, rounds=rounds, anchor_model=anchor[0] if anchor else None,
         anchor_rating=anchor[1] if anchor else 1000.0, category=category, style_control=style_control, ties=ties,
+        cluster=cluster,
     )  # fmt: skip
 
 
 def read_fields(query: LeaderboardQuery, filters: VoteFilters) -> frozenset[str]:
     """The optional vote-file columns a replay of ``query`` through ``filters`` reads."""
-    return needed_fields(filters, bool(query.category), query.style_control)
+    fields = needed_fields(filters, bool(query.category), query.style_control)
+    return fields | {CLUSTER_FIELDS[query.cluster]} if query.cluster != "none" else fields
 
 
 def board_for(query: LeaderboardQuery, config: EloConfig, pairs: bool = False) -> Board:
@@ -82,7 +88,9 @@ def board_for(query: LeaderboardQuery, config: EloConfig, pairs: bool = False) -
     cells (a head-to-head reads them)."""
     elo = query.method == "elo"
     replicas = config.bootstrap_rounds if elo and query.ci == "bootstrap" else 0
-    keeps = Keeps(cells=pairs or not elo, style=query.style_control)
+    keeps = Keeps(
+        cells=pairs or not elo, style=query.style_control, clusters=() if query.cluster == "none" else (query.cluster,)
+    )
     return Board(replace(config, bootstrap_rounds=replicas), keeps=keeps)
 
 
@@ -124,9 +132,13 @@ def apply_chunks(
             for start in range(0, len(chunk), _SLICE):
                 stop = min(start + _SLICE, len(chunk))
                 style = None if chunk.style is None else chunk.style[start:stop]
+                weight = None if chunk.weight is None else chunk.weight[start:stop]
+                clusters = None
+                if board.keeps.clusters:
+                    clusters = batch_clusters(chunk.voter_id[start:stop], chunk.prompt_id[start:stop])
                 board.apply(
                     model_a[start:stop], model_b[start:stop], outcome[start:stop], None, chunk.style_names, style,
-                    chunk.timestamp[start:stop],
+                    chunk.timestamp[start:stop], weight, clusters,
                 )  # fmt: skip
                 bar.update(stop - start)
             bar.update(summary.read - bar.n)

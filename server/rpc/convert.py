@@ -116,7 +116,23 @@ def _columns_from_pb(board: str, columns: pb.VoteColumns) -> VoteBatch:
         anony=np.array(columns.anony, dtype=bool) if len(columns.anony) else None,
         language=list(columns.language),
         **_style_columns(columns, n),
+        weight=_column_weights(columns, n),
+        prompt_id=list(columns.prompt_id),
     )
+
+
+def _column_weights(columns: pb.VoteColumns, n: int) -> np.ndarray | None:
+    """The weight column (None when empty: every vote weighs 1); each must be finite and >= 0."""
+    if not len(columns.weight):
+        return None
+    weight = np.array(columns.weight, dtype=np.float64)
+    if weight.shape[0] != n:
+        raise InvalidArgument("columns.weight", f"has {weight.shape[0]} values for {n} votes")
+    bad = np.flatnonzero(~np.isfinite(weight) | (weight < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidArgument(f"columns.weight[{i}]", f"{weight[i]} is not a finite number >= 0")
+    return weight
 
 
 def _style_columns(columns: pb.VoteColumns, n: int) -> dict:
@@ -139,7 +155,8 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
     model_b = np.empty(len(votes), dtype=np.int64)
     outcome = np.empty(len(votes), dtype=np.int64)
     timestamp = np.full(len(votes), np.nan)
-    vote_id, voter_id, tag_count, tags = [], [], [], []
+    vote_id, voter_id, tag_count, tags, prompt_id = [], [], [], [], []
+    weight = np.ones(len(votes))
     style_names = sorted(votes[0].style_a) if len(votes) else []
     style = np.empty((len(votes), 2 * len(style_names)))
     for i, vote in enumerate(votes):
@@ -151,6 +168,11 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
             _require_finite(timestamp[i : i + 1], offset=i)
         vote_id.append(vote.vote_id)
         voter_id.append(vote.voter_id)
+        prompt_id.append(vote.prompt_id)
+        if vote.HasField("weight"):
+            weight[i] = vote.weight
+            if not (math.isfinite(vote.weight) and vote.weight >= 0):
+                raise InvalidArgument(f"votes[{i}].weight", f"{vote.weight} is not a finite number >= 0")
         tag_count.append(len(vote.tags))
         tags.extend(vote.tags)
         if style_names or vote.style_a or vote.style_b:
@@ -168,6 +190,8 @@ def _rows_from_pb(board: str, votes) -> VoteBatch:
         tags=tags,
         style_names=style_names,
         style=style if style_names else None,
+        weight=None if (weight == 1.0).all() else weight,
+        prompt_id=prompt_id if any(prompt_id) else [],
     )
 
 
@@ -223,7 +247,12 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
     ties = wire.REQUEST_TIES.get(request.ties)
     if ties is None:
         raise InvalidArgument("ties", f"{request.ties} is not a tie model (HALF, DAVIDSON, RAO_KUPPER)")
-    check_query(method, ci, request.rounds, anchor_model is not None, request.style_control, ties)
+    cluster = wire.REQUEST_CLUSTERS.get(request.cluster)
+    if cluster is None:
+        raise InvalidArgument(
+            "cluster", f"{request.cluster} is not a cluster (CLUSTER_NONE, CLUSTER_VOTER, CLUSTER_PROMPT)"
+        )
+    check_query(method, ci, request.rounds, anchor_model is not None, request.style_control, ties, cluster)
     return LeaderboardQuery(
         board=board,
         method=method,
@@ -234,6 +263,7 @@ def query_from_pb(request: pb.LeaderboardRequest) -> LeaderboardQuery:
         category=category,
         style_control=request.style_control,
         ties=ties,
+        cluster=cluster,
     )
 
 
@@ -343,6 +373,7 @@ def leaderboard_to_pb(shown: Listing) -> pb.Leaderboard:
         tie_parameter_lower=result.tie_parameter_lower,
         tie_parameter_upper=result.tie_parameter_upper,
         aic=result.aic,
+        cluster=wire.CLUSTER_CODES[result.cluster],
     )
     for row, rank_delta, rating_delta in zip(board.rows, shown.rank_delta, shown.rating_delta):
         if rank_delta is not None:

@@ -55,6 +55,9 @@ REQUEST_TIES: dict[int, str] = {pb.TIES_UNSPECIFIED: "half", **TIES_NAMES}
 CI_CODES = {"bootstrap": pb.BOOTSTRAP, "sandwich": pb.SANDWICH, "none": pb.CI_NONE}
 CI_NAMES: dict[int, str] = {code: name for name, code in CI_CODES.items()}
 REQUEST_CIS: dict[int, str] = {pb.CI_UNSPECIFIED: "bootstrap", **CI_NAMES}
+CLUSTER_CODES = {"none": pb.CLUSTER_NONE, "voter": pb.CLUSTER_VOTER, "prompt": pb.CLUSTER_PROMPT}
+CLUSTER_NAMES: dict[int, str] = {code: name for name, code in CLUSTER_CODES.items()}
+REQUEST_CLUSTERS: dict[int, str] = {pb.CLUSTER_UNSPECIFIED: "none", **CLUSTER_NAMES}
 
 STATUS_CODES = {"active": pb.ACTIVE, "deprecated": pb.DEPRECATED, "unavailable": pb.UNAVAILABLE}
 STATUS_NAMES: dict[int, str] = {code: name for name, code in STATUS_CODES.items()}
@@ -83,6 +86,11 @@ def suggest_objective(objective: str | int) -> pb.SuggestObjective:
     if isinstance(objective, str):
         return OBJECTIVE_CODES[objective.replace("-", "_")]
     return cast("pb.SuggestObjective", objective)
+
+
+def cluster_code(cluster: str | int) -> pb.Cluster:
+    """A bootstrap cluster by name ("none", "voter", "prompt") or already a wire code."""
+    return CLUSTER_CODES[cluster] if isinstance(cluster, str) else cast("pb.Cluster", cluster)
 
 
 def method_name(code: int) -> str:
@@ -117,7 +125,10 @@ def batch_to_pb(batch: VoteBatch, batch_id: int = 0) -> pb.VoteBatch:
         anony=[] if batch.anony is None else batch.anony.tolist(),
         language=batch.language,
         style_features=batch.style_names,
+        prompt_id=batch.prompt_id,
     )
+    if batch.weight is not None:
+        columns.weight.extend(batch.weight.tolist())
     if batch.style_names:
         f = len(batch.style_names)
         style = batch.style_values()
@@ -225,6 +236,7 @@ def leaderboard_from_pb(message: pb.Leaderboard) -> PublishedLeaderboard:
         as_of=_mark_from_pb(message, "as_of"),
         style_control=message.style_control,
         style_votes=message.style_votes,
+        cluster=REQUEST_CLUSTERS.get(message.cluster, "none"),
         scale=message.scale,
         base=message.base,
         style_coefficients=tuple(

@@ -69,6 +69,7 @@ class _View:
     max_id: int = -1
     votes: int = 0
     style_rows: int = 0
+    cluster_votes: tuple[int, ...] = (0, 0)  # votes with a voter id, with a prompt id (engine.clusters)
     memory: ViewMemory = ViewMemory()
 
 
@@ -114,9 +115,11 @@ class CapacityBook:
         competitor_b: NDArray[np.integer],
         tags: list[list[str]] | None,
         features: int,
+        has_id: tuple[NDArray[np.bool_] | None, ...] = (),
     ) -> Growth:
         """What applying these votes to version ``board_id`` of ``name`` will hold; ResourceExhausted
-        (nothing changed) if that passes a limit. ``features``: style features per vote (0: none)."""
+        (nothing changed) if that passes a limit. ``features``: style features per vote (0: none);
+        ``has_id``: per cluster kind (voter, prompt), which votes carry such an id (None: none do)."""
         board = self._boards.get(board_id)
         if board is None:
             names = {b.name for b in self._boards.values()}
@@ -153,15 +156,20 @@ class CapacityBook:
                     "competitors, the limit (serve --max-competitors)"
                 )
             votes = old.votes + len(index)
+            cluster_votes = tuple(
+                before + _count(has_id[i] if i < len(has_id) else None, index)
+                for i, before in enumerate(old.cluster_votes)
+            )  # fmt: skip
             view = _View(
                 ids=old.ids | set(fresh) if fresh else old.ids,
                 max_id=max(old.max_id, int(ids[-1])),
                 votes=votes,
                 style_rows=old.style_rows + (len(index) if features else 0),
+                cluster_votes=cluster_votes,
             )
             view.memory = view_memory(
                 competitors, view.max_id, min(votes, competitors * (competitors - 1) // 2),
-                view.style_rows, features, bootstrap_rounds,
+                view.style_rows, features, bootstrap_rounds, cluster_votes,
             ) + ViewMemory(replicas=competitors * BOOK_BYTES_PER_ID)  # fmt: skip
             added += view.memory.total - old.memory.total
             if self.used + added > self.limits.memory_budget_bytes:
@@ -203,6 +211,10 @@ def _view_members(n: int, tags: list[list[str]] | None) -> dict[str, NDArray[np.
                 index.append(i)
     out = {key: np.asarray(index, dtype=np.int64) for key, index in members.items() if key}
     return {"": np.arange(n, dtype=np.int64), **out}
+
+
+def _count(mask: NDArray[np.bool_] | None, index: NDArray[np.int64]) -> int:
+    return 0 if mask is None else int(mask[index].sum())
 
 
 def _crossing_vote(a, b, index, known: set[int], limit: int) -> int:

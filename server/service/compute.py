@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from engine import Board, EloConfig, Interner, Standings, bt, style, ties
 from engine.bt import BTConfig, BTQuery
 from engine.cells import CellTable
+from engine.clusters import ClusterTable
 from engine.fit import ConvergenceError
 from engine.scale import RatingScale
 from engine.style import StyleConfig
@@ -42,6 +43,7 @@ class BTInputs:
     anchor_slot: int | None  # the anchor model's slot, when the query anchors one
     n_votes: int
     newest_time: float  # the view's newest vote timestamp (engine.board.NO_TIME: none)
+    clusters: ClusterTable | None = None  # the query's cluster rows (engine.clusters), for a clustered bootstrap
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class StyleInputs:
     competitor_ids: NDArray[np.int32]
     config: EloConfig
     newest_time: float
+    weight: NDArray[np.float64] | None = None  # [n] the votes' weights; None: all 1
 
 
 Inputs = EloInputs | BTInputs | StyleInputs
@@ -78,7 +81,7 @@ def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> In
         slot_a, slot_b, outcome, values = board.style.rows()
         return StyleInputs(
             slot_a, slot_b, outcome, values, list(board.style.names), board.competitor_ids.copy(), board.config,
-            board.newest_time,
+            board.newest_time, board.style.weights(),
         )  # fmt: skip
     anchor_slot = None
     if query.anchor_model is not None:
@@ -86,9 +89,18 @@ def copy_inputs(board: Board, query: LeaderboardQuery, interner: Interner) -> In
         anchor_slot = None if anchor_id is None else board.slot_of(anchor_id)
         if anchor_slot is None:
             raise NotFound(f"anchor.model: {query.anchor_model!r} has no votes on board {query.board!r}")
+    clusters = None
+    if query.cluster != "none":
+        clusters = board.cluster_table(query.cluster)
+        if clusters is None:
+            view = f" (category {query.category!r})" if query.category else ""
+            raise NotFound(
+                f"board {query.board!r}{view} has no votes with a {query.cluster} id; cluster {query.cluster!r} "
+                f"needs them ({'voter_id' if query.cluster == 'voter' else 'prompt_id'})"
+            )
     return BTInputs(
         board.cell_table(), board.counts.copy(), board.competitor_ids.copy(), board.config, anchor_slot, board.n_votes,
-        board.newest_time,
+        board.newest_time, clusters,
     )  # fmt: skip
 
 
@@ -151,6 +163,7 @@ def _compute(
             total_votes=inputs.n_votes,
             theta0=theta0,
             progress=progress,
+            clusters=inputs.clusters,
         )
     except ConvergenceError as exc:
         raise _on_board(exc, query, "--bt-prior sets the prior; method ELO needs no fit") from exc
@@ -158,6 +171,7 @@ def _compute(
     result = BoardStandings(
         query.board, standings, _names(interner, standings), "bt", query.ci, _anchor(query, inputs),
         fit.log_likelihood, **_scale_of(elo_config), tie_model="half", aic=2.0 * k - 2.0 * fit.log_likelihood,
+        cluster=query.cluster if query.ci == "bootstrap" else "none",
     )  # fmt: skip
     return result, fit.theta
 
@@ -211,7 +225,7 @@ def _style_standings(
     try:
         standings, fit, coefficients = style.standings(
             inputs.slot_a, inputs.slot_b, inputs.outcome, inputs.values, inputs.names, inputs.competitor_ids,
-            config, bt_query, scale, threads, params0,
+            config, bt_query, scale, threads, params0, inputs.weight,
         )  # fmt: skip
     except ValueError as exc:  # too many competitors for the dense Hessian
         raise FailedPrecondition(str(exc)) from exc

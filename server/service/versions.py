@@ -32,6 +32,7 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 
 from engine import Board, EloConfig, Interner
+from engine.clusters import batch_clusters
 from engine.views import BoardViews
 from server.domain.errors import DeadlineExceeded, NotFound, Unavailable
 from server.domain.listing_config import ListingConfig
@@ -82,7 +83,7 @@ class EngineState:
 def apply_logged(views: BoardViews, batch: LoggedBatch) -> None:
     """Run the engine kernels on one stored batch."""
     views.apply(batch.model_a, batch.model_b, batch.outcome, batch.tags, batch.last_seq, batch.style_names, batch.style,
-                batch.timestamp)  # fmt: skip
+                batch.timestamp, batch.weight, batch_clusters(batch.voter_id, batch.prompt_id))  # fmt: skip
 
 
 class BoardVersions:

@@ -327,7 +327,11 @@ class Writer:
         """What applying ``batch`` will hold (server.service.capacity), or ResourceExhausted."""
         rounds = self.config_for(board).bootstrap_rounds
         features = len(batch.style_names or ())
-        return self._capacity.plan(batch.board_id, board, rounds, batch.model_a, batch.model_b, batch.tags, features)
+        ids_of = (batch.voter_id, batch.prompt_id)
+        has_id = tuple(None if ids is None else np.array([bool(i) for i in ids]) for ids in ids_of)
+        return self._capacity.plan(
+            batch.board_id, board, rounds, batch.model_a, batch.model_b, batch.tags, features, has_id
+        )
 
     def _append(self, kept: VoteBatch, board_id: int, new_board: NewBoard | None) -> LoggedBatch:
         """Under the lock: intern names, assign seqs, commit, then update memory and queue."""
@@ -364,6 +368,9 @@ class Writer:
             tags=kept.tags_of() if kept.tags else None,
             style_names=kept.style_names or None,
             style=kept.style if kept.style_names else None,
+            # All weights 1 is stored as none: the same votes, and the unweighted engine path.
+            weight=None if kept.weight is None or (kept.weight == 1.0).all() else kept.weight,
+            prompt_id=kept.prompt_id or None,
         )
         growth = self._plan(logged, kept.board)  # ResourceExhausted here stores nothing
         try:

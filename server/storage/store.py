@@ -14,7 +14,8 @@ Tables:
                                     One active version per name.
   competitors(id, name)             interned names; ids are stable forever
   vote_batches(first_seq, last_seq, board_id, model_a, model_b, outcome,
-               timestamp, vote_id, voter_id, tags, style_names, style)
+               timestamp, vote_id, voter_id, tags, style_names, style,
+               weight, prompt_id)
   competitor_meta(name, meta)       UpsertCompetitors' metadata as JSON, by name
                                     (a name may have metadata before any vote)
   snapshots(id, board, name, board_id, seq, created, votes, scheduled)
@@ -63,7 +64,9 @@ CREATE TABLE IF NOT EXISTS vote_batches (
     voter_id TEXT,             -- JSON list of n strings, or NULL when none given
     tags TEXT,                 -- JSON list of n lists, or NULL when none given
     style_names TEXT,          -- JSON list of F feature names, or NULL when none given
-    style BLOB                 -- float64[n, 2F]: side A's F values, then side B's
+    style BLOB,                -- float64[n, 2F]: side A's F values, then side B's
+    weight BLOB,               -- float64[n] vote weights, or NULL when every vote weighs 1
+    prompt_id TEXT             -- JSON list of n strings, or NULL when none given
 );
 CREATE TABLE IF NOT EXISTS competitor_meta (
     name TEXT PRIMARY KEY,
@@ -81,6 +84,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     UNIQUE (board, name)
 );
 """
+# Named, not "*": a migrated database has its added columns in the order they were added.
+_COLUMNS = (
+    "first_seq, last_seq, board_id, model_a, model_b, outcome, timestamp, vote_id, voter_id, tags, style_names, "
+    "style, weight, prompt_id"
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ class LoggedBatch:
     tags: list[list[str]] | None
     style_names: list[str] | None = None
     style: NDArray[np.float64] | None = None  # [n, 2F]
+    weight: NDArray[np.float64] | None = None  # [n]; None: every vote weighs 1
+    prompt_id: list[str] | None = None
 
 
 class BoardVersion(NamedTuple):
@@ -142,11 +152,15 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Databases written before style features had no columns for them."""
+        """Databases written before style features, or before vote weights and prompt ids, had no columns
+        for them; the added columns are NULL in old rows (no style; every vote weighs 1; no prompt)."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(vote_batches)")}
         if "style" not in columns:
             self._db.execute("ALTER TABLE vote_batches ADD COLUMN style_names TEXT")
             self._db.execute("ALTER TABLE vote_batches ADD COLUMN style BLOB")
+        if "weight" not in columns:
+            self._db.execute("ALTER TABLE vote_batches ADD COLUMN weight BLOB")
+            self._db.execute("ALTER TABLE vote_batches ADD COLUMN prompt_id TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -257,7 +271,7 @@ class Store:
             if new_competitors:
                 db.executemany("INSERT INTO competitors (id, name) VALUES (?, ?)", new_competitors)
             db.execute(
-                "INSERT INTO vote_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO vote_batches ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     batch.first_seq,
                     batch.last_seq,
@@ -271,6 +285,8 @@ class Store:
                     None if batch.tags is None else json.dumps(batch.tags),
                     None if not batch.style_names else json.dumps(batch.style_names),
                     _style_bytes(batch),
+                    None if batch.weight is None else batch.weight.astype("<f8").tobytes(),
+                    None if batch.prompt_id is None else json.dumps(batch.prompt_id),
                 ),
             )
 
@@ -289,7 +305,9 @@ class Store:
 
     def batches(self, after_seq: int = 0) -> Iterator[LoggedBatch]:
         """Stored batches whose votes come after ``after_seq``, in seq order."""
-        cursor = self._db.execute("SELECT * FROM vote_batches WHERE last_seq > ? ORDER BY first_seq", (after_seq,))
+        cursor = self._db.execute(
+            f"SELECT {_COLUMNS} FROM vote_batches WHERE last_seq > ? ORDER BY first_seq", (after_seq,)
+        )
         return _logged(cursor)
 
     def board_batches(self, board_id: int, up_to_seq: int) -> Iterator[LoggedBatch]:
@@ -298,7 +316,7 @@ class Store:
         db = sqlite3.connect(self.path, check_same_thread=False)
         try:
             cursor = db.execute(
-                "SELECT * FROM vote_batches WHERE board_id = ? AND last_seq <= ? ORDER BY first_seq",
+                f"SELECT {_COLUMNS} FROM vote_batches WHERE board_id = ? AND last_seq <= ? ORDER BY first_seq",
                 (board_id, up_to_seq),
             )
             yield from _logged(cursor)
@@ -316,7 +334,7 @@ def _style_bytes(batch: LoggedBatch) -> bytes | None:
 
 
 def _logged(cursor: sqlite3.Cursor) -> Iterator[LoggedBatch]:
-    for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags, style_names, style in cursor:
+    for first, last, board_id, a, b, outcome, ts, vote_id, voter_id, tags, style_names, style, weight, prompt in cursor:
         names = None if style_names is None else json.loads(style_names)
         yield LoggedBatch(
             first_seq=first,
@@ -333,4 +351,6 @@ def _logged(cursor: sqlite3.Cursor) -> Iterator[LoggedBatch]:
             style=None
             if names is None
             else np.frombuffer(style, dtype="<f8").astype(np.float64).reshape(-1, 2 * len(names)),
+            weight=None if weight is None else np.frombuffer(weight, dtype="<f8").astype(np.float64),
+            prompt_id=None if prompt is None else json.loads(prompt),
         )

@@ -35,6 +35,13 @@ class BTTies(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DAVIDSON: _ClassVar[BTTies]
     RAO_KUPPER: _ClassVar[BTTies]
 
+class Cluster(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLUSTER_UNSPECIFIED: _ClassVar[Cluster]
+    CLUSTER_NONE: _ClassVar[Cluster]
+    CLUSTER_VOTER: _ClassVar[Cluster]
+    CLUSTER_PROMPT: _ClassVar[Cluster]
+
 class CompetitorStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     STATUS_UNSPECIFIED: _ClassVar[CompetitorStatus]
@@ -64,6 +71,10 @@ TIES_UNSPECIFIED: BTTies
 HALF: BTTies
 DAVIDSON: BTTies
 RAO_KUPPER: BTTies
+CLUSTER_UNSPECIFIED: Cluster
+CLUSTER_NONE: Cluster
+CLUSTER_VOTER: Cluster
+CLUSTER_PROMPT: Cluster
 STATUS_UNSPECIFIED: CompetitorStatus
 ACTIVE: CompetitorStatus
 DEPRECATED: CompetitorStatus
@@ -82,7 +93,7 @@ class Anchor(_message.Message):
     def __init__(self, model: _Optional[str] = ..., rating: _Optional[float] = ...) -> None: ...
 
 class Vote(_message.Message):
-    __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags", "style_a", "style_b")
+    __slots__ = ("vote_id", "model_a", "model_b", "outcome", "timestamp", "voter_id", "tags", "style_a", "style_b", "weight", "prompt_id")
     class StyleAEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +117,8 @@ class Vote(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     STYLE_A_FIELD_NUMBER: _ClassVar[int]
     STYLE_B_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
     vote_id: str
     model_a: str
     model_b: str
@@ -115,10 +128,12 @@ class Vote(_message.Message):
     tags: _containers.RepeatedScalarFieldContainer[str]
     style_a: _containers.ScalarMap[str, float]
     style_b: _containers.ScalarMap[str, float]
-    def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Mapping[str, float]] = ..., style_b: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    weight: float
+    prompt_id: str
+    def __init__(self, vote_id: _Optional[str] = ..., model_a: _Optional[str] = ..., model_b: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., timestamp: _Optional[float] = ..., voter_id: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Mapping[str, float]] = ..., style_b: _Optional[_Mapping[str, float]] = ..., weight: _Optional[float] = ..., prompt_id: _Optional[str] = ...) -> None: ...
 
 class VoteColumns(_message.Message):
-    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags", "anony", "language", "style_features", "style_a", "style_b")
+    __slots__ = ("names", "model_a", "model_b", "outcome", "timestamp", "vote_id", "voter_id", "tag_count", "tags", "anony", "language", "style_features", "style_a", "style_b", "weight", "prompt_id")
     NAMES_FIELD_NUMBER: _ClassVar[int]
     MODEL_A_FIELD_NUMBER: _ClassVar[int]
     MODEL_B_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +148,8 @@ class VoteColumns(_message.Message):
     STYLE_FEATURES_FIELD_NUMBER: _ClassVar[int]
     STYLE_A_FIELD_NUMBER: _ClassVar[int]
     STYLE_B_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
     model_a: _containers.RepeatedScalarFieldContainer[int]
     model_b: _containers.RepeatedScalarFieldContainer[int]
@@ -147,7 +164,9 @@ class VoteColumns(_message.Message):
     style_features: _containers.RepeatedScalarFieldContainer[str]
     style_a: _containers.RepeatedScalarFieldContainer[float]
     style_b: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ..., anony: _Optional[_Iterable[bool]] = ..., language: _Optional[_Iterable[str]] = ..., style_features: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Iterable[float]] = ..., style_b: _Optional[_Iterable[float]] = ...) -> None: ...
+    weight: _containers.RepeatedScalarFieldContainer[float]
+    prompt_id: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., model_a: _Optional[_Iterable[int]] = ..., model_b: _Optional[_Iterable[int]] = ..., outcome: _Optional[_Iterable[_Union[Outcome, str]]] = ..., timestamp: _Optional[_Iterable[float]] = ..., vote_id: _Optional[_Iterable[str]] = ..., voter_id: _Optional[_Iterable[str]] = ..., tag_count: _Optional[_Iterable[int]] = ..., tags: _Optional[_Iterable[str]] = ..., anony: _Optional[_Iterable[bool]] = ..., language: _Optional[_Iterable[str]] = ..., style_features: _Optional[_Iterable[str]] = ..., style_a: _Optional[_Iterable[float]] = ..., style_b: _Optional[_Iterable[float]] = ..., weight: _Optional[_Iterable[float]] = ..., prompt_id: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VoteBatch(_message.Message):
     __slots__ = ("board", "votes", "columns", "batch_id")
@@ -180,7 +199,7 @@ class VoteAck(_message.Message):
     def __init__(self, batch_id: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., duplicate_index: _Optional[_Iterable[int]] = ..., board_created: _Optional[bool] = ...) -> None: ...
 
 class LeaderboardRequest(_message.Message):
-    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks", "style_control", "limit", "offset", "ties")
+    __slots__ = ("board", "method", "min_seq", "ci", "rounds", "anchor", "category", "filters", "compare_to", "as_of", "gap_ranks", "style_control", "limit", "offset", "ties", "cluster")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     MIN_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +215,7 @@ class LeaderboardRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     TIES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     min_seq: int
@@ -211,7 +231,8 @@ class LeaderboardRequest(_message.Message):
     limit: int
     offset: int
     ties: BTTies
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., category: _Optional[str] = ..., filters: _Optional[_Union[RowFilters, _Mapping]] = ..., compare_to: _Optional[_Union[SnapshotRef, _Mapping]] = ..., as_of: _Optional[_Union[SnapshotRef, _Mapping]] = ..., gap_ranks: _Optional[_Iterable[int]] = ..., style_control: _Optional[bool] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., ties: _Optional[_Union[BTTies, str]] = ...) -> None: ...
+    cluster: Cluster
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., min_seq: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., rounds: _Optional[int] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., category: _Optional[str] = ..., filters: _Optional[_Union[RowFilters, _Mapping]] = ..., compare_to: _Optional[_Union[SnapshotRef, _Mapping]] = ..., as_of: _Optional[_Union[SnapshotRef, _Mapping]] = ..., gap_ranks: _Optional[_Iterable[int]] = ..., style_control: _Optional[bool] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., ties: _Optional[_Union[BTTies, str]] = ..., cluster: _Optional[_Union[Cluster, str]] = ...) -> None: ...
 
 class RowFilters(_message.Message):
     __slots__ = ("statuses", "open_weights_only", "licenses", "organizations", "min_votes", "include_unlisted")
@@ -314,7 +335,7 @@ class LeaderboardSummary(_message.Message):
     def __init__(self, models_listed: _Optional[int] = ..., models_hidden: _Optional[int] = ..., preliminary: _Optional[int] = ..., total_votes: _Optional[int] = ..., gaps: _Optional[_Iterable[_Union[RatingGap, _Mapping]]] = ..., tied_with_leader: _Optional[int] = ...) -> None: ...
 
 class Leaderboard(_message.Message):
-    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of", "style_control", "style_coefficients", "style_votes", "total_rows", "scale", "base", "as_of_time", "tie_model", "tie_parameter", "tie_parameter_lower", "tie_parameter_upper", "aic", "compared_view_empty")
+    __slots__ = ("board", "method", "as_of_seq", "total_votes", "rows", "bootstrap_rounds", "ci", "anchor", "log_likelihood", "category", "summary", "compared_to", "as_of", "style_control", "style_coefficients", "style_votes", "total_rows", "scale", "base", "as_of_time", "tie_model", "tie_parameter", "tie_parameter_lower", "tie_parameter_upper", "aic", "compared_view_empty", "cluster")
     BOARD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     AS_OF_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -341,6 +362,7 @@ class Leaderboard(_message.Message):
     TIE_PARAMETER_UPPER_FIELD_NUMBER: _ClassVar[int]
     AIC_FIELD_NUMBER: _ClassVar[int]
     COMPARED_VIEW_EMPTY_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
     board: str
     method: Method
     as_of_seq: int
@@ -367,7 +389,8 @@ class Leaderboard(_message.Message):
     tie_parameter_upper: float
     aic: float
     compared_view_empty: bool
-    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ..., total_rows: _Optional[int] = ..., scale: _Optional[float] = ..., base: _Optional[float] = ..., as_of_time: _Optional[float] = ..., tie_model: _Optional[str] = ..., tie_parameter: _Optional[float] = ..., tie_parameter_lower: _Optional[float] = ..., tie_parameter_upper: _Optional[float] = ..., aic: _Optional[float] = ..., compared_view_empty: _Optional[bool] = ...) -> None: ...
+    cluster: Cluster
+    def __init__(self, board: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., as_of_seq: _Optional[int] = ..., total_votes: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[LeaderboardRow, _Mapping]]] = ..., bootstrap_rounds: _Optional[int] = ..., ci: _Optional[_Union[CIMethod, str]] = ..., anchor: _Optional[_Union[Anchor, _Mapping]] = ..., log_likelihood: _Optional[float] = ..., category: _Optional[str] = ..., summary: _Optional[_Union[LeaderboardSummary, _Mapping]] = ..., compared_to: _Optional[_Union[Snapshot, _Mapping]] = ..., as_of: _Optional[_Union[Snapshot, _Mapping]] = ..., style_control: _Optional[bool] = ..., style_coefficients: _Optional[_Iterable[_Union[StyleCoefficient, _Mapping]]] = ..., style_votes: _Optional[int] = ..., total_rows: _Optional[int] = ..., scale: _Optional[float] = ..., base: _Optional[float] = ..., as_of_time: _Optional[float] = ..., tie_model: _Optional[str] = ..., tie_parameter: _Optional[float] = ..., tie_parameter_lower: _Optional[float] = ..., tie_parameter_upper: _Optional[float] = ..., aic: _Optional[float] = ..., compared_view_empty: _Optional[bool] = ..., cluster: _Optional[_Union[Cluster, str]] = ...) -> None: ...
 
 class ReplayFilters(_message.Message):
     __slots__ = ("anony_only", "exclude_models", "languages", "since", "until", "drop_ties", "tags", "dedupe", "daily_cap", "exclude_voters")
