@@ -438,19 +438,20 @@ def test_stop_ends_both_listeners(start_server):
     assert not [t for t in threading.enumerate() if t.name in ("http", "sse-watch")]
 
 
-def test_board_display_names_and_style_votes_are_listed(start_server, tmp_path):
+def test_board_display_names_style_votes_clusters_and_weights_are_listed(start_server, tmp_path):
     running = start_server(http=HttpOptions(port=0), board_titles={"text": "Text Arena"})
     client = RatingsClient(f"127.0.0.1:{running.port}")
     client.submit(grpc_batch("text", vote_rows(10, seed=1)))
     styled = pb.VoteBatch(board="text", votes=[
         pb.Vote(vote_id=uuid.uuid4().hex, model_a="model-00", model_b="model-01", outcome=pb.A_WINS,
-                style_a={"tokens": 100.0}, style_b={"tokens": 300.0}, tags=["coding"])
+                style_a={"tokens": 100.0}, style_b={"tokens": 300.0}, tags=["coding"], voter_id="judge-1", weight=2.0)
     ])  # fmt: skip
     ack = client.submit(styled)
     client.leaderboard("text", min_seq=ack.last_seq, method="elo", ci="none")  # applied: ListBoards shows it
     listed = httpx.get(f"http://127.0.0.1:{running.http_port}/v1/boards").json()["boards"]
     assert listed[0]["display_name"] == "Text Arena" and listed[0]["last_seq"] == ack.last_seq
     assert listed[0]["style_votes"] == 1 and listed[0]["categories"][0]["style_votes"] == 1
+    assert listed[0]["clusters"] == ["voter"] and listed[0]["weighted"]  # what clustered CIs it can give
     client.close()
 
 

@@ -95,6 +95,8 @@ class BoardInfo:
     failure: str = ""  # non-empty: the board could not be rebuilt at start-up
     display_name: str = ""  # the board's title for people (its board config); empty: the name
     style_votes: int = 0  # votes carrying style features
+    clusters: tuple[str, ...] = ()  # the id kinds its votes carry ("voter", "prompt"): the clustered CIs it gives
+    weighted: bool = False  # some vote carried a weight other than 1
 
 
 @dataclass(frozen=True)

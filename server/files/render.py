@@ -202,8 +202,7 @@ def _table(board: PublishedLeaderboard) -> str:
     def fmt_row(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
-    ci = board.ci + (f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else "")
-    ci += f", clustered by {board.cluster}" if board.cluster != "none" else ""
+    ci = ci_label(board)
     view = board.board + (f"/{board.category}" if board.category else "")
     title = f"board {view} · {board.method} · {board.total_votes} votes · {as_of_text(board)} · 95% CI: {ci}"
     if board.as_of is not None:
@@ -271,8 +270,10 @@ def method_label(board: PublishedLeaderboard) -> str:
 
 
 def ci_label(board: PublishedLeaderboard) -> str:
+    """How the intervals were computed: ``bootstrap (1000 rounds), clustered by voter``."""
     rounds = f" ({board.bootstrap_rounds} rounds)" if board.bootstrap_rounds else ""
-    return board.ci + rounds
+    clustered = f", clustered by {board.cluster}" if board.cluster != "none" else ""
+    return board.ci + rounds + clustered
 
 
 def anchor_label(anchor: Anchor) -> str:

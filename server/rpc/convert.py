@@ -456,6 +456,8 @@ def board_info_to_pb(info: BoardInfo) -> pb.BoardInfo:
         failure=info.failure,
         display_name=info.display_name,
         style_votes=info.style_votes,
+        clusters=info.clusters,
+        weighted=info.weighted,
     )
 
 

@@ -264,6 +264,7 @@ class BoardVersions:
                     name, overall.n_votes, overall.n_competitors, overall.last_seq, categories,
                     snapshots.get(name, 0), thresholds(name), views.memory(),
                     display_name=titles.get(name, ""), style_votes=len(overall.style),
+                    clusters=tuple(sorted(overall.clusters)), weighted=overall.cells.is_weighted,
                 ))  # fmt: skip
         for name, reason in self.failed.items():
             infos.append(BoardInfo(

@@ -557,7 +557,7 @@ class CategoryInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., style_votes: _Optional[int] = ...) -> None: ...
 
 class BoardInfo(_message.Message):
-    __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes", "memory", "failure", "display_name", "style_votes")
+    __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes", "memory", "failure", "display_name", "style_votes", "clusters", "weighted")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
     COMPETITORS_FIELD_NUMBER: _ClassVar[int]
@@ -570,6 +570,8 @@ class BoardInfo(_message.Message):
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     STYLE_VOTES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTED_FIELD_NUMBER: _ClassVar[int]
     name: str
     votes: int
     competitors: int
@@ -582,7 +584,9 @@ class BoardInfo(_message.Message):
     failure: str
     display_name: str
     style_votes: int
-    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., last_seq: _Optional[int] = ..., categories: _Optional[_Iterable[_Union[CategoryInfo, _Mapping]]] = ..., snapshots: _Optional[int] = ..., preliminary_votes: _Optional[int] = ..., listed_min_votes: _Optional[int] = ..., memory: _Optional[_Union[Memory, _Mapping]] = ..., failure: _Optional[str] = ..., display_name: _Optional[str] = ..., style_votes: _Optional[int] = ...) -> None: ...
+    clusters: _containers.RepeatedScalarFieldContainer[str]
+    weighted: bool
+    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., last_seq: _Optional[int] = ..., categories: _Optional[_Iterable[_Union[CategoryInfo, _Mapping]]] = ..., snapshots: _Optional[int] = ..., preliminary_votes: _Optional[int] = ..., listed_min_votes: _Optional[int] = ..., memory: _Optional[_Union[Memory, _Mapping]] = ..., failure: _Optional[str] = ..., display_name: _Optional[str] = ..., style_votes: _Optional[int] = ..., clusters: _Optional[_Iterable[str]] = ..., weighted: _Optional[bool] = ...) -> None: ...
 
 class Memory(_message.Message):
     __slots__ = ("replica_bytes", "cell_bytes", "style_bytes", "total_bytes")
