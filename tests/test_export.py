@@ -466,14 +466,16 @@ def test_write_rejects_unknown_formats(tmp_path):
 def test_parquet_round_trips_the_rows(tmp_path):
     board = BOARDS["two-components"]
     back = pl.read_parquet(export.write(board, tmp_path / "board.parquet"))
-    assert back.columns == [*render.ROW_FIELDS, "board", "method", "ci", "as_of_seq"]
+    assert back.columns == [*render.ROW_FIELDS, *render.BOARD_COLUMNS]
     assert back.select(render.ROW_FIELDS).to_dicts() == render.as_dict(board)["rows"]
-    table = pl.read_csv(io.StringIO(render.render(board, "csv")))
-    table = table.with_columns(pl.col("display_name", "organization", "license").fill_null(""))  # "" reads as null
-    assert_frame_equal(back.select(render.ROW_FIELDS), table, check_dtypes=False)
+    table = pl.read_csv(io.StringIO(render.render(board, "csv")))  # the same columns, CSV and Parquet
+    text = ("display_name", "organization", "license", "tie_model")
+    table = table.with_columns(pl.col(*text).cast(pl.String).fill_null(""))  # "" reads as null
+    assert_frame_equal(back, table, check_dtypes=False)
     assert back["rank"].dtype == pl.UInt32 and back["votes"].dtype == pl.UInt64
-    constants = back.select("board", "method", "ci", "as_of_seq").unique().to_dicts()
-    assert constants == [{"board": "text", "method": "bt", "ci": "bootstrap", "as_of_seq": board.as_of_seq}]
+    constants = back.select(render.BOARD_COLUMNS).unique().to_dicts()
+    assert constants == [{"board": "text", "method": "bt", "ci": "bootstrap", "tie_model": "half",
+                          "cluster": "none", "as_of_seq": board.as_of_seq}]  # fmt: skip
 
 
 def test_export_set_writes_every_file(tmp_path):

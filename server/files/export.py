@@ -337,16 +337,13 @@ def _html_row(row: PublishedRow, columns: list[_Column]) -> str:
 
 def rows_frame(board: PublishedLeaderboard) -> pl.DataFrame:
     """The rows as a polars DataFrame: one column per row field, then the board-level constants
-    ``board``, ``method``, ``ci`` and ``as_of_seq`` (so files from several boards can be stacked)."""
+    ``render.BOARD_COLUMNS`` (as the CSV has them)."""
     import polars as pl
 
-    summary = render.as_dict(board)
-    rows = pl.DataFrame(summary["rows"], schema=_row_schema())  # explicit types: an empty board still has them
+    rows = pl.DataFrame(render.as_dict(board)["rows"], schema=_row_schema())  # explicit types: an empty board too
     return rows.with_columns(
-        pl.lit(summary["board"], dtype=pl.String).alias("board"),
-        pl.lit(summary["method"], dtype=pl.String).alias("method"),
-        pl.lit(summary["ci"], dtype=pl.String).alias("ci"),
-        pl.lit(summary["as_of_seq"], dtype=pl.UInt64).alias("as_of_seq"),
+        pl.lit(value, dtype=pl.UInt64 if name == "as_of_seq" else pl.String).alias(name)
+        for name, value in render.board_columns(board).items()
     )
 
 

@@ -50,6 +50,24 @@ def row_dict(row: PublishedRow) -> dict:
     return {name: getattr(row, name) for name in ROW_FIELDS}
 
 
+# After each row's fields, CSV and Parquet repeat what the whole board was computed with, so files of
+# several boards or queries can be stacked and still say which is which.
+BOARD_COLUMNS = ("board", "method", "ci", "tie_model", "cluster", "as_of_seq")
+
+
+def board_columns(board: Board) -> dict:
+    """The board-level values of BOARD_COLUMNS (``tie_model`` empty for Elo, "half" for BT unless fitted)."""
+    board = published(board)
+    return {
+        "board": board.board,
+        "method": board.method,
+        "ci": board.ci,
+        "tie_model": (board.tie_model or "half") if board.method == "bt" else "",
+        "cluster": board.cluster,
+        "as_of_seq": board.as_of_seq,
+    }
+
+
 def summary_dict(board: Board) -> dict:
     s = published(board).summary
     return {
@@ -140,9 +158,10 @@ def render(board: Board, fmt: str) -> str:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(ROW_FIELDS)
+        writer.writerow((*ROW_FIELDS, *BOARD_COLUMNS))
+        constants = list(board_columns(board).values())
         for row in board.rows:
-            writer.writerow(["" if v is None else v for v in row_dict(row).values()])
+            writer.writerow(["" if v is None else v for v in row_dict(row).values()] + constants)
         return out.getvalue().rstrip("\n")
     if fmt == "table":
         return _table(board)
