@@ -97,6 +97,35 @@ def effective_wins_kernel(
 
 
 @kernel
+def cg_advance(p, hp, rz, direction, r, n: int) -> bool:
+    """One preconditioned conjugate-gradient move along ``p`` (``hp`` = H p), shared by every Newton-CG
+    solver here and in engine.ties: ``direction`` += alpha p, ``r`` -= alpha H p, alpha = r.z / p.H.p.
+    False, moving nothing, when H is not positive along ``p``."""
+    php = 0.0
+    for i in range(n):
+        php += p[i] * hp[i]
+    if not php > 0.0:
+        return False
+    alpha = rz / php
+    for i in range(n):
+        direction[i] += alpha * p[i]
+        r[i] -= alpha * hp[i]
+    return True
+
+
+@kernel
+def cg_turn(r, z, p, rz, n: int) -> float:
+    """The next search direction from the preconditioned residual ``z``; returns the new r.z."""
+    rz_new = 0.0
+    for i in range(n):
+        rz_new += r[i] * z[i]
+    beta = rz_new / rz
+    for i in range(n):
+        p[i] = z[i] + beta * p[i]
+    return rz_new
+
+
+@kernel
 def newman_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scratch) -> None:
     """pi_i <- sum_j w_ij pi_j / (pi_i + pi_j)  /  sum_j w_ji / (pi_i + pi_j)   (Newman 2023, eq. 7)."""
     pi, num, den = scratch[0], scratch[1], scratch[2]
@@ -224,24 +253,13 @@ def newton_step(cell_lo, cell_hi, w_lo, w_hi, half_prior, theta, theta_new, scra
         if math.sqrt(rnorm) <= target:
             break
         _hessian_times(cell_lo, cell_hi, h, diag_prior, p, hp)
-        php = 0.0
-        for i in range(m):
-            php += p[i] * hp[i]
-        if not php > 0.0:
+        if not cg_advance(p, hp, rz, direction, r, m):
             # Without a prior H is singular along each component's constant vector; rounding in a
             # near-zero residual can point p there. The direction so far is the best CG has.
             break
-        alpha = rz / php
-        rz_new = 0.0
         for i in range(m):
-            direction[i] += alpha * p[i]
-            r[i] -= alpha * hp[i]
-            z[i] = r[i] / diag[i]
-            rz_new += r[i] * z[i]
-        beta = rz_new / rz
-        rz = rz_new
-        for i in range(m):
-            p[i] = z[i] + beta * p[i]
+            z[i] = r[i] / diag[i]  # Jacobi
+        rz = cg_turn(r, z, p, rz, m)
     # A step of at most MAX_NEWTON_STEP in any theta: an inexact CG solve can
     # put a huge component on a barely-determined competitor, and the sigmoid
     # makes far jumps useless anyway. Then backtracking (Armijo): the
@@ -438,18 +456,10 @@ def resample_clusters_kernel(
                 c = row_cell[r]
                 for k in range(4):
                     drawn[c, k] += w * row_counts[r, k]
+    effective_wins_kernel(drawn, both_bad_weight, reweight, w_lo, w_hi)
     n_active = 0
     for c in range(loose.shape[0]):
-        tied = TIE_SCORE * drawn[c, 2] + both_bad_weight * drawn[c, 3]
-        wl = drawn[c, 0] + tied
-        wh = drawn[c, 1] + tied
-        if reweight:
-            scale = 1.0 / max(wl + wh, 50.0)
-            wl *= scale
-            wh *= scale
-        w_lo[c] = wl
-        w_hi[c] = wh
-        if wl + wh > 0.0:
+        if w_lo[c] + w_hi[c] > 0.0:
             active[n_active] = c
             n_active += 1
     return n_active
@@ -548,23 +558,10 @@ def tree_newton_fit(
             if math.sqrt(rnorm) <= target:
                 break
             _hessian_times(act_lo, act_hi, act_h, diag_prior, p, hp)  # over the packed active cells
-            php = 0.0
-            for i in range(m):
-                php += p[i] * hp[i]
-            if not php > 0.0:
+            if not cg_advance(p, hp, rz, direction, r, m):
                 break  # as in newton_step: H is singular along free components' constants
-            alpha = rz / php
-            for i in range(m):
-                direction[i] += alpha * p[i]
-                r[i] -= alpha * hp[i]
             tree_solve(parent, parent_cell, order, h, pivot, r, z)
-            rz_new = 0.0
-            for i in range(m):
-                rz_new += r[i] * z[i]
-            beta = rz_new / rz
-            rz = rz_new
-            for i in range(m):
-                p[i] = z[i] + beta * p[i]
+            rz = cg_turn(r, z, p, rz, m)
         # At most MAX_NEWTON_STEP in any theta (see newton_step), by clipping each theta's move rather
         # than scaling the component's: a resampled board moves a few barely-determined competitors far
         # (a lone win drawn zero or thrice), and scaling would slow all the others to their pace.

@@ -30,7 +30,18 @@ from numpy.typing import NDArray
 
 from engine import bt
 from engine._jit import kernel
-from engine.bt import AUTO_PRIOR, MAX_NEWTON_STEP, ROUNDING, Z_95, BTQuery, _Graph, _half_prior, auto_prior_kernel
+from engine.bt import (
+    AUTO_PRIOR,
+    MAX_NEWTON_STEP,
+    ROUNDING,
+    Z_95,
+    BTQuery,
+    _Graph,
+    _half_prior,
+    auto_prior_kernel,
+    cg_advance,
+    cg_turn,
+)
 from engine.cells import CellTable
 from engine.config import BOTH_BAD, BTConfig
 from engine.counter_rng import mix64, poisson_cdf_table, poisson_count
@@ -278,22 +289,11 @@ def newton_step(model, cell_lo, cell_hi, wi, wj, wt, half_prior, tie_free, param
         if math.sqrt(rnorm) <= target:
             break
         _hessian_times(cell_lo, cell_hi, h, diag_prior, tie_free, p, hp)
-        php = 0.0
-        for i in range(n):
-            php += p[i] * hp[i]
-        if not php > 0.0:
+        if not cg_advance(p, hp, rz, direction, r, n):
             break  # along a free component's constant vector (engine.bt.newton_step)
-        alpha = rz / php
-        rz_new = 0.0
         for i in range(n):
-            direction[i] += alpha * p[i]
-            r[i] -= alpha * hp[i]
-            z[i] = r[i] / diag[i]
-            rz_new += r[i] * z[i]
-        beta = rz_new / rz
-        rz = rz_new
-        for i in range(n):
-            p[i] = z[i] + beta * p[i]
+            z[i] = r[i] / diag[i]  # Jacobi
+        rz = cg_turn(r, z, p, rz, n)
     largest = 0.0
     for i in range(m):
         largest = max(largest, abs(direction[i]))
