@@ -3,7 +3,8 @@ Playwright, against a real server on loopback (gRPC for the votes, HTTP for the 
 
 What a visitor sees is checked against the JSON API: the rows and their order for the whole board, a
 category and style control; the search filter; the snapshot comparison; a live update over Server-Sent
-Events after new votes; an error shown as a message; and that the page asks no host but the server.
+Events after new votes; a fitted tie model and CIs clustered by voter; the audit, on request; an error
+shown as a message; and that the page asks no host but the server.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ BOARD = "text"
 MODELS = [f"model-{i:02d}" for i in range(12)]
 STYLE_FEATURES = ["tokens", "headers", "lists", "bold"]
 SNAPSHOT = "week-1"
+VOTERS = 40
 COMPETITORS = [
     CompetitorUpdate(MODELS[0], display_name="Aurora Large", organization="Northwind", license="Proprietary",
                      open_weights=False, links={"website": "https://example.org/aurora"}),
@@ -56,8 +58,8 @@ VISIBLE_ROWS = "() => [...document.querySelectorAll('table#leaderboard tbody tr'
 
 
 def seed_arena(client, n_style: int = 4000, n_plain: int = 1500) -> None:
-    """Board ``text``: 12 models; style votes (a third tagged ``coding``) and plain votes; metadata for four
-    competitors; a manual snapshot ``week-1``."""
+    """Board ``text``: 12 models; style votes (a third tagged ``coding``) and plain votes (with voter ids, so
+    the board gives CIs clustered by voter); metadata for four competitors; a manual snapshot ``week-1``."""
     a, b, outcome, values, _ = style_votes(n_style, len(MODELS), seed=7, length_effect=1.0, tie_rate=0.05)
     coding = np.arange(n_style) % 3 == 0
     client.submit(
@@ -80,10 +82,10 @@ def seed_arena(client, n_style: int = 4000, n_plain: int = 1500) -> None:
     pa = rng.integers(0, len(MODELS), n_plain)
     pb = (pa + rng.integers(1, len(MODELS), n_plain)) % len(MODELS)
     wins = rng.random(n_plain) < 1.0 / (1.0 + np.exp(strength[pb] - strength[pa]))
-    client.submit(
-        make_batch([MODELS[i] for i in pa], [MODELS[i] for i in pb], np.where(wins, 1, 2).tolist(),
-                   vote_ids=[f"p{i}" for i in range(n_plain)], board=BOARD)
-    )  # fmt: skip
+    plain = make_batch([MODELS[i] for i in pa], [MODELS[i] for i in pb], np.where(wins, 1, 2).tolist(),
+                       vote_ids=[f"p{i}" for i in range(n_plain)], board=BOARD)  # fmt: skip
+    plain.voter_id = [f"voter-{i % VOTERS:02d}" for i in range(n_plain)]
+    client.submit(plain)
     client.upsert_competitors(COMPETITORS)
     client.create_snapshot(BOARD, SNAPSHOT)
 
@@ -278,6 +280,83 @@ def test_the_page_shows_the_api_views_and_follows_new_votes(arena, page, tmp_pat
     if os.environ.get("ARENA_PAGE_SCREENSHOT"):
         shutil.copy(tmp_path / "leaderboard.png", os.environ["ARENA_PAGE_SCREENSHOT"])
     assert time.monotonic() - started < 45
+
+
+def ci_texts(feed: dict) -> list[str]:
+    return [f"+{r['rating_upper'] - r['rating']:.0f}/−{r['rating'] - r['rating_lower']:.0f}" for r in feed["rows"]]
+
+
+def shown_ci_texts(page) -> list[str]:
+    return page.eval_on_selector_all("tbody tr:not([hidden]) td.ci", "tds => tds.map(td => td.textContent)")
+
+
+def test_tie_models_clustered_cis_and_the_audit(arena, page):
+    """The tie-model and CI-resampling selects (each resets what the API cannot combine with it), the fitted
+    tie parameter, and the operators' audit, fetched only on request: all as the JSON API gives them."""
+    leaderboard = f"/v1/boards/{BOARD}/leaderboard"
+    assert "voter" in next(b for b in api(arena, "/v1/boards")["boards"] if b["name"] == BOARD)["clusters"]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    caption = page.locator("#leaderboard caption")
+
+    page.goto(f"http://127.0.0.1:{arena.http_port}/#board={BOARD}&compare=none&style=1")
+    page.wait_for_function("() => document.querySelector('#leaderboard caption').textContent.includes('style')")
+    assert page.locator("#cluster-control").is_visible() and page.locator("#tie-model-note").is_hidden()
+    assert page.input_value("#ties") == "half" and page.input_value("#cluster") == "none"
+
+    # Davidson: style control goes off; the tie parameter with its interval and the AIC under the table
+    davidson = api(arena, leaderboard, ties="davidson")
+    assert davidson["tie_model"] == "davidson" and davidson["tie_parameter"] > 0
+    page.select_option("#ties", "davidson")
+    note = page.locator("#tie-model-note")
+    note.wait_for(state="visible")
+    wait_for_rows(page, models_of(davidson))
+    text = note.inner_text()
+    for value in ("tie_parameter", "tie_parameter_lower", "tie_parameter_upper"):
+        assert f"{davidson[value]:.3f}" in text
+    assert f"AIC {davidson['aic']:.1f}" in text
+    assert "Davidson ties" in caption.inner_text() and "style control" not in caption.inner_text()
+    assert not page.locator("#style-toggle").is_checked()
+    assert "ties=davidson" in page.url and "style=1" not in page.url
+    page.wait_for_selector("#heatmap g.cell")
+    page.wait_for_selector("#live[data-state=on]")
+    assert any("/matrix?" in url and "ties=davidson" in url for url in requests)
+    assert any("/leaderboard/events?" in url and "ties=davidson" in url for url in requests)
+
+    # by voter: the tie model goes back to half; the CIs resample whole voters
+    by_voter = api(arena, leaderboard, cluster="voter")
+    assert by_voter["cluster"] == "voter" and ci_texts(by_voter) != ci_texts(api(arena, leaderboard))
+    page.select_option("#cluster", "voter")
+    page.wait_for_function("() => document.querySelector('#leaderboard caption').textContent"
+                           ".includes('CIs resample whole voters')")  # fmt: skip
+    wait_for_rows(page, models_of(by_voter))
+    assert shown_ci_texts(page) == ci_texts(by_voter)
+    assert page.input_value("#ties") == "half" and note.is_hidden()
+    assert "cluster=voter" in page.url and "ties=" not in page.url
+    # ... and style control resets the cluster
+    page.check("#style-toggle")
+    page.wait_for_function("() => document.querySelector('#leaderboard caption').textContent.includes('style')")
+    assert page.input_value("#cluster") == "none" and "cluster=" not in page.url
+
+    # the audit: only on request
+    assert not any("/audit" in url for url in requests)
+    audit = api(arena, f"/v1/boards/{BOARD}/audit")
+    page.click("#run-audit")
+    page.locator("#audit .audit-position").wait_for()
+    bias = audit["position_bias"]
+    assert page.locator("#audit .audit-rate").inner_text() == f"{bias['win_rate_a'] * 100:.1f}%"
+    position = page.locator("#audit .audit-position").inner_text()
+    assert f"{bias['lower'] * 100:.1f}%" in position and f"{bias['upper'] * 100:.1f}%" in position
+    assert ("flagged" in position) == bias["flagged"]
+    cycles = audit["intransitivity"]["cycles"]
+    assert page.locator("#audit .audit-cycle-count").inner_text() == str(cycles)
+    assert page.locator("#audit .audit-triads li").count() == min(5, len(audit["intransitivity"]["top"]))
+    voters = page.locator("#audit .audit-voters").inner_text()
+    assert voters.startswith(f"Flagged voters: {audit['voters']['flagged']} of {audit['voters']['voters']}")
+    for flagged in audit["voters"]["flagged_voters"][:5]:
+        assert flagged["voter_id"] in voters
+    top_tie = max(audit["ties"], key=lambda t: t["tie_rate"])
+    assert f"{top_tie['tie_rate'] * 100:.1f}%" in page.locator("#audit .audit-ties").inner_text()
 
 
 def test_an_error_answer_is_shown(arena, page):

@@ -1,6 +1,6 @@
 // The leaderboard page: plain JavaScript over the /v1 JSON API, no framework and nothing loaded from
-// elsewhere. The view (board, category, style control, snapshot) lives in the URL hash so it can be
-// linked; an EventSource on the leaderboard's event stream keeps the table current.
+// elsewhere. The view (board, category, style control, tie model, CI resampling, snapshot) lives in the URL
+// hash so it can be linked; an EventSource on the leaderboard's event stream keeps the table current.
 "use strict";
 
 (function () {
@@ -15,6 +15,12 @@
     compare: document.getElementById("compare"),
     styleControl: document.getElementById("style-control"),
     styleToggle: document.getElementById("style-toggle"),
+    ties: document.getElementById("ties"),
+    cluster: document.getElementById("cluster"),
+    clusterControl: document.getElementById("cluster-control"),
+    tieNote: document.getElementById("tie-model-note"),
+    runAudit: document.getElementById("run-audit"),
+    audit: document.getElementById("audit"),
     message: document.getElementById("message"),
     table: document.getElementById("leaderboard"),
     head: document.getElementById("leaderboard-head"),
@@ -29,8 +35,14 @@
   };
 
   // What the visitor looks at. compare: a snapshot's name, "" for none, null for the default (the newest
-  // scheduled snapshot).
-  const view = { board: "", category: "", style: false, compare: null };
+  // scheduled snapshot). ties: "half", "davidson" or "rao-kupper"; cluster: "none" (votes), "voter" or
+  // "prompt". The API refuses a fitted tie model with style control or a cluster, and a cluster with style
+  // control: the controls reset each other so the view never asks for such a combination.
+  const view = { board: "", category: "", style: false, compare: null, ties: "half", cluster: "none" };
+  const TIE_MODELS = ["half", "davidson", "rao-kupper"];
+  const TIE_LABELS = { davidson: "Davidson", "rao-kupper": "Rao–Kupper" };
+  const TIE_SYMBOLS = { davidson: "ν", "rao-kupper": "θ" };
+  const CLUSTER_NOUNS = { voter: "voters", prompt: "prompts" };
   const sort = { key: "rank", dir: "asc" };
   let boards = [];
   let competitors = new Map();
@@ -41,6 +53,9 @@
   let retryTimer = 0;
   let matrixTimer = 0;
   const rowsByModel = new Map(); // model -> <tr>, reused so rows move instead of being rebuilt
+  let auditShown = null; // the { board, category } the audit panel describes
+  let auditGeneration = 0;
+  const AUDIT_LISTED = 5; // cycles, voters and tie rates listed
 
   const COLUMNS = [
     { key: "rank", label: "Rank", numeric: true, value: (r) => r.rank, title: "Position by rating" },
@@ -82,8 +97,29 @@
   });
   el.styleToggle.addEventListener("change", () => {
     view.style = el.styleToggle.checked;
+    if (view.style) {
+      view.ties = "half";
+      view.cluster = "none";
+    }
     viewChanged();
   });
+  el.ties.addEventListener("change", () => {
+    view.ties = TIE_MODELS.includes(el.ties.value) ? el.ties.value : "half";
+    if (view.ties !== "half") {
+      view.style = false;
+      view.cluster = "none";
+    }
+    viewChanged();
+  });
+  el.cluster.addEventListener("change", () => {
+    view.cluster = el.cluster.value || "none";
+    if (view.cluster !== "none") {
+      view.style = false;
+      view.ties = "half";
+    }
+    viewChanged();
+  });
+  el.runAudit.addEventListener("click", runAudit);
   let resizeTimer = 0;
   window.addEventListener("resize", () => {
     window.clearTimeout(resizeTimer);
@@ -126,6 +162,8 @@
     view.board = params.get("board") || "";
     view.category = params.get("category") || "";
     view.style = params.get("style") === "1";
+    view.ties = TIE_MODELS.includes(params.get("ties")) ? params.get("ties") : "half";
+    view.cluster = params.get("cluster") || "none";
     view.compare = params.has("compare") ? (params.get("compare") === "none" ? "" : params.get("compare")) : null;
   }
 
@@ -134,6 +172,8 @@
     params.set("board", view.board);
     if (view.category) params.set("category", view.category);
     if (view.style) params.set("style", "1");
+    if (view.ties !== "half") params.set("ties", view.ties);
+    if (view.cluster !== "none") params.set("cluster", view.cluster);
     if (view.compare !== null) params.set("compare", view.compare === "" ? "none" : view.compare);
     const hash = "#" + params.toString();
     if (location.hash !== hash) history.replaceState(null, "", hash);
@@ -153,17 +193,47 @@
     return Boolean(scope && Number(scope.style_votes) > 0);
   }
 
+  function clustersAvailable() {
+    const board = currentBoard();
+    return ((board && board.clusters) || []).filter((c) => c in CLUSTER_NOUNS);
+  }
+
+  // A linked or stale view made valid: a fitted tie model wins over a cluster and style control, a
+  // cluster over style control (the controls' handlers reset the others when one is chosen).
+  function normalizeView() {
+    if (!styleAvailable()) view.style = false;
+    if (!clustersAvailable().includes(view.cluster)) view.cluster = "none";
+    if (view.ties !== "half") {
+      view.style = false;
+      view.cluster = "none";
+    }
+    if (view.cluster !== "none") view.style = false;
+  }
+
+  function renderModelControls() {
+    el.styleControl.hidden = !styleAvailable();
+    el.styleToggle.checked = view.style;
+    el.ties.value = view.ties;
+    const clusters = clustersAvailable();
+    el.clusterControl.hidden = clusters.length === 0;
+    el.cluster.querySelectorAll("option").forEach((option) => {
+      option.hidden = option.value !== "none" && !clusters.includes(option.value);
+      option.disabled = option.hidden;
+    });
+    el.cluster.value = view.cluster;
+  }
+
   async function viewChanged() {
     if (boards.length === 0) return;
     const gen = ++generation;
     closeSource();
     if (!currentBoard()) view.board = boards[0].name;
     if (view.category && !currentCategory()) view.category = "";
-    if (!styleAvailable()) view.style = false;
+    normalizeView();
     renderBoardTabs();
     renderCategoryTabs();
-    el.styleControl.hidden = !styleAvailable();
-    el.styleToggle.checked = view.style;
+    renderModelControls();
+    if (auditShown && (auditShown.board !== view.board || auditShown.category !== view.category)) clearAudit();
     hideMessage();
 
     try {
@@ -200,6 +270,8 @@
     const params = new URLSearchParams();
     if (view.category) params.set("category", view.category);
     if (view.style) params.set("style_control", "true");
+    if (view.ties !== "half") params.set("ties", view.ties);
+    if (view.cluster !== "none") params.set("cluster", view.cluster);
     if (view.compare) params.set("compare_to", view.compare);
     return params;
   }
@@ -407,6 +479,8 @@
       rowsByModel.clear();
       el.empty.hidden = true;
       el.coefficients.hidden = true;
+      el.tieNote.hidden = true;
+      el.tieNote.textContent = "";
       el.caption.textContent = "Leaderboard";
       el.lastUpdated.textContent = "";
       drawCiChart([]);
@@ -418,6 +492,7 @@
     renderCaption(data);
     renderLastUpdated(data);
     renderCoefficients(data);
+    renderTieNote(data);
     drawCiChart(data.rows);
   }
 
@@ -426,6 +501,8 @@
     const parts = [(board && board.display_name) || data.board, data.category ? titleCase(data.category) : "Overall"];
     let text = `${parts.join(" — ")}: ${data.rows.length} models`;
     if (data.style_control) text += ", style control on";
+    if (TIE_LABELS[data.tie_model]) text += `, ${TIE_LABELS[data.tie_model]} ties`;
+    if (CLUSTER_NOUNS[data.cluster]) text += `, CIs resample whole ${CLUSTER_NOUNS[data.cluster]}`;
     if (data.compared_to) text += `, changes since snapshot ${data.compared_to.name}`;
     el.caption.textContent = text;
   }
@@ -452,6 +529,27 @@
       ? "Style coefficients (log-odds per standard deviation): " +
         coefficients.map((c) => `${c.name} ${signed(c.value, 3)}`).join(", ")
       : "";
+  }
+
+  // A fitted tie model: its parameter with the 95% interval, and the fit's AIC (lower is better, to
+  // compare tie models on the same votes).
+  function renderTieNote(data) {
+    const label = TIE_LABELS[data.tie_model];
+    const value = data.tie_parameter;
+    el.tieNote.hidden = !label || typeof value !== "number";
+    el.tieNote.textContent = "";
+    if (el.tieNote.hidden) return;
+    let text = `${label} tie parameter ${TIE_SYMBOLS[data.tie_model]} = ${formatParameter(value)}`;
+    if (typeof data.tie_parameter_lower === "number" && typeof data.tie_parameter_upper === "number") {
+      text += ` (95% CI ${formatParameter(data.tie_parameter_lower)}–${formatParameter(data.tie_parameter_upper)})`;
+    }
+    if (typeof data.aic === "number") text += ` · AIC ${data.aic.toFixed(1)}`;
+    el.tieNote.textContent = text;
+    el.tieNote.dataset.tieModel = data.tie_model;
+  }
+
+  function formatParameter(v) {
+    return v.toFixed(3);
   }
 
   function renderRows(data) {
@@ -696,6 +794,127 @@
     const power = Math.pow(10, Math.floor(Math.log10(raw)));
     const m = raw / power;
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * power;
+  }
+
+  // ---- the audit (on request: it reads the vote log) -----------------------------------------------
+
+  function clearAudit() {
+    auditGeneration += 1;
+    auditShown = null;
+    el.audit.replaceChildren();
+    el.runAudit.disabled = false;
+  }
+
+  async function runAudit() {
+    const gen = ++auditGeneration;
+    const scope = { board: view.board, category: view.category };
+    const params = new URLSearchParams();
+    if (scope.category) params.set("category", scope.category);
+    el.runAudit.disabled = true;
+    el.audit.replaceChildren(auditLine("audit-status", "Auditing the votes…"));
+    try {
+      const audit = await getJSON(`/v1/boards/${encodeURIComponent(scope.board)}/audit?${params}`);
+      if (gen !== auditGeneration) return;
+      auditShown = scope;
+      renderAudit(audit);
+    } catch (error) {
+      if (gen !== auditGeneration) return;
+      auditShown = scope;
+      el.audit.replaceChildren(auditLine("audit-error message", `Audit failed: ${error.message}`));
+    } finally {
+      if (gen === auditGeneration) el.runAudit.disabled = false;
+    }
+  }
+
+  function auditLine(className, text) {
+    const p = document.createElement("p");
+    p.className = className;
+    if (text !== undefined) p.textContent = text;
+    return p;
+  }
+
+  function flagMark(flagged, title) {
+    const mark = document.createElement("span");
+    mark.className = flagged ? "flag flagged" : "flag ok";
+    mark.textContent = flagged ? "flagged" : "ok";
+    mark.title = title;
+    return mark;
+  }
+
+  function percent(v) {
+    return typeof v === "number" && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : "—";
+  }
+
+  function renderAudit(audit) {
+    const nodes = [];
+    const scope = `${audit.board}${audit.category ? ` — ${titleCase(audit.category)}` : ""}`;
+    nodes.push(auditLine("audit-scope note", `${scope}: ${formatCount(audit.votes)} votes, up to #${audit.as_of_seq}`));
+
+    const bias = audit.position_bias || {};
+    const position = auditLine("audit-position");
+    position.dataset.flagged = String(Boolean(bias.flagged));
+    position.dataset.rate = String(bias.win_rate_a);
+    const strong = document.createElement("strong");
+    strong.textContent = "Position bias: ";
+    const rate = document.createElement("span");
+    rate.className = "audit-rate";
+    rate.textContent = percent(bias.win_rate_a);
+    position.append(strong, "side A wins ", rate,
+      ` of ${formatCount(bias.decisive_votes || 0)} decisive votes (95% CI ${percent(bias.lower)}–${percent(bias.upper)}) `,
+      flagMark(Boolean(bias.flagged), bias.flagged ? "The interval excludes 50%: the side shown first wins more (or less) often"
+        : "The interval includes 50%"));
+    nodes.push(position);
+
+    const cycles = audit.intransitivity || {};
+    const cycleLine = auditLine("audit-cycles");
+    cycleLine.dataset.cycles = String(cycles.cycles);
+    const cycleHead = document.createElement("strong");
+    cycleHead.textContent = "Intransitive cycles: ";
+    const count = document.createElement("span");
+    count.className = "audit-cycle-count";
+    count.textContent = String(cycles.cycles ?? 0);
+    cycleLine.append(cycleHead, count,
+      ` among ${formatCount(cycles.triads_tested || 0)} triads tested (${formatCount(cycles.pairs_tested || 0)} pairs) `,
+      flagMark(Number(cycles.cycles) > 0, "A cycle: A beats B, B beats C and C beats A, each significantly"));
+    nodes.push(cycleLine);
+    const top = (cycles.top || []).slice(0, AUDIT_LISTED);
+    if (top.length) {
+      const list = document.createElement("ul");
+      list.className = "audit-triads";
+      top.forEach((cycle) => {
+        const names = cycle.models.map((m) => displayName({ model: m }));
+        const li = document.createElement("li");
+        const rates = (cycle.win_rates || []).map(percent).join(", ");
+        li.textContent = `${names[0]} > ${names[1]} > ${names[2]} > ${names[0]}` + (rates ? ` (${rates})` : "");
+        list.appendChild(li);
+      });
+      nodes.push(list);
+    }
+
+    const voters = audit.voters || {};
+    const voterLine = auditLine("audit-voters");
+    voterLine.dataset.flagged = String(voters.flagged ?? 0);
+    const voterHead = document.createElement("strong");
+    voterHead.textContent = "Flagged voters: ";
+    const flaggedIds = (voters.flagged_voters || []).slice(0, AUDIT_LISTED).map((v) => v.voter_id);
+    let voterText = `${formatCount(voters.flagged || 0)} of ${formatCount(voters.voters || 0)}`;
+    if (flaggedIds.length) voterText += ` (${flaggedIds.join(", ")}${(voters.flagged || 0) > flaggedIds.length ? ", …" : ""})`;
+    if (voters.votes_without_voter) voterText += `; ${formatCount(voters.votes_without_voter)} votes without a voter id`;
+    voterLine.append(voterHead, voterText, " ",
+      flagMark(Number(voters.flagged) > 0, "Voters whose votes disagree with the ratings far more than chance allows"));
+    nodes.push(voterLine);
+
+    const ties = (audit.ties || []).filter((t) => t.votes > 0).sort((a, b) => b.tie_rate - a.tie_rate)
+      .slice(0, AUDIT_LISTED);
+    const tieLine = auditLine("audit-ties");
+    const tieHead = document.createElement("strong");
+    tieHead.textContent = "Highest tie rates: ";
+    tieLine.append(tieHead, ties.length
+      ? ties.map((t) => `${displayName({ model: t.model })} ${percent(t.tie_rate)}` +
+          (t.ties_both_bad ? ` (both bad ${percent(t.both_bad_rate)})` : "")).join(", ")
+      : "none");
+    nodes.push(tieLine);
+    el.audit.replaceChildren(...nodes);
   }
 
   // ---- the heatmap -------------------------------------------------------------------------------
