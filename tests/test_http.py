@@ -452,6 +452,7 @@ def test_board_display_names_style_votes_clusters_and_weights_are_listed(start_s
     assert listed[0]["display_name"] == "Text Arena" and listed[0]["last_seq"] == ack.last_seq
     assert listed[0]["style_votes"] == 1 and listed[0]["categories"][0]["style_votes"] == 1
     assert listed[0]["clusters"] == ["voter"] and listed[0]["weighted"]  # what clustered CIs it can give
+    assert listed[0]["categories"][0]["clusters"] == ["voter"]  # the coding view's vote has the voter too
     client.close()
 
 

@@ -220,6 +220,10 @@ def test_the_page_shows_the_api_views_and_follows_new_votes(arena, page, tmp_pat
     badged = page.eval_on_selector_all("tbody tr:has(.preliminary-badge)", "trs => trs.map(tr => tr.dataset.model)")
     assert badged == preliminary
     assert "votes" in page.locator(".preliminary-badge").first.get_attribute("title")
+    # the coding votes carry no voter ids (the plain, voter-tagged ones are untagged): no clustered CIs offered
+    coding_info = next(b for b in api(arena, "/v1/boards")["boards"] if b["name"] == BOARD)["categories"][0]
+    assert coding_info["name"] == "coding" and coding_info["clusters"] == []
+    assert page.locator("#cluster-control").is_hidden()
 
     # the search box (display name and organization, any case)
     page.fill("#search", "NORTHWIND")

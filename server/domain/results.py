@@ -80,6 +80,7 @@ class CategoryInfo:
     votes: int
     competitors: int
     style_votes: int = 0  # votes carrying style features
+    clusters: tuple[str, ...] = ()  # the id kinds its votes carry: the clustered CIs the view gives
 
 
 @dataclass(frozen=True)

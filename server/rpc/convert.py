@@ -441,7 +441,9 @@ def board_info_to_pb(info: BoardInfo) -> pb.BoardInfo:
         competitors=info.competitors,
         last_seq=info.last_seq,
         categories=[
-            pb.CategoryInfo(name=c.name, votes=c.votes, competitors=c.competitors, style_votes=c.style_votes)
+            pb.CategoryInfo(
+                name=c.name, votes=c.votes, competitors=c.competitors, style_votes=c.style_votes, clusters=c.clusters
+            )
             for c in info.categories
         ],
         snapshots=info.snapshots,

@@ -257,7 +257,7 @@ class BoardVersions:
             for name, views in self._live.items():
                 overall = views.overall
                 categories = [
-                    CategoryInfo(tag, view.n_votes, view.n_competitors, len(view.style))
+                    CategoryInfo(tag, view.n_votes, view.n_competitors, len(view.style), tuple(sorted(view.clusters)))
                     for tag, view in sorted(views.categories.items())
                 ]
                 infos.append(BoardInfo(

@@ -194,8 +194,9 @@
   }
 
   function clustersAvailable() {
-    const board = currentBoard();
-    return ((board && board.clusters) || []).filter((c) => c in CLUSTER_NOUNS);
+    // A category view can give only the clusters its own votes carry ids for.
+    const scope = view.category ? currentCategory() : currentBoard();
+    return ((scope && scope.clusters) || []).filter((c) => c in CLUSTER_NOUNS);
   }
 
   // A linked or stale view made valid: a fitted tie model wins over a cluster and style control, a

@@ -545,16 +545,18 @@ class ListBoardsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CategoryInfo(_message.Message):
-    __slots__ = ("name", "votes", "competitors", "style_votes")
+    __slots__ = ("name", "votes", "competitors", "style_votes", "clusters")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
     COMPETITORS_FIELD_NUMBER: _ClassVar[int]
     STYLE_VOTES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
     name: str
     votes: int
     competitors: int
     style_votes: int
-    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., style_votes: _Optional[int] = ...) -> None: ...
+    clusters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., votes: _Optional[int] = ..., competitors: _Optional[int] = ..., style_votes: _Optional[int] = ..., clusters: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BoardInfo(_message.Message):
     __slots__ = ("name", "votes", "competitors", "last_seq", "categories", "snapshots", "preliminary_votes", "listed_min_votes", "memory", "failure", "display_name", "style_votes", "clusters", "weighted")
