@@ -125,7 +125,8 @@ def leaderboard(
 ) -> pl.DataFrame:
     """The leaderboard of ``votes``, best first: one row per competitor with the JSON feed's row
     columns (``rank``, ``rank_ub``, ``model``, ``rating``, ``rating_lower``, ``rating_upper``,
-    ``votes``, ``wins``, ...) and the board-level ``board``, ``method``, ``ci``, ``as_of_seq``.
+    ``votes``, ``wins``, ...) and the board-level ``render.BOARD_COLUMNS`` (``board``, ``method``, ``ci``,
+    ``tie_model``, ``cluster``, ``as_of_seq``), as the CSV and Parquet exports have them.
 
     ``method``: "bt" (Bradley–Terry; ``ci`` "bootstrap" with ``rounds``, "sandwich" or "none") or
     "elo" (online Elo; ``ci`` "bootstrap" from ``bootstrap`` replicas, or "none"). ``category``: the

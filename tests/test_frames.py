@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from server.cli.main import main
+from server.files.render import BOARD_COLUMNS
 from server.frames import head_to_head, leaderboard
 from tests.conftest import style_votes
 
@@ -69,7 +70,7 @@ def test_leaderboard_equals_the_replay_command(votes, tmp_path, capsys, kwargs, 
     expected = cli_rows(capsys, path, *flags)
     got = leaderboard(votes, **kwargs)
     assert got.columns[:7] == ["rank", "rank_ub", "model", "rating", "rating_lower", "rating_upper", "votes"]
-    assert got.select(pl.exclude("board", "method", "ci", "as_of_seq")).to_dicts() == expected
+    assert got.select(pl.exclude(*BOARD_COLUMNS)).to_dicts() == expected
     assert got["method"].unique().to_list() == [kwargs.get("method", "bt")]
 
 
@@ -83,7 +84,7 @@ def test_filters_columns_and_bad_rows_as_the_command_takes_them(votes, tmp_path,
     expected = cli_rows(capsys, path, *flags)
     filters = VoteFilters(anony_only=True, languages=frozenset({"German"}), daily_cap=3)
     got = leaderboard(renamed, ci="none", filters=filters, columns={"judge": "voter"})
-    assert got.select(pl.exclude("board", "method", "ci", "as_of_seq")).to_dicts() == expected
+    assert got.select(pl.exclude(*BOARD_COLUMNS)).to_dicts() == expected
     assert sum(got["votes"]) < 2 * 3000 * 0.8 * 0.5  # the filters removed votes
 
     bad = votes.with_columns(
