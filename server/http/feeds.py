@@ -41,7 +41,7 @@ class Feeds:
         self._rpcs = rpcs
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[ListingStamp, bytes]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[ListingStamp, bytes]] = OrderedDict()  # by the request
         self._bytes = 0
 
     def cached(self, request: pb.LeaderboardRequest, key: Hashable, caller: Caller) -> bytes | None:

@@ -50,7 +50,9 @@ def router(rpcs: Rpcs, keepalive_seconds: float, max_body_bytes: int) -> APIRout
     )
     async def leaderboard(board: Board, params: Leaderboard, request: Request, caller: Who) -> Response:
         message = params.request(board)
-        key = (board, tuple(sorted(request.query_params.multi_items())))
+        # The request as parsed, not its query string: parameters FastAPI ignores, or their order, must not
+        # make new entries (a client could otherwise push every published view out of the cache).
+        key = message.SerializeToString(deterministic=True)
         body = feeds.cached(message, key, caller)
         if body is None:
             body = await run_in_threadpool(feeds.compute, message, key, caller)

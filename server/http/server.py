@@ -37,8 +37,12 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 class HttpServer:
-    def __init__(self, app: FastAPI, listening: socket.socket, tls: TlsFiles | None = None) -> None:
-        """Serve ``app`` on the ``listening`` socket, on a thread; returns once uvicorn is accepting."""
+    def __init__(
+        self, app: FastAPI, listening: socket.socket, tls: TlsFiles | None = None, max_requests: int | None = None
+    ) -> None:
+        """Serve ``app`` on the ``listening`` socket, on a thread; returns once uvicorn is accepting. Past
+        ``max_requests`` requests in flight (event streams included), uvicorn answers 503 at once: each may hold
+        a body of up to the message limit in memory."""
         self._socket = listening
         self.port = listening.getsockname()[1]
         config = uvicorn.Config(
@@ -47,6 +51,7 @@ class HttpServer:
             access_log=False,
             lifespan="off",
             timeout_keep_alive=5,
+            limit_concurrency=max_requests,
             # On stop, requests in flight get this long; event streams end sooner (the watch ends at shutdown).
             timeout_graceful_shutdown=5,
             ssl_certfile=tls.cert if tls else None,

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Ratings"].full_name
 DEFAULT_PORT = 50051
+DEFAULT_MAX_WORKERS = 128  # gRPC's handler threads
 SHUTDOWN_GRACE_SECONDS = 10.0
 SHUTDOWN_EXTRA_SECONDS = 5.0  # after the grace, how long to wait for gRPC to report the stop
 
@@ -115,7 +116,7 @@ def start(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     config: ServiceConfig | None = None,
-    max_workers: int = 128,
+    max_workers: int = DEFAULT_MAX_WORKERS,
     access: Access | None = None,
     warm_up: Callable[[RatingsService], object] = RatingsService.warm_up,
     http: HttpOptions | None = None,
@@ -207,7 +208,9 @@ def _start_http(
     from server.http.server import HttpServer
 
     app = build_app(Rpcs(service, servicer, admission, gate), options, service.config.limits.max_message_bytes)
-    return HttpServer(app, listening, options.tls)
+    # Room for every event stream (they hold a stream slot each) and as many requests as gRPC has workers.
+    max_requests = admission.streams.limit + DEFAULT_MAX_WORKERS
+    return HttpServer(app, listening, options.tls, max_requests)
 
 
 class _Health:
