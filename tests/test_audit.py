@@ -303,6 +303,11 @@ def test_grpc_and_http_audits_agree_and_match_the_offline_audit(start_server, tm
         wrong = http.get("/v1/boards/text/audit", params={"alpha": 0.7})
         assert wrong.status_code == 400 and "alpha" in wrong.text
         assert http.get("/v1/boards/nope/audit").status_code == 404
+        # one audit at a time (each reads the board's log back): another waits its turn with a retry hint
+        with running.service._auditing:
+            busy = http.get("/v1/boards/text/audit")
+            assert busy.status_code == 429 and busy.headers["retry-after"] == "1"
+        assert http.get("/v1/boards/text/audit").status_code == 200
     found = client.audit("text", min_seq=last)
     assert set(bad) <= {f.voter_id for f in found.voters.flagged_voters}
     assert found.votes == len(votes) and found.as_of_seq == last

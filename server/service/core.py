@@ -39,7 +39,7 @@ from engine._jit import when_compiling
 from server.domain.audit import Audit, AuditOptions, audit
 from server.domain.ballots import RankingBallot, ballot_votes
 from server.domain.competitors import CompetitorInfo, CompetitorUpdate
-from server.domain.errors import InvalidArgument
+from server.domain.errors import InvalidArgument, ResourceExhausted
 from server.domain.filters import VoteFilters
 from server.domain.listing import Listing
 from server.domain.queries import LeaderboardQuery, ListingQuery
@@ -129,6 +129,7 @@ class RatingsService:
             self._versions, self._standings, interner, config.bt,
             known=lambda name: interner.id_of(name) is not None or name in metadata(),
         )  # fmt: skip
+        self._auditing = threading.Lock()  # held by the one audit running (audit())
         self._applier.start(recovered.checkpoint_seq)
         self._book.start_schedule()
         self.metrics.read_state_from(self._gauges)
@@ -239,9 +240,17 @@ class RatingsService:
         board) to read, one BT fit; no lock is held while they run. ``as_of_seq`` is the board's seq read up to."""
         (options or AuditOptions()).check()  # before the log is read
         self.wait_applied(min_seq, timeout)
-        version, seq = self._versions.live_version(board, category)
-        votes = view_votes(self._store.board_batches(version, seq), self._writer.interner, category)
-        return audit(votes, board, category, seq, options)
+        # One audit at a time: each reads the board's whole log back (O(votes) of time and memory), and a
+        # reader may ask again and again; a second is refused with a retry hint rather than queued.
+        if not self._auditing.acquire(blocking=False):
+            raise ResourceExhausted("an audit is running; audits run one at a time: retry after it", retry_after=1.0)
+        try:
+            version, seq = self._versions.live_version(board, category)
+            votes = view_votes(self._store.board_batches(version, seq), self._writer.interner, category)
+            return audit(votes, board, category, seq, options)
+        finally:
+            self._auditing.release()
+
     def suggest_pairs(self, query: SuggestQuery) -> PairSuggestions:
         """The pairs to show next on a view, with sampling weights (server.service.suggest, engine.suggest)."""
         return self._suggester.suggest(query)
