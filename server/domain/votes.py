@@ -134,6 +134,16 @@ class VoteBatch:
             self.timestamp = np.where(missing, now, self.timestamp)
 
 
+# A vote stands for at most this many: a finite but huge weight (1e300) would turn Elo's step, and a
+# bootstrap draw of it, into inf and poison every rating of its board.
+MAX_WEIGHT = 1e6
+
+
+def valid_weights(weight: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which weights a vote may carry: finite, from 0 (stored, out of every fit) to MAX_WEIGHT."""
+    return np.isfinite(weight) & (weight >= 0) & (weight <= MAX_WEIGHT)
+
+
 def _check_name(value: str, field_name: str, limit: int) -> None:
     if not value:
         raise InvalidArgument(field_name, "must not be empty")
@@ -228,10 +238,10 @@ def validate(batch: VoteBatch, limits: Limits, require_vote_ids: bool = True) ->
             for i, prompt in enumerate(batch.prompt_id)
         ]
     if batch.weight is not None:
-        bad = np.flatnonzero(~np.isfinite(batch.weight) | (batch.weight < 0))
+        bad = np.flatnonzero(~valid_weights(batch.weight))
         if bad.size:
             i = int(bad[0])
-            raise InvalidArgument(f"votes[{i}].weight", f"{batch.weight[i]} is not a finite number >= 0")
+            raise InvalidArgument(f"votes[{i}].weight", f"{batch.weight[i]} is not a number from 0 to {MAX_WEIGHT:g}")
     if batch.tags:
         too_many = np.flatnonzero(batch.tag_count > limits.max_tags_per_vote)
         if too_many.size:

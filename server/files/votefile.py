@@ -46,7 +46,7 @@ from engine.outcomes import READ_LABELS
 from server.domain import names
 from server.domain.limits import DEFAULT_BOARD, Limits
 from server.domain.names import BOARD_NAME
-from server.domain.votes import VoteBatch
+from server.domain.votes import MAX_WEIGHT, VoteBatch, valid_weights
 
 OPTIONAL = ("tstamp", "vote_id", "judge", "anony", "language", "tags", "conv_metadata", "weight", "prompt_id")
 # Read as prompt_id when the file has no prompt_id column and --col does not map one: FastChat's name.
@@ -391,7 +391,7 @@ BAD_ROW_REASONS = (
     "model_b equals model_a",
     "winner is not a known label",
     "tstamp is not finite",
-    "weight is not a finite number >= 0",
+    f"weight is not a number from 0 to {MAX_WEIGHT:g}",
 )
 
 
@@ -408,7 +408,7 @@ def _to_batch(path, frame, first_row, board, options, report, seen) -> VoteBatch
     weight, bad_weight = None, None
     if "weight" in frame.columns:
         weight = frame["weight"].cast(pl.Float64).fill_null(1.0).to_numpy().astype(np.float64, copy=True)
-        bad_weight = ~(np.isfinite(weight) & (weight >= 0))
+        bad_weight = ~valid_weights(weight)
     bad = _bad_rows(path, frame, first_row, options, sides, outcome, bad_time, bad_weight)
     if bad is not None:
         for reason, count in zip(BAD_ROW_REASONS, np.bincount(bad, minlength=len(BAD_ROW_REASONS) + 1)[1:]):
@@ -557,7 +557,7 @@ def _bad_rows(
     elif text == "tstamp is not finite":
         text = f"tstamp {row['tstamp']} is not finite"
     elif text.startswith("weight"):
-        text = f"weight {row['weight']} is not a finite number >= 0"
+        text = f"weight {row['weight']} is not a number from 0 to {MAX_WEIGHT:g}"
     elif text.endswith("is not a valid name"):
         side = text.split()[0]
         text = f"{side} {sides.problem[(a if side == 'model_a' else b)[i]]}"

@@ -48,7 +48,7 @@ from server.domain.suggestions import (
     PairSuggestions,
     SuggestQuery,
 )
-from server.domain.votes import VoteBatch, resolve_board
+from server.domain.votes import MAX_WEIGHT, VoteBatch, resolve_board, valid_weights
 from server.proto.arena_ratings.v1 import ratings_pb2 as pb
 from server.rpc import wire
 from server.rpc.wire import batch_to_pb as batch_to_pb  # the client's builders, for callers that send by hand
@@ -122,16 +122,16 @@ def _columns_from_pb(board: str, columns: pb.VoteColumns) -> VoteBatch:
 
 
 def _column_weights(columns: pb.VoteColumns, n: int) -> np.ndarray | None:
-    """The weight column (None when empty: every vote weighs 1); each must be finite and >= 0."""
+    """The weight column (None when empty: every vote weighs 1); each from 0 to MAX_WEIGHT."""
     if not len(columns.weight):
         return None
     weight = np.array(columns.weight, dtype=np.float64)
     if weight.shape[0] != n:
         raise InvalidArgument("columns.weight", f"has {weight.shape[0]} values for {n} votes")
-    bad = np.flatnonzero(~np.isfinite(weight) | (weight < 0))
+    bad = np.flatnonzero(~valid_weights(weight))
     if bad.size:
         i = int(bad[0])
-        raise InvalidArgument(f"columns.weight[{i}]", f"{weight[i]} is not a finite number >= 0")
+        raise InvalidArgument(f"columns.weight[{i}]", f"{weight[i]} is not a number from 0 to {MAX_WEIGHT:g}")
     return weight
 
 
