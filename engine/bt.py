@@ -627,6 +627,17 @@ def tree_newton_fit(
 
 
 @kernel
+def mle_components(half_prior_full, component, n_components: int) -> np.ndarray:
+    """The components whose full-board fit had an MLE (no prior): only they can have one in a bootstrap
+    round, so only they are checked there (see auto_prior_kernel)."""
+    check = np.zeros(n_components, dtype=np.bool_)
+    for i in range(half_prior_full.shape[0]):
+        if half_prior_full[i] == 0.0:
+            check[component[i]] = True
+    return check
+
+
+@kernel
 def bootstrap_kernel(
     step, cell_lo, cell_hi, counts, both_bad_weight, reweight, auto_prior, half_prior_full, component, sizes, root,
     adj_start, adj_cell, parent, parent_cell, order, tree_rounds, theta_full, seed, cluster_key, cluster_start,
@@ -663,11 +674,7 @@ def bootstrap_kernel(
     half_prior = half_prior_full.copy()
     work = np.empty((2, m), dtype=np.int64)
     reached = np.empty((2, n_components), dtype=np.int64)
-    # Only components with an MLE on the full board can have one in a round (see auto_prior_kernel).
-    check = np.zeros(n_components, dtype=np.bool_)
-    for i in range(m):
-        if half_prior_full[i] == 0.0:
-            check[component[i]] = True
+    check = mle_components(half_prior_full, component, n_components)
     table = poisson_cdf_table()
     clustered = loose.shape[0] > 0
     drawn = np.zeros((n_cells if clustered else 0, 4))

@@ -41,6 +41,7 @@ from engine.bt import (
     auto_prior_kernel,
     cg_advance,
     cg_turn,
+    mle_components,
 )
 from engine.cells import CellTable
 from engine.config import BOTH_BAD, BTConfig
@@ -380,10 +381,7 @@ def bootstrap_kernel(
     half_prior = half_prior_full.copy()
     work = np.empty((2, m), dtype=np.int64)
     reached = np.empty((2, n_components), dtype=np.int64)
-    check = np.zeros(n_components, dtype=np.bool_)
-    for i in range(m):
-        if half_prior_full[i] == 0.0:
-            check[component[i]] = True
+    check = mle_components(half_prior_full, component, n_components)
     table = poisson_cdf_table()
     seed_key = mix64(mix64(seed) ^ _BT_STREAM)
     for r in range(round_start, round_stop):
@@ -405,8 +403,8 @@ def bootstrap_kernel(
             wi[c] = a
             wj[c] = b
             wt[c] = t
-            w_lo[c] = a + 0.5 * t
-            w_hi[c] = b + 0.5 * t
+            w_lo[c] = a  # decisive wins only: the prior rule of a tie model (see fit)
+            w_hi[c] = b
             tie_total += t
         if auto_prior > 0.0:
             auto_prior_kernel(
@@ -482,8 +480,11 @@ def fit(
     elif not math.isfinite(params[m]) or (model == "rao-kupper" and params[m] <= 0):
         params[m] = _start(model, wi, wj, wt)
     graph = _Graph.of(table)
-    w_lo, w_hi = wi + 0.5 * wt, wj + 0.5 * wt
-    half_prior = _half_prior(table, config, graph, w_lo, w_hi)
+    # Which components have an MLE: those whose decisive wins connect every competitor both ways. Ties do
+    # not count here, unlike under HALF: a competitor that tied but never lost a decisive vote is only ever
+    # fitted better by moving it and the tie parameter off to infinity together (P(loss) -> 0 at a fixed
+    # win/tie split), so it takes the prior like one that never lost.
+    half_prior = _half_prior(table, config, graph, wi, wj)
     # A Davidson board without ties is BT (nu = 0): the kernels evaluate it at a finite s far below any fit's.
     kernel_params = params.copy()
     if not tie_free and model == "davidson":
