@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from engine import ties
+from engine import bt, ties
 from engine.bt import BTQuery
 from engine.cells import CellTable
 from engine.config import BTConfig
@@ -418,3 +418,15 @@ def test_anchoring_and_rank_ub_as_for_half(ci):
     np.testing.assert_allclose(np.diff(anchored.rating), np.diff(centred.rating), atol=1e-9)
     assert tie_a == tie_c  # the gauge moves ratings, not the tie parameter
     assert (centred.rank_ub <= centred.rank).all() and centred.rank_ub[0] == 1
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_competitor_that_tied_but_never_lost_takes_the_prior(model):
+    """Under HALF a tie is half a win, so 0 beat 1 106 times and tied 39 makes a plain MLE; under a tie model it
+    does not (moving 0 and the tie parameter off together always fits better), so both take the prior and the fit
+    converges: found by hypothesis, where the fit ran to its 100,000-iteration limit."""
+    table = CellTable.from_votes(2, [0] * 145, [1] * 145, [1] * 106 + [3] * 39)
+    assert (bt.prior_weights(table, BTConfig()) == 0).all()  # HALF: the plain MLE
+    fit = ties.fit(table, model, BTConfig())
+    assert (fit.prior_weight > 0).all() and fit.theta[0] > fit.theta[1]
+    assert np.isfinite(fit.log_tie) and np.isfinite(fit.log_likelihood)
