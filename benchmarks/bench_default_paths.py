@@ -111,6 +111,7 @@ def baseline(what: str, path: str) -> dict:
             np.uint64(config.seed),
             config.k,
             scale,
+            0,  # replica_base: the board's replicas from the first
         )
         run_split(elo_bootstrap_kernel, (0, config.bootstrap_rounds), threads, head, (delta,))
     else:
@@ -273,8 +274,8 @@ def bounds(path: str, n_votes: int = 200_000, replicas: int = 1000) -> list[dict
 
     ones = np.ones(a.shape[0])
 
-    def shipped(rep, slot_a, slot_b, outcome, ordinal, *rest):
-        elo_bootstrap_kernel(rep, slot_a, slot_b, outcome, ones, ordinal, *rest)
+    def shipped(rep, slot_a, slot_b, outcome, ordinal, score_a, seed, k, lbs, *rest):
+        elo_bootstrap_kernel(rep, slot_a, slot_b, outcome, ones, ordinal, score_a, seed, k, lbs, 0, *rest)
 
     kernels = [
         ("as shipped (draw, exp, update)", shipped),

@@ -71,9 +71,23 @@ class Board:
     under the writer's lock.
     """
 
-    def __init__(self, config: EloConfig | None = None, *, threads: int | None = None, keeps: Keeps = Keeps()) -> None:
+    def __init__(
+        self,
+        config: EloConfig | None = None,
+        *,
+        threads: int | None = None,
+        keeps: Keeps = Keeps(),
+        replicas: range | None = None,
+    ) -> None:
         self.config = config or EloConfig()
         self.keeps = keeps
+        # The bootstrap replicas this board keeps: all of the config's, or (a shard of a distributed replay,
+        # server.distributed) a slice of them, drawn as the whole board draws them (install_replicas joins them).
+        self.replica_range = range(self.config.bootstrap_rounds) if replicas is None else replicas
+        if self.replica_range.step != 1 or not 0 <= self.replica_range.start <= self.replica_range.stop <= (
+            self.config.bootstrap_rounds
+        ):
+            raise ValueError(f"replicas {self.replica_range} is not a slice of {self.config.bootstrap_rounds} replicas")
         self.threads = threads if threads is not None else (os.cpu_count() or 1)
         self.n_votes = 0  # votes applied; the next vote's bootstrap ordinal
         self.last_seq = 0  # the log seq of the last applied vote
@@ -82,9 +96,9 @@ class Board:
         self._competitor = np.zeros(0, dtype=np.int32)  # slot -> competitor id
         self._n = 0
         self._ratings = np.zeros(0, dtype=np.float64)
-        self._replicas = np.zeros((0, self.config.bootstrap_rounds), dtype=np.float64)
+        self._replicas = np.zeros((0, len(self.replica_range)), dtype=np.float64)
         self._counts = np.zeros((0, 4), dtype=np.int64)
-        self._delta = np.empty(self.config.bootstrap_rounds, dtype=np.float64)  # kernel scratch
+        self._delta = np.empty(len(self.replica_range), dtype=np.float64)  # kernel scratch
         self.cells = PairCells()
         self.style = StyleRows()  # the votes that carry style features, for style-controlled fits
         self.clusters: dict[str, ClusterCells] = {}  # by kind, once a vote carries an id of that kind
@@ -106,8 +120,19 @@ class Board:
 
     @property
     def replicas(self) -> NDArray[np.float64]:
-        """float64[M, B], a view."""
+        """float64[M, B], a view (of replicas ``replica_range``)."""
         return self._replicas[: self._n]
+
+    def install_replicas(self, replicas: NDArray[np.float64]) -> None:
+        """Take ``replicas: float64[M, B]``, every replica of this board's votes computed elsewhere (the
+        shards of a distributed replay, joined in replica order), in place of the ones it keeps."""
+        expected = (self._n, self.config.bootstrap_rounds)
+        if replicas.shape != expected:
+            raise ValueError(f"replicas have shape {replicas.shape}; this board needs {expected}")
+        self._replicas = np.full((self._ratings.shape[0], expected[1]), self.config.initial)  # the slots' capacity
+        self._replicas[: self._n] = replicas
+        self._delta = np.empty(expected[1], dtype=np.float64)
+        self.replica_range = range(expected[1])
 
     @property
     def counts(self) -> NDArray[np.int64]:
@@ -182,7 +207,7 @@ class Board:
             union_kernel(self._parent, slot_a, slot_b)
         if style_names and self.keeps.style:
             self.style.append(slot_a, slot_b, outcome, style_names, np.asarray(style, dtype=np.float64), weight)
-        if cfg.bootstrap_rounds:
+        if len(self.replica_range):
             ordinals = np.arange(self.n_votes, self.n_votes + n, dtype=np.uint64)
             self._apply_bootstrap(slot_a, slot_b, outcome, step, ordinals)
         self.n_votes += n
@@ -213,10 +238,11 @@ class Board:
     def _apply_bootstrap(self, slot_a, slot_b, outcome, weight, ordinals) -> None:
         cfg = self.config
         head: tuple = (self._replicas, slot_a, slot_b, outcome, weight, ordinals, SCORE_A, np.uint64(cfg.seed), cfg.k)
-        head += (log_base_over_scale(cfg),)
-        parts = self.threads if slot_a.shape[0] * cfg.bootstrap_rounds >= _PARALLEL_MIN_UPDATES else 1
+        head += (log_base_over_scale(cfg), self.replica_range.start)
+        kept = len(self.replica_range)
+        parts = self.threads if slot_a.shape[0] * kept >= _PARALLEL_MIN_UPDATES else 1
         # Each range writes its own slice of the shared scratch row, so threads never share memory.
-        run_split(elo_bootstrap_kernel, (0, cfg.bootstrap_rounds), parts, head, (self._delta,))
+        run_split(elo_bootstrap_kernel, (0, kept), parts, head, (self._delta,))
 
     def _slots(self, competitor_a: NDArray[np.int32], competitor_b: NDArray[np.int32]):
         top = int(max(competitor_a.max(), competitor_b.max()))
@@ -295,7 +321,7 @@ class Board:
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays that fully describe the board (copies), for checkpoints."""
-        if not self.keeps.cells or not self.keeps.style:
+        if not self.keeps.cells or not self.keeps.style or len(self.replica_range) != self.config.bootstrap_rounds:
             raise ValueError("only a board that keeps everything is saved (the server's)")
         config = asdict(self.config)
         return {

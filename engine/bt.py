@@ -32,7 +32,7 @@ from engine.cells import CellTable
 from engine.clusters import ClusterTable
 from engine.config import BOTH_BAD, CI_METHODS, STEPS, BTConfig  # BTConfig, CI_METHODS: re-exported
 from engine.counter_rng import mix64, poisson, poisson1_weight, poisson_cdf_table, poisson_count
-from engine.fit import NOT_CONVERGED, run_fit, run_rounds, sufficient_decrease
+from engine.fit import NOT_CONVERGED, RoundRunner, run_fit, run_rounds, sufficient_decrease
 from engine.fit import ConvergenceError as ConvergenceError  # re-exported: the one fit error
 from engine.outcomes import TIE_SCORE
 from engine.scale import RatingScale
@@ -811,8 +811,10 @@ def bootstrap(
     threads: int = 1,
     progress: Callable[[int], object] | None = None,
     clusters: ClusterTable | None = None,
+    runner: RoundRunner | None = None,
 ) -> NDArray[np.float64]:
-    """theta of each bootstrap round: float64[rounds, M]. Rounds run in parallel over ``threads``.
+    """theta of each bootstrap round: float64[rounds, M]. Rounds run in parallel over ``threads``, or on
+    ``runner`` (engine.fit.RoundRunner).
 
     ``progress(n)``, if given, is called as each block of n rounds finishes. ``clusters`` (the table's
     cluster rows, engine.clusters): resample whole clusters, each with one Poisson(1) weight a round.
@@ -839,7 +841,7 @@ def bootstrap(
         rows = (clusters.cluster_key, clusters.cluster_start, clusters.row_cell, clusters.row_counts, clusters.loose)
     return run_rounds(
         bootstrap_kernel, (*head, *rows), rounds, table.n_competitors, config.bootstrap_tol, config.max_iter,
-        threads, progress, f"the Bradley–Terry fit ({config.step})",
+        threads, progress, f"the Bradley–Terry fit ({config.step})", runner,
     )  # fmt: skip
 
 
@@ -947,6 +949,7 @@ def standings(
     theta0: NDArray[np.float64] | None = None,
     progress: Callable[[int], object] | None = None,
     clusters: ClusterTable | None = None,
+    runner: RoundRunner | None = None,
 ) -> tuple[Standings, BTFit]:
     """The BT leaderboard of a board: the full-data fit as the point estimate, with CIs.
 
@@ -962,7 +965,7 @@ def standings(
     rounds = 0
     if query.ci == "bootstrap":
         rounds = query.rounds
-        thetas = bootstrap(table, config, full, rounds, query.seed, threads, progress, clusters)
+        thetas = bootstrap(table, config, full, rounds, query.seed, threads, progress, clusters, runner)
         lower, upper = np.percentile(scale.ratings(thetas, *anchor), CI_PERCENTILES, axis=0)
     elif query.ci == "sandwich":
         variance = np.diag(sandwich_covariance(table, config, full.theta, query.anchor_slot))

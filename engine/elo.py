@@ -118,11 +118,14 @@ def elo_bootstrap_kernel(
     seed: np.uint64,
     k: float,
     log_base_over_scale: float,
+    replica_base: int,
     replica_start: int,
     replica_stop: int,
     delta: np.ndarray,
 ) -> None:
-    """Apply votes to replicas ``[replica_start, replica_stop)`` of ``replicas: float64[M, B]``.
+    """Apply votes to columns ``[replica_start, replica_stop)`` of ``replicas: float64[M, B]``, which
+    hold replicas ``replica_base + [0, B)`` of the bootstrap: a board that keeps a slice of the replicas
+    (a shard of a distributed replay) draws each column's weights as the whole board draws that replica's.
 
     Vote i enters replica r with weight w ~ Poisson(1) drawn from
     hash(seed, ordinal[i], r) and moves it by K * w * (s - e): scaling K by w
@@ -141,7 +144,7 @@ def elo_bootstrap_kernel(
         kv = k * weight[i]
         key = vote_key(seed, np.uint64(ordinal[i]))
         for r in range(replica_start, replica_stop):
-            w = poisson1_weight(mix64(key + np.uint64(r + 1) * GOLDEN))
+            w = poisson1_weight(mix64(key + np.uint64(replica_base + r + 1) * GOLDEN))
             ea = 1.0 / (1.0 + exp_by_squaring((rb[r] - ra[r]) * log_base_over_scale))
             delta[r] = kv * w * (sa - ea)
         for r in range(replica_start, replica_stop):

@@ -15,6 +15,8 @@ dense Newton over votes). What they share lives here:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +47,40 @@ def run_fit(fit_kernel: Callable[..., int], args: tuple, what: str, tol: float, 
     raise ConvergenceError(f"{what} {why} in {max_iter} iterations{'; ' + hint if hint else ''}")
 
 
+@dataclass(frozen=True)
+class RoundsJob:
+    """Bootstrap rounds to fit: ``kernel(*head, start, stop, tol, max_iter, out, out_iterations)`` fits
+    rounds [start, stop) of ``rounds`` into rows of ``out: float64[rounds, n_params]``. Each round draws its
+    weights from (seed, round) alone, so any block of rounds can be fitted anywhere and gives the same rows."""
+
+    kernel: Callable[..., None]
+    head: tuple
+    rounds: int
+    n_params: int
+    tol: float
+    max_iter: int
+
+
+@dataclass(frozen=True)
+class RoundsDone:
+    params: NDArray[np.float64]  # [rows, n_params]
+    iterations: NDArray[np.int64]  # [rows]; < 0: the round did not converge (NOT_CONVERGED, SINGULAR)
+
+
+def fit_block(job: RoundsJob, start: int, stop: int) -> RoundsDone:
+    """Rounds [start, stop) of ``job`` on this thread: rows start..stop-1 of the job's output."""
+    out = np.empty((stop, job.n_params))  # rows below start are never written (np.empty touches no page)
+    iterations = np.empty(stop, dtype=np.int64)
+    job.kernel(*job.head, start, stop, job.tol, job.max_iter, out, iterations)
+    return RoundsDone(out[start:], iterations[start:])
+
+
+class RoundRunner(Protocol):
+    """Somewhere else to fit a job's rounds (server.distributed runs them as Ray tasks)."""
+
+    def run(self, job: RoundsJob, progress: Callable[[int], object] | None) -> RoundsDone: ...
+
+
 def run_rounds(
     bootstrap_kernel: Callable[..., None],
     head: tuple,
@@ -55,23 +91,28 @@ def run_rounds(
     threads: int = 1,
     progress: Callable[[int], object] | None = None,
     what: str = "fit",
+    runner: RoundRunner | None = None,
 ) -> NDArray[np.float64]:
     """The parameters of each bootstrap round, float64[rounds, n_params].
 
     Calls ``bootstrap_kernel(*head, start, stop, tol, max_iter, out, out_iterations)`` over the
-    rounds, split across ``threads``; ``progress(n)``, if given, is called as each block of n rounds
-    finishes. Raises ConvergenceError if any round did not converge.
+    rounds, split across ``threads``, or hands them to ``runner``; ``progress(n)``, if given, is called
+    as each block of n rounds finishes. Raises ConvergenceError if any round did not converge.
     """
     if rounds < 1:
         raise ValueError(f"bootstrap needs at least one round, got {rounds}")
-    out = np.empty((rounds, n_params))
-    iterations = np.empty(rounds, dtype=np.int64)
-    block = rounds if progress is None else max(16 * threads, 64)
-    for start in range(0, rounds, block):
-        stop = min(start + block, rounds)
-        run_split(bootstrap_kernel, (start, stop), threads, head, (tol, max_iter, out, iterations))
-        if progress is not None:
-            progress(stop - start)
+    if runner is not None:
+        done = runner.run(RoundsJob(bootstrap_kernel, head, rounds, n_params, tol, max_iter), progress)
+        out, iterations = done.params, done.iterations
+    else:
+        out = np.empty((rounds, n_params))
+        iterations = np.empty(rounds, dtype=np.int64)
+        block = rounds if progress is None else max(16 * threads, 64)
+        for start in range(0, rounds, block):
+            stop = min(start + block, rounds)
+            run_split(bootstrap_kernel, (start, stop), threads, head, (tol, max_iter, out, iterations))
+            if progress is not None:
+                progress(stop - start)
     failed = int((iterations < 0).sum())
     if failed:
         raise ConvergenceError(

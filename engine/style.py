@@ -48,7 +48,7 @@ from engine.bt import Z_95, BTQuery
 from engine.cells import CellTable
 from engine.config import StyleConfig  # re-exported: engine.style.StyleConfig is the same class
 from engine.counter_rng import mix64, poisson1_weight
-from engine.fit import NOT_CONVERGED, SINGULAR, run_fit, run_rounds, sufficient_decrease
+from engine.fit import NOT_CONVERGED, SINGULAR, RoundRunner, run_fit, run_rounds, sufficient_decrease
 from engine.outcomes import SCORE_A, Outcome
 from engine.scale import RatingScale
 from engine.standings import CI_PERCENTILES, Standings
@@ -419,9 +419,16 @@ def sandwich_covariance(
 
 
 def bootstrap(
-    data: StyleData, config: StyleConfig, full: StyleFit, rounds: int, seed: int, threads: int = 1, base: float = 10.0
+    data: StyleData,
+    config: StyleConfig,
+    full: StyleFit,
+    rounds: int,
+    seed: int,
+    threads: int = 1,
+    base: float = 10.0,
+    runner: RoundRunner | None = None,
 ) -> NDArray[np.float64]:
-    """(theta, beta) of each round: float64[rounds, M + F]."""
+    """(theta, beta) of each round: float64[rounds, M + F] (on ``runner``, engine.fit.RoundRunner)."""
     m = data.n_competitors
     lam_theta, lam_beta = _lambdas(data, config, base)
     # "coefficients" scales with each round's total weight; "all" is fixed (passed negated).
@@ -430,7 +437,7 @@ def bootstrap(
             np.uint64(seed))  # fmt: skip
     return run_rounds(
         bootstrap_kernel, head, rounds, m + data.n_features, config.bootstrap_tol, config.max_iter, threads,
-        what=f"the style-controlled fit (penalty {config.penalty!r})",
+        what=f"the style-controlled fit (penalty {config.penalty!r})", runner=runner,
     )  # fmt: skip
 
 
@@ -459,6 +466,7 @@ def standings(
     threads: int = 1,
     params0: NDArray[np.float64] | None = None,
     vote_weight: NDArray[np.float64] | None = None,
+    runner: RoundRunner | None = None,
 ) -> tuple[Standings, StyleFit, list[Coefficient]]:
     """The style-controlled leaderboard of a board's style rows (slots index ``competitor_ids``).
 
@@ -475,7 +483,7 @@ def standings(
     rounds = 0
     if query.ci == "bootstrap":
         rounds = query.rounds
-        samples = bootstrap(data, config, full, rounds, query.seed, threads, scale.base)
+        samples = bootstrap(data, config, full, rounds, query.seed, threads, scale.base, runner)
         lower, upper = np.percentile(scale.ratings(samples[:, :m]), CI_PERCENTILES, axis=0)
         beta_lower, beta_upper = np.percentile(samples[:, m:], CI_PERCENTILES, axis=0)
     elif query.ci == "sandwich":

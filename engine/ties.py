@@ -46,7 +46,7 @@ from engine.bt import (
 from engine.cells import CellTable
 from engine.config import BOTH_BAD, BTConfig
 from engine.counter_rng import mix64, poisson_cdf_table, poisson_count
-from engine.fit import NOT_CONVERGED, ConvergenceError, run_fit, run_rounds, sufficient_decrease
+from engine.fit import NOT_CONVERGED, ConvergenceError, RoundRunner, run_fit, run_rounds, sufficient_decrease
 from engine.scale import RatingScale
 from engine.standings import CI_PERCENTILES, Standings
 
@@ -512,8 +512,9 @@ def bootstrap(
     seed: int,
     threads: int = 1,
     progress: Callable[[int], object] | None = None,
+    runner: RoundRunner | None = None,
 ) -> NDArray[np.float64]:
-    """(theta, s) of each bootstrap round: float64[rounds, M + 1]."""
+    """(theta, s) of each bootstrap round: float64[rounds, M + 1] (on ``runner``, engine.fit.RoundRunner)."""
     graph = _Graph.of(table)
     params = full_fit.params
     if not full_fit.tie_free:
@@ -525,7 +526,7 @@ def bootstrap(
     )  # fmt: skip
     out = run_rounds(
         bootstrap_kernel, head, rounds, table.n_competitors + 1, config.bootstrap_tol, config.max_iter, threads,
-        progress, f"the {full_fit.model} tie-model fit",
+        progress, f"the {full_fit.model} tie-model fit", runner,
     )  # fmt: skip
     if not full_fit.tie_free:
         out[:, -1] = full_fit.log_tie
@@ -628,6 +629,7 @@ def standings(
     as_of_seq: int = 0,
     params0: NDArray[np.float64] | None = None,
     progress: Callable[[int], object] | None = None,
+    runner: RoundRunner | None = None,
 ) -> tuple[Standings, TieFit, TieParameter]:
     """The leaderboard under a tie model: as engine.bt.standings, plus the tie parameter with its CI."""
     _check_model(model)
@@ -639,7 +641,7 @@ def standings(
     rounds = 0
     if query.ci == "bootstrap":
         rounds = query.rounds
-        params = bootstrap(table, config, full, rounds, query.seed, threads, progress)
+        params = bootstrap(table, config, full, rounds, query.seed, threads, progress, runner)
         lower, upper = np.percentile(scale.ratings(params[:, :-1], *anchor), CI_PERCENTILES, axis=0)
         tie_lower, tie_upper = np.percentile(tie_parameter(model, params[:, -1]), CI_PERCENTILES)
     elif query.ci == "sandwich":
@@ -659,4 +661,3 @@ def standings(
         full.regularized,
     )  # fmt: skip
     return result, full, TieParameter(model, value, float(tie_lower), float(tie_upper))
-

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,10 +40,13 @@ def replay_options(parser: argparse.ArgumentParser) -> None:
     options.add_query_options(parser)
     options.add_elo_options(parser)
     options.add_bt_options(parser)
+    options.add_ray_options(parser)
 
 
 def replay(args: argparse.Namespace) -> int:
     if args.target:
+        if args.ray:
+            raise SystemExit("--ray computes a replay here; --target streams it into a server: give one")
         return remote.remote_replay(args)
     options.output_format(args)  # an --output the command cannot write stops it before the replay
     board, summary = offline_board(args)
@@ -71,6 +75,7 @@ def export_options(parser: argparse.ArgumentParser) -> None:
     options.add_listing_options(parser)
     options.add_elo_options(parser)
     options.add_bt_options(parser)
+    options.add_ray_options(parser)
 
 
 def export(args: argparse.Namespace) -> int:
@@ -84,6 +89,8 @@ def export(args: argparse.Namespace) -> int:
         raise SystemExit("--status, --compare-to and the other listing options need --target (a server)")
     if args.title is not None and "html" not in formats:
         raise SystemExit("--title is the html page's: add html to --formats")
+    if args.target and args.ray:
+        raise SystemExit("--ray computes from --file here; a --target server computes its own boards")
     board = remote.fetch_leaderboard(args) if args.target else offline_board(args)[0]
     for path in files.export_set(board, Path(args.outdir), args.stem, formats, title=args.title):
         print(path)
@@ -104,22 +111,45 @@ def offline_board(args: argparse.Namespace):
     filters = options.vote_filters(args)
     report = ReadReport()
     read = replace(options.read_options(args, vote_ids=filters.dedupe), fields=read_fields(query, filters))
-    chunks: Iterable[VoteBatch]
-    if args.sort_by_time:
-        votes = read_votes(args.file, args.board, read, report)
-        if np.isnan(votes.timestamp).any():
-            raise SystemExit("--sort-by-time needs a tstamp on every row")
-        chunks = [votes.take(np.argsort(votes.timestamp, kind="stable"))]
-    else:
-        chunks = iter_votes(args.file, args.board, read, report)
+    if args.ray_cpus is not None and args.ray != "auto":
+        raise SystemExit("--ray-cpus sizes the local instance of --ray auto")
     progress = sys.stderr.isatty()
-    board, summary = replay_chunks(
-        chunks, options.elo_config(args), query, options.bt_config(args), filters, progress,
-        style_config=options.style_config(args),
-    )  # fmt: skip
+    with ExitStack() as stack:
+        cluster = stack.enter_context(ray_cluster(args.ray, args.ray_cpus)) if args.ray else None
+        chunks: Iterable[VoteBatch]
+        if args.sort_by_time:
+            votes = read_votes(args.file, args.board, read, report)
+            if np.isnan(votes.timestamp).any():
+                raise SystemExit("--sort-by-time needs a tstamp on every row")
+            chunks = [votes.take(np.argsort(votes.timestamp, kind="stable"))]
+        elif cluster is not None and len(args.file) > 1 and args.ray_read == "workers":
+            from server.distributed.reading import read_files
+
+            chunks = read_files(cluster, args.file, args.board, read, report)
+        else:
+            chunks = iter_votes(args.file, args.board, read, report)
+        settings = (options.elo_config(args), query, options.bt_config(args), filters, progress)
+        if cluster is None:
+            board, summary = replay_chunks(chunks, *settings, style_config=options.style_config(args))
+        else:
+            from server.distributed.replay import replay_on
+
+            board, summary = replay_on(cluster, chunks, *settings, style_config=options.style_config(args))
     summary.read += report.skipped_total
     summary.skipped = dict(report.skipped)
     return board, summary
+
+
+@contextmanager
+def ray_cluster(address: str, cpus: int | None) -> Iterator:
+    """The Ray cluster ``--ray`` names, joined for the block (a clear exit when it cannot be)."""
+    from server.distributed.cluster import ClusterUnavailable, connect
+
+    try:
+        with connect(address, cpus) as cluster:
+            yield cluster
+    except ClusterUnavailable as exc:
+        raise SystemExit(f"arena-ratings: {exc}") from None
 
 
 def leaderboard_query(args: argparse.Namespace):

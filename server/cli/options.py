@@ -286,6 +286,23 @@ def add_read_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--chunk-size", type=int, default=1_000_000, help="rows read at a time (default %(default)s)")
 
 
+def add_ray_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group('on a Ray cluster (pip install ".[ray]")')
+    group.add_argument(
+        "--ray", metavar="auto|ADDRESS",
+        help="compute on Ray: auto starts a local instance; HOST:PORT or ray://HOST:PORT joins a cluster. "
+        "Same output as without it (Elo bit for bit)",
+    )  # fmt: skip
+    group.add_argument(
+        "--ray-cpus", type=int, metavar="N", help="with --ray auto: the local instance's CPUs (default all)"
+    )
+    group.add_argument(
+        "--ray-read", choices=["workers", "driver"], default="workers",
+        help="with several files: the workers read them in parallel (the paths must be readable on every node; "
+        "default) or this process reads them",
+    )  # fmt: skip
+
+
 def read_options(args: argparse.Namespace, vote_ids: bool) -> ReadOptions:
     from server.files.votefile import ReadOptions
 

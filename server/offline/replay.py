@@ -19,16 +19,18 @@ no protobuf on this path.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from engine import Board, EloConfig, Interner
 from engine.board import Keeps
 from engine.clusters import batch_clusters
 from engine.config import BTConfig, StyleConfig
+from engine.fit import RoundRunner
 from server.domain.filters import FilterRun, VoteFilters, needed_fields
 from server.domain.listing import RowFilters, present
 from server.domain.listing_config import ListingConfig
@@ -83,15 +85,32 @@ def read_fields(query: LeaderboardQuery, filters: VoteFilters) -> frozenset[str]
     return fields | {CLUSTER_FIELDS[query.cluster]} if query.cluster != "none" else fields
 
 
-def board_for(query: LeaderboardQuery, config: EloConfig, pairs: bool = False) -> Board:
+def board_for(query: LeaderboardQuery, config: EloConfig, pairs: bool = False, replicas: range | None = None) -> Board:
     """A fresh board that keeps what ``query`` reads and nothing else; with ``pairs``, also the pair
-    cells (a head-to-head reads them)."""
+    cells (a head-to-head reads them). ``replicas``: the Elo replicas it computes itself, when not all of
+    them (a distributed replay computes them in shards and installs them, server.distributed)."""
     elo = query.method == "elo"
-    replicas = config.bootstrap_rounds if elo and query.ci == "bootstrap" else 0
+    rounds = config.bootstrap_rounds if elo and query.ci == "bootstrap" else 0
     keeps = Keeps(
         cells=pairs or not elo, style=query.style_control, clusters=() if query.cluster == "none" else (query.cluster,)
     )
-    return Board(replace(config, bootstrap_rounds=replicas), keeps=keeps)
+    return Board(replace(config, bootstrap_rounds=rounds), keeps=keeps, replicas=replicas if rounds else None)
+
+
+def elo_replicas(query: LeaderboardQuery, config: EloConfig) -> int:
+    """How many Elo bootstrap replicas a replay of ``query`` computes (0: none)."""
+    return config.bootstrap_rounds if query.method == "elo" and query.ci == "bootstrap" else 0
+
+
+@dataclass(frozen=True)
+class AppliedVotes:
+    """Votes as a board was given them, after the filters: competitor ids (the replay's interner's),
+    outcome codes and weights (None: all 1), in order."""
+
+    competitor_a: NDArray[np.int32]
+    competitor_b: NDArray[np.int32]
+    outcome: NDArray[np.int8]
+    weight: NDArray[np.float64] | None
 
 
 @dataclass
@@ -109,10 +128,12 @@ def apply_chunks(
     query: LeaderboardQuery,
     filters: VoteFilters | None = None,
     progress: bool = False,
+    tap: Callable[[AppliedVotes], object] | None = None,
 ) -> ReplayedBoard:
     """Apply chunks of votes (through ``filters``, and the category of ``query``) to ``board``.
 
-    ``query.category``: only votes carrying that tag count (the category view).
+    ``query.category``: only votes carrying that tag count (the category view). ``tap``, if given, sees
+    each chunk's votes as the board is given them (a distributed replay ships them to its Elo shards).
     """
     interner = Interner()
     filters = filters or VoteFilters()
@@ -129,6 +150,8 @@ def apply_chunks(
             competitor = interner.intern_many(chunk.names)
             model_a, model_b = competitor[chunk.model_a], competitor[chunk.model_b]
             outcome = chunk.outcome.astype(np.int8)
+            if tap is not None:
+                tap(AppliedVotes(model_a, model_b, outcome, chunk.weight))
             for start in range(0, len(chunk), _SLICE):
                 stop = min(start + _SLICE, len(chunk))
                 style = None if chunk.style is None else chunk.style[start:stop]
@@ -156,15 +179,17 @@ def standings_of(
     bt_config: BTConfig | None = None,
     style_config: StyleConfig | None = None,
     progress: bool = False,
+    runner: RoundRunner | None = None,
 ) -> BoardStandings:
-    """``query``'s standings on a replayed board, computed as the service computes them."""
+    """``query``'s standings on a replayed board, computed as the service computes them (bootstrap rounds
+    on ``runner`` when given: a distributed replay's)."""
     board, interner = replayed.board, replayed.interner
     rounds = query.rounds or DEFAULT_BT_ROUNDS
     show = progress and query.method == "bt" and query.ci == "bootstrap" and not query.style_control
     with tqdm(total=rounds, unit="round", disable=not show, desc="bootstrap") as bar:
         result, _ = compute_standings(
             query, copy_inputs(board, query, interner), interner, bt_config or BTConfig(), os.cpu_count() or 1,
-            progress=bar.update if show else None, style_config=style_config,
+            progress=bar.update if show else None, style_config=style_config, runner=runner,
         )  # fmt: skip
     return replace(result, standings=replace(result.standings, as_of_seq=board.last_seq))
 
@@ -175,12 +200,13 @@ def leaderboard_of(
     bt_config: BTConfig | None = None,
     style_config: StyleConfig | None = None,
     progress: bool = False,
+    runner: RoundRunner | None = None,
 ) -> PublishedLeaderboard:
     """``query``'s leaderboard on a replayed board, as published (offline there is no metadata: every
     competitor is listed)."""
-    result = standings_of(replayed, query, bt_config, style_config, progress)
+    result = standings_of(replayed, query, bt_config, style_config, progress, runner)
     shown = present(result, {}, RowFilters.everything(), ListingConfig(), query.category)
-    shown = add_style_deltas(shown, query, lambda plain: standings_of(replayed, plain, bt_config))
+    shown = add_style_deltas(shown, query, lambda plain: standings_of(replayed, plain, bt_config, runner=runner))
     return PublishedLeaderboard.from_listing(shown)
 
 

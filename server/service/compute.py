@@ -17,7 +17,7 @@ from engine import Board, EloConfig, Interner, Standings, bt, style, ties
 from engine.bt import BTConfig, BTQuery
 from engine.cells import CellTable
 from engine.clusters import ClusterTable
-from engine.fit import ConvergenceError
+from engine.fit import ConvergenceError, RoundRunner
 from engine.scale import RatingScale
 from engine.style import StyleConfig
 from server.domain.errors import FailedPrecondition, NotFound
@@ -113,13 +113,14 @@ def compute_standings(
     theta0: np.ndarray | None = None,
     progress=None,
     style_config: StyleConfig | None = None,
+    runner: RoundRunner | None = None,
 ) -> tuple[BoardStandings, np.ndarray | None]:
     """The standings for ``query`` from copy_inputs(); also the fit's parameters (the next warm start).
 
-    ``progress(n)`` reports BT bootstrap rounds as they finish. The result is as of the newest vote
-    the inputs cover (``as_of_time``).
+    ``progress(n)`` reports BT bootstrap rounds as they finish; ``runner`` fits them elsewhere (an offline
+    replay on Ray, server.distributed). The result is as of the newest vote the inputs cover (``as_of_time``).
     """
-    result, params = _compute(query, inputs, interner, bt_config, threads, theta0, progress, style_config)
+    result, params = _compute(query, inputs, interner, bt_config, threads, theta0, progress, style_config, runner)
     return replace(result, as_of_time=newest_time(inputs)), params
 
 
@@ -132,6 +133,7 @@ def _compute(
     theta0: np.ndarray | None,
     progress,
     style_config: StyleConfig | None,
+    runner: RoundRunner | None,
 ) -> tuple[BoardStandings, np.ndarray | None]:
     if isinstance(inputs, EloInputs):
         standings = inputs.board.elo_standings(with_ci=query.ci == "bootstrap")
@@ -139,7 +141,7 @@ def _compute(
         ci = "bootstrap" if standings.bootstrap_rounds else "none"  # a board kept without replicas has no interval
         return BoardStandings(query.board, standings, names, "elo", ci, **_scale_of(inputs.board.config)), None
     if isinstance(inputs, StyleInputs):
-        return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0)
+        return _style_standings(query, inputs, interner, style_config or StyleConfig(), threads, theta0, runner)
     elo_config = inputs.config
     bt_query = BTQuery(
         ci=query.ci,
@@ -150,7 +152,9 @@ def _compute(
     )
     scale = RatingScale(elo_config.scale, elo_config.base, elo_config.initial)
     if query.ties != "half":
-        return _tie_model_standings(query, inputs, interner, bt_config, bt_query, scale, threads, theta0, progress)
+        return _tie_model_standings(
+            query, inputs, interner, bt_config, bt_query, scale, threads, theta0, progress, runner
+        )  # fmt: skip
     try:
         standings, fit = bt.standings(
             inputs.cells,
@@ -164,6 +168,7 @@ def _compute(
             theta0=theta0,
             progress=progress,
             clusters=inputs.clusters,
+            runner=runner,
         )
     except ConvergenceError as exc:
         raise _on_board(exc, query, "--bt-prior sets the prior; method ELO needs no fit") from exc
@@ -192,12 +197,13 @@ def _tie_model_standings(
     threads: int,
     params0: np.ndarray | None,
     progress,
+    runner: RoundRunner | None,
 ) -> tuple[BoardStandings, np.ndarray]:
     """BT with a fitted tie model (engine.ties): the ratings, the tie parameter with its CI, and the AIC."""
     try:
         standings, fit, tie = ties.standings(
             inputs.cells, inputs.counts, inputs.competitor_ids, bt_config, bt_query, query.ties, scale=scale,
-            threads=threads, total_votes=inputs.n_votes, params0=params0, progress=progress,
+            threads=threads, total_votes=inputs.n_votes, params0=params0, progress=progress, runner=runner,
         )  # fmt: skip
     except ValueError as exc:  # too many competitors for the sandwich's dense inverse
         raise FailedPrecondition(str(exc)) from exc
@@ -218,6 +224,7 @@ def _style_standings(
     config: StyleConfig,
     threads: int,
     params0: np.ndarray | None,
+    runner: RoundRunner | None,
 ) -> tuple[BoardStandings, np.ndarray]:
     elo_config = inputs.config
     bt_query = BTQuery(ci=query.ci, rounds=query.rounds or DEFAULT_BT_ROUNDS, seed=elo_config.seed)
@@ -225,7 +232,7 @@ def _style_standings(
     try:
         standings, fit, coefficients = style.standings(
             inputs.slot_a, inputs.slot_b, inputs.outcome, inputs.values, inputs.names, inputs.competitor_ids,
-            config, bt_query, scale, threads, params0, inputs.weight,
+            config, bt_query, scale, threads, params0, inputs.weight, runner,
         )  # fmt: skip
     except ValueError as exc:  # too many competitors for the dense Hessian
         raise FailedPrecondition(str(exc)) from exc
