@@ -1,8 +1,9 @@
 """Joining a Ray cluster for a replay, or starting one on this machine (``--ray auto``).
 
-``connect`` checks that the address answers before it hands it to Ray: ``ray.init`` against an
-address nobody listens on retries for a minute, and against a port that is not Ray's it can wait
-longer. A cluster that cannot be reached is ``ClusterUnavailable``, naming the address.
+``connect`` checks that a gRPC server answers at the address before it hands it to Ray: ``ray.init``
+against an address nobody listens on retries for a minute, and against a port that is not Ray's it
+waited over three minutes here. A cluster that cannot be reached is ``ClusterUnavailable``, naming
+the address.
 """
 
 from __future__ import annotations
@@ -64,14 +65,25 @@ def host_port(address: str) -> tuple[str, int]:
 
 
 def check_reachable(address: str, seconds: float = CONNECT_SECONDS) -> None:
-    """ClusterUnavailable unless the address accepts a TCP connection within ``seconds``."""
+    """ClusterUnavailable unless a gRPC server (a Ray head's GCS, or Ray Client's server) answers at the
+    address within ``seconds``. A port that accepts connections but does not speak gRPC fails here too:
+    ``ray.init`` would wait on it for minutes."""
+    import grpc
+
     host, port = host_port(address)
-    try:
-        with socket.create_connection((host, port), timeout=seconds):
-            pass
+    try:  # a refused or unroutable address fails here at once
+        socket.create_connection((host, port), timeout=seconds).close()
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
         raise ClusterUnavailable(f"--ray {address}: no Ray cluster answers at {host}:{port} ({why})") from None
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=seconds)
+        except grpc.FutureTimeoutError:
+            raise ClusterUnavailable(
+                f"--ray {address}: no Ray cluster answers at {host}:{port} within {seconds:g} s "
+                "(is `ray start --head` running there, and is the port open?)"
+            ) from None
 
 
 @contextmanager
@@ -79,7 +91,10 @@ def connect(address: str, cpus: int | None = None) -> Iterator[Cluster]:
     """Join the Ray cluster at ``address`` (``auto``: start one here with ``cpus`` CPUs, default all) for
     the length of the block; leave it (and stop a local one) after."""
     ray = ray_module()
-    if ray.is_initialized():  # a caller (a test, a notebook) that joined a cluster itself: use that one
+    if ray.is_initialized():
+        if address != AUTO:
+            raise ClusterUnavailable(f"--ray {address}: this process has joined another Ray cluster already")
+        # A caller (a test, a notebook) that started Ray itself: auto uses that instance, and leaves it running.
         yield Cluster(address, int(ray.cluster_resources().get("CPU", 1)))
         return
     kwargs: dict = {"include_dashboard": False, "configure_logging": False}
@@ -96,7 +111,10 @@ def connect(address: str, cpus: int | None = None) -> Iterator[Cluster]:
     try:
         ray.init(**kwargs)
     except (ConnectionError, TimeoutError, RuntimeError) as exc:
-        raise ClusterUnavailable(f"--ray {address}: Ray could not join the cluster ({exc})") from None
+        raise ClusterUnavailable(
+            f"--ray {address}: Ray could not join the cluster ({exc}). A cluster with token authentication (Ray's "
+            "default from 2.59 on) needs RAY_AUTH_MODE=token here, and its token in RAY_AUTH_TOKEN or ~/.ray/auth_token"
+        ) from None
     try:
         yield Cluster(address, int(ray.cluster_resources().get("CPU", 1)))
     finally:
