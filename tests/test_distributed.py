@@ -133,6 +133,32 @@ def test_fits_match_the_single_machine_replay(cluster, vote_file, capsys, flags)
     assert_close(got, expected)
 
 
+def test_category_views_one_task_each_equal_the_single_machine_export(cluster, vote_file, tmp_path, capsys):
+    def export(outdir: Path, *flags: str) -> dict[str, dict]:
+        argv = ["export", "--file", str(vote_file), "--categories", "all", "--formats", "json", "--rounds", "30"]
+        assert main([*argv, "--outdir", str(outdir), *flags]) == 0
+        capsys.readouterr()
+        feeds = {path.name: json.loads(path.read_text()) for path in outdir.iterdir()}
+        for feed in feeds.values():
+            feed.pop("as_of")
+        return feeds
+
+    expected = export(tmp_path / "here")
+    assert sorted(expected) == ["leaderboard.coding.json", "leaderboard.math.json"]
+    assert expected["leaderboard.math.json"]["category"] == "math"
+    assert_close(export(tmp_path / "ray", "--ray", "auto"), expected)
+    # each view is the replay of that category
+    assert_close(expected["leaderboard.coding.json"], replay_json(capsys, [vote_file], "--rounds", "30", "--category",
+                                                                 "coding"))  # fmt: skip
+
+
+def test_categories_no_vote_carries_are_an_error(vote_file, tmp_path, capsys):
+    argv = ["export", "--file", str(vote_file), "--categories", "coding,poetry", "--outdir", str(tmp_path)]
+    assert main(argv) == 2
+    assert "--categories: no vote carries 'poetry'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_files_read_by_the_workers_replay_as_one(cluster, tmp_path, capsys):
     frame = vote_frame(9_000, seed=8)
     parts = []

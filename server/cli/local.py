@@ -68,6 +68,11 @@ def export_options(parser: argparse.ArgumentParser) -> None:
         "--formats", default="json,csv,html,png,heatmap,parquet", help="comma-separated (default %(default)s)"
     )
     parser.add_argument("--sort-by-time", action="store_true", help="with --file: apply votes in tstamp order")
+    parser.add_argument(
+        "--categories", metavar="all|TAG,TAG",
+        help="with --file: one set of files per category view, STEM.TAG.*, instead of the board's (all: every "
+        "tag the votes carry); with --ray, one task each",
+    )  # fmt: skip
     options.add_credential_options(parser)
     options.add_read_options(parser)
     options.add_filter_options(parser)
@@ -91,6 +96,14 @@ def export(args: argparse.Namespace) -> int:
         raise SystemExit("--title is the html page's: add html to --formats")
     if args.target and args.ray:
         raise SystemExit("--ray computes from --file here; a --target server computes its own boards")
+    if args.categories is not None:
+        if args.target or args.category:
+            raise SystemExit("--categories exports every named category view of --file; give it without "
+                             "--target and --category")  # fmt: skip
+        for tag, board in category_boards(args).items():
+            for path in files.export_set(board, Path(args.outdir), f"{args.stem}.{tag}", formats, title=args.title):
+                print(path)
+        return 0
     board = remote.fetch_leaderboard(args) if args.target else offline_board(args)[0]
     for path in files.export_set(board, Path(args.outdir), args.stem, formats, title=args.title):
         print(path)
@@ -99,35 +112,16 @@ def export(args: argparse.Namespace) -> int:
 
 def offline_board(args: argparse.Namespace):
     """The replay of the command's vote files: (``PublishedLeaderboard``, ``ReplaySummary``)."""
-    import numpy as np
-
-    from engine._jit import when_compiling
-    from server.files.votefile import ReadReport, iter_votes, read_votes
-    from server.offline.replay import read_fields, replay_chunks
+    from server.files.votefile import ReadReport
+    from server.offline.replay import replay_chunks
 
     query = leaderboard_query(args)
-    # With numba's cache cold, the kernels compile on first use: seconds of silence, said once as they start.
-    when_compiling(lambda: print(f"arena-ratings: {COMPILING}", file=sys.stderr, flush=True))
     filters = options.vote_filters(args)
     report = ReadReport()
-    read = replace(options.read_options(args, vote_ids=filters.dedupe), fields=read_fields(query, filters))
-    if args.ray_cpus is not None and args.ray != "auto":
-        raise SystemExit("--ray-cpus sizes the local instance of --ray auto")
     progress = sys.stderr.isatty()
     with ExitStack() as stack:
-        cluster = stack.enter_context(ray_cluster(args.ray, args.ray_cpus)) if args.ray else None
-        chunks: Iterable[VoteBatch]
-        if args.sort_by_time:
-            votes = read_votes(args.file, args.board, read, report)
-            if np.isnan(votes.timestamp).any():
-                raise SystemExit("--sort-by-time needs a tstamp on every row")
-            chunks = [votes.take(np.argsort(votes.timestamp, kind="stable"))]
-        elif cluster is not None and len(args.file) > 1 and args.ray_read == "workers":
-            from server.distributed.reading import read_files
-
-            chunks = read_files(cluster, args.file, args.board, read, report)
-        else:
-            chunks = iter_votes(args.file, args.board, read, report)
+        cluster = stack.enter_context(ray_cluster(args)) if args.ray else None
+        chunks = vote_chunks(args, query, filters, report, cluster)
         settings = (options.elo_config(args), query, options.bt_config(args), filters, progress)
         if cluster is None:
             board, summary = replay_chunks(chunks, *settings, style_config=options.style_config(args))
@@ -140,13 +134,61 @@ def offline_board(args: argparse.Namespace):
     return board, summary
 
 
-@contextmanager
-def ray_cluster(address: str, cpus: int | None) -> Iterator:
-    """The Ray cluster ``--ray`` names, joined for the block (a clear exit when it cannot be)."""
-    from server.distributed.cluster import ClusterUnavailable, connect
+def category_boards(args: argparse.Namespace) -> dict:
+    """Each category view ``--categories`` names, by tag: ``PublishedLeaderboard``s from votes read once."""
+    from server.files.votefile import ReadReport
+    from server.offline.categories import ViewSettings, categories_asked, views
 
+    query = leaderboard_query(args)
+    filters = options.vote_filters(args)
+    settings = ViewSettings(
+        options.elo_config(args), query, options.bt_config(args), filters, options.style_config(args)
+    )
+    with ExitStack() as stack:
+        cluster = stack.enter_context(ray_cluster(args)) if args.ray else None
+        chunks = list(vote_chunks(args, query, filters, ReadReport(), cluster, tags=True))
+        tags = categories_asked(args.categories, chunks)
+        if cluster is None:
+            return views(chunks, tags, settings)
+        from server.distributed.categories import views_on
+
+        return views_on(cluster, chunks, tags, settings, sys.stderr.isatty())
+
+
+def vote_chunks(args: argparse.Namespace, query, filters, report, cluster, tags: bool = False) -> Iterable[VoteBatch]:
+    """The command's vote files as chunks in the order they are applied: read here, or by the workers of
+    ``cluster`` when there are several files; only the columns the query and filters read (with ``tags``, the
+    tags as well). What reading skips goes into ``report``."""
+    import numpy as np
+
+    from engine._jit import when_compiling
+    from server.files.votefile import iter_votes, read_votes
+    from server.offline.replay import read_fields
+
+    # With numba's cache cold, the kernels compile on first use: seconds of silence, said once as they start.
+    when_compiling(lambda: print(f"arena-ratings: {COMPILING}", file=sys.stderr, flush=True))
+    read = replace(options.read_options(args, vote_ids=filters.dedupe), fields=read_fields(query, filters, tags))
+    if args.sort_by_time:
+        votes = read_votes(args.file, args.board, read, report)
+        if np.isnan(votes.timestamp).any():
+            raise SystemExit("--sort-by-time needs a tstamp on every row")
+        return [votes.take(np.argsort(votes.timestamp, kind="stable"))]
+    if cluster is not None and len(args.file) > 1 and args.ray_read == "workers":
+        from server.distributed.reading import read_files
+
+        return read_files(cluster, args.file, args.board, read, report)
+    return iter_votes(args.file, args.board, read, report)
+
+
+@contextmanager
+def ray_cluster(args: argparse.Namespace) -> Iterator:
+    """The Ray cluster ``--ray`` names, joined for the block (a clear exit when it cannot be)."""
+    from server.distributed.cluster import AUTO, ClusterUnavailable, connect
+
+    if args.ray_cpus is not None and args.ray != AUTO:
+        raise SystemExit("--ray-cpus sizes the local instance of --ray auto")
     try:
-        with connect(address, cpus) as cluster:
+        with connect(args.ray, args.ray_cpus) as cluster:
             yield cluster
     except ClusterUnavailable as exc:
         raise SystemExit(f"arena-ratings: {exc}") from None

@@ -79,9 +79,10 @@ def offline_query(
     )  # fmt: skip
 
 
-def read_fields(query: LeaderboardQuery, filters: VoteFilters) -> frozenset[str]:
-    """The optional vote-file columns a replay of ``query`` through ``filters`` reads."""
-    fields = needed_fields(filters, bool(query.category), query.style_control)
+def read_fields(query: LeaderboardQuery, filters: VoteFilters, tags: bool = False) -> frozenset[str]:
+    """The optional vote-file columns a replay of ``query`` through ``filters`` reads (with ``tags``, the
+    tags too: every category view is computed)."""
+    fields = needed_fields(filters, bool(query.category) or tags, query.style_control)
     return fields | {CLUSTER_FIELDS[query.cluster]} if query.cluster != "none" else fields
 
 
