@@ -225,6 +225,26 @@ def test_the_progress_bar_is_fed_from_the_shards(cluster, capsys):
     assert "elo replicas: 100%" in err and "6.00k/6.00k" in err  # 3,000 votes in each of 2 shards
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"method": "elo"},
+        {},
+        {"style_control": True},
+        {"ties": "davidson"},
+        {"cluster": "voter"},
+        {"cluster": "prompt", "category": "coding"},
+    ],
+    ids=["elo", "bt", "style", "davidson", "voter", "prompt-category"],
+)
+def test_the_workers_warm_up_runs_every_query_kind_through(query):
+    from server.distributed import workers
+    from server.offline.replay import offline_query
+
+    # Raises where the tiny board lacks what the query reads: the warm-up would then load nothing.
+    workers._replay_tiny(EloConfig(bootstrap_rounds=4), offline_query("default", **query), None, None)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

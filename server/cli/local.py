@@ -119,16 +119,22 @@ def offline_board(args: argparse.Namespace):
     filters = options.vote_filters(args)
     report = ReadReport()
     progress = sys.stderr.isatty()
-    with ExitStack() as stack:
-        cluster = stack.enter_context(ray_cluster(args)) if args.ray else None
-        chunks = vote_chunks(args, query, filters, report, cluster)
-        settings = (options.elo_config(args), query, options.bt_config(args), filters, progress)
-        if cluster is None:
-            board, summary = replay_chunks(chunks, *settings, style_config=options.style_config(args))
-        else:
-            from server.distributed.replay import replay_on
+    settings = (options.elo_config(args), query, options.bt_config(args), filters, progress)
+    if not args.ray:
+        chunks = vote_chunks(args, query, filters, report, None)
+        board, summary = replay_chunks(chunks, *settings, style_config=options.style_config(args))
+    else:
+        from server.distributed.replay import replay_on
 
-            board, summary = replay_on(cluster, chunks, *settings, style_config=options.style_config(args))
+        # With several files the cluster's workers read them, so the votes wait for the cluster; otherwise
+        # this process reads them while Ray starts.
+        by_workers = len(args.file) > 1 and args.ray_read == "workers" and not args.sort_by_time
+        votes = (
+            (lambda cluster: vote_chunks(args, query, filters, report, cluster))
+            if by_workers
+            else vote_chunks(args, query, filters, report, None)
+        )
+        board, summary = replay_on(ray_cluster(args), votes, *settings, style_config=options.style_config(args))
     summary.read += report.skipped_total
     summary.skipped = dict(report.skipped)
     return board, summary
@@ -146,7 +152,8 @@ def category_boards(args: argparse.Namespace) -> dict:
     )
     with ExitStack() as stack:
         cluster = stack.enter_context(ray_cluster(args)) if args.ray else None
-        chunks = list(vote_chunks(args, query, filters, ReadReport(), cluster, tags=True))
+        by_workers = cluster is not None and len(args.file) > 1 and args.ray_read == "workers"
+        chunks = list(vote_chunks(args, query, filters, ReadReport(), cluster if by_workers else None, tags=True))
         tags = categories_asked(args.categories, chunks)
         if cluster is None:
             return views(chunks, tags, settings)
@@ -157,8 +164,8 @@ def category_boards(args: argparse.Namespace) -> dict:
 
 def vote_chunks(args: argparse.Namespace, query, filters, report, cluster, tags: bool = False) -> Iterable[VoteBatch]:
     """The command's vote files as chunks in the order they are applied: read here, or by the workers of
-    ``cluster`` when there are several files; only the columns the query and filters read (with ``tags``, the
-    tags as well). What reading skips goes into ``report``."""
+    ``cluster`` when one is given; only the columns the query and filters read (with ``tags``, the tags as
+    well). What reading skips goes into ``report``."""
     import numpy as np
 
     from engine._jit import when_compiling
@@ -173,7 +180,7 @@ def vote_chunks(args: argparse.Namespace, query, filters, report, cluster, tags:
         if np.isnan(votes.timestamp).any():
             raise SystemExit("--sort-by-time needs a tstamp on every row")
         return [votes.take(np.argsort(votes.timestamp, kind="stable"))]
-    if cluster is not None and len(args.file) > 1 and args.ray_read == "workers":
+    if cluster is not None:
         from server.distributed.reading import read_files
 
         return read_files(cluster, args.file, args.board, read, report)
