@@ -160,15 +160,24 @@ def test_categories_no_vote_carries_are_an_error(vote_file, tmp_path, capsys):
 
 
 def test_files_read_by_the_workers_replay_as_one(cluster, tmp_path, capsys):
+    """A dataset of several files (a directory of Parquet parts, applied in name order), read by the
+    workers one task a file, replays as the files do on one machine, and as the one file they came from."""
     frame = vote_frame(9_000, seed=8)
+    whole = tmp_path / "whole.parquet"
+    frame.write_parquet(whole)
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    (dataset / "_SUCCESS").touch()  # a writer's marker, not votes
     parts = []
-    for i, start in enumerate((0, 2_500, 6_000)):
-        path = tmp_path / f"part-{i}.parquet"
-        frame.slice(start, {0: 2_500, 1: 3_500, 2: 3_000}[i]).write_parquet(path)
-        parts.append(path)
-    flags = ["--method", "elo", "--bootstrap", "16", "--dedupe"]
-    expected = replay_json(capsys, parts, *flags)
-    assert replay_json(capsys, parts, *flags, "--ray", "auto") == expected
+    for i, (start, length) in enumerate(((0, 2_500), (2_500, 3_500), (6_000, 3_000))):
+        parts.append(dataset / f"part-{i}.parquet")
+        frame.slice(start, length).write_parquet(parts[-1])
+    flags = ["--method", "elo", "--bootstrap", "16", "--drop-ties"]
+    expected = replay_json(capsys, [whole], *flags)
+    assert replay_json(capsys, parts, *flags) == expected
+    assert replay_json(capsys, [dataset], *flags) == expected
+    assert replay_json(capsys, [dataset], *flags, "--ray", "auto") == expected
+    assert replay_json(capsys, [dataset], *flags, "--ray", "auto", "--ray-read", "driver") == expected
 
 
 def test_a_bad_row_in_a_file_read_by_a_worker_names_the_file_and_row(cluster, tmp_path, capsys):

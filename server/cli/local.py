@@ -128,7 +128,7 @@ def offline_board(args: argparse.Namespace):
 
         # With several files the cluster's workers read them, so the votes wait for the cluster; otherwise
         # this process reads them while Ray starts.
-        by_workers = len(args.file) > 1 and args.ray_read == "workers" and not args.sort_by_time
+        by_workers = several_files(args) and args.ray_read == "workers" and not args.sort_by_time
         votes = (
             (lambda cluster: vote_chunks(args, query, filters, report, cluster))
             if by_workers
@@ -152,7 +152,7 @@ def category_boards(args: argparse.Namespace) -> dict:
     )
     with ExitStack() as stack:
         cluster = stack.enter_context(ray_cluster(args)) if args.ray else None
-        by_workers = cluster is not None and len(args.file) > 1 and args.ray_read == "workers"
+        by_workers = cluster is not None and several_files(args) and args.ray_read == "workers"
         chunks = list(vote_chunks(args, query, filters, ReadReport(), cluster if by_workers else None, tags=True))
         tags = categories_asked(args.categories, chunks)
         if cluster is None:
@@ -160,6 +160,13 @@ def category_boards(args: argparse.Namespace) -> dict:
         from server.distributed.categories import views_on
 
         return views_on(cluster, chunks, tags, settings, sys.stderr.isatty())
+
+
+def several_files(args: argparse.Namespace) -> bool:
+    """Do the command's FILE arguments name more than one file (a directory: its files)?"""
+    from server.files.votefile import vote_paths
+
+    return len(vote_paths(args.file)) > 1
 
 
 def vote_chunks(args: argparse.Namespace, query, filters, report, cluster, tags: bool = False) -> Iterable[VoteBatch]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from server.distributed.cluster import Cluster, ray_module
 from server.domain.votes import VoteBatch
-from server.files.votefile import ReadOptions, ReadReport, VoteFileError, iter_votes
+from server.files.votefile import ReadOptions, ReadReport, VoteFileError, iter_votes, vote_paths
 
 ray = ray_module()
 
@@ -47,7 +47,7 @@ def read_files(
 ) -> Iterator[VoteBatch]:
     """The files' chunks in file order, each file read by a task; what was skipped goes into ``report``."""
     ahead = cluster.tasks(FILES_AHEAD_PER_CPU)
-    queue = deque(paths)
+    queue = deque(vote_paths(paths))  # a directory: its files, each a task
     reading: deque = deque()
     while queue or reading:
         while queue and len(reading) < ahead:

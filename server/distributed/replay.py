@@ -11,7 +11,9 @@ computed by the same function as on one machine, so the output is the same.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -36,6 +38,8 @@ from server.offline.replay import (
     elo_replicas,
     leaderboard_of,
 )
+
+log = logging.getLogger(__name__)
 
 # The votes: read here (on the driver's thread, while Ray starts), or read by the joined cluster's workers.
 Votes = Iterable[VoteBatch] | Callable[[Cluster], Iterable[VoteBatch]]
@@ -88,20 +92,27 @@ def replay_on(
     stop = threading.Event()
     with ThreadPoolExecutor(1, thread_name_prefix="replay-pass") as pool:
         passing = None if callable(votes) else pool.submit(driver_pass, _until(stop, votes))
+        started = time.perf_counter()
         try:
             with join as cluster:
+                log.info(
+                    "joined Ray (%s, %d CPUs) in %.2f s", cluster.address, cluster.cpus, time.perf_counter() - started
+                )
                 workers.warm(cluster, config, query, bt_config, style_config)
                 if passing is not None:
                     replayed = passing.result()
                 else:
                     assert callable(votes)
                     replayed = driver_pass(votes(cluster))
+                log.info("the driver's pass over %d votes done at %.2f s", board.n_votes, time.perf_counter() - started)
                 if sharded:
                     shipped = joined(applied)
                     applied.clear()
                     replicas = elo_shards.elo_replicas(cluster, shipped, board.config, board.competitor_ids, progress)
                     board.install_replicas(replicas)
+                    log.info("Elo replicas done at %.2f s", time.perf_counter() - started)
                 leaderboard = leaderboard_of(replayed, query, bt_config, style_config, progress, RayRounds(cluster))
+                log.info("leaderboard done at %.2f s", time.perf_counter() - started)
         finally:
             stop.set()  # a pass still running (joining failed) stops at its next chunk
     return leaderboard, replayed.summary

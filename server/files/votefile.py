@@ -110,9 +110,28 @@ def iter_votes(
     report = report if report is not None else ReadReport()
     if not BOARD_NAME.fullmatch(board):
         raise VoteFileError(f"{board!r} is not a board name (letters, digits, '_', '.', '-')")
+    for path in vote_paths(paths):
+        yield from _batches(path, _frames(path, options), board, options, report)
+
+
+def vote_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files ``paths`` name, in the order votes are applied: a directory (a dataset written as many
+    files, e.g. Parquet parts) stands for its vote files, sorted by name, skipping hidden ones and
+    markers such as ``_SUCCESS``."""
+    files: list[Path] = []
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
         path = Path(path)
-        yield from _batches(path, _frames(path, options), board, options, report)
+        if not path.is_dir():
+            files.append(path)
+            continue
+        parts = sorted(
+            p for p in path.iterdir()
+            if p.is_file() and p.suffix.lower() in VOTE_SUFFIXES and not p.name.startswith((".", "_"))
+        )  # fmt: skip
+        if not parts:
+            raise VoteFileError(f"{path}: a directory with no vote files ({', '.join(sorted(VOTE_SUFFIXES))})")
+        files.extend(parts)
+    return files
 
 
 def iter_frame_votes(
@@ -204,6 +223,9 @@ def _tag_counts(chunk: VoteBatch) -> np.ndarray:
 # ----------------------------------------------------------------- reading
 
 JSON_INFER_ROWS = 100  # polars.read_json infers a JSON array's types from this many objects (its default)
+
+
+VOTE_SUFFIXES = frozenset({".parquet", ".pq", ".csv", ".jsonl", ".ndjson", ".json"})
 
 
 def _frames(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
