@@ -54,7 +54,7 @@ for _path in (ROOT, HERE):
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import json_default, machine_line  # noqa: E402
+from benchmarks.common import json_default, machine_line, make_file  # noqa: E402
 
 TARGET_RATIO = 1.3  # command / (read + kernels)
 TARGET_FASTCHAT = 50.0  # FastChat compute_elo + 100 rounds / our whole Elo command with 1000 replicas
@@ -301,15 +301,6 @@ def bounds(path: str, n_votes: int = 200_000, replicas: int = 1000) -> list[dict
 
 
 # --------------------------------------------------------------------------- main
-
-
-def make_file(path: str, votes: int, models: int) -> None:
-    if os.path.exists(path):
-        return
-    t0 = time.perf_counter()
-    argv = [sys.executable, os.path.join(HERE, "make_arena_file.py"), path, "--votes", str(votes)]
-    subprocess.run([*argv, "--models", str(models), "--seed", "0"], cwd=ROOT, check=True)
-    print(f"wrote {path} ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

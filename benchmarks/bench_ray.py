@@ -70,7 +70,7 @@ for _path in (ROOT, HERE):
         sys.path.insert(0, _path)
 
 
-from benchmarks.common import json_default, machine_line  # noqa: E402
+from benchmarks.common import json_default, machine_line, make_file  # noqa: E402
 
 TARGET_RATIO = 1.3  # --ray auto / single machine, same command
 BT_TOLERANCE = 1e-6  # rating points, per number of the feed
@@ -81,15 +81,6 @@ PROJECTED_VOTES = (10_000_000, 100_000_000)
 
 
 # --------------------------------------------------------------------------- files and processes
-
-
-def make_file(path: str, votes: int, models: int) -> None:
-    if os.path.exists(path):
-        return
-    t0 = time.perf_counter()
-    argv = [sys.executable, os.path.join(HERE, "make_arena_file.py"), path, "--votes", str(votes)]
-    subprocess.run([*argv, "--models", str(models), "--seed", "0"], cwd=ROOT, check=True)
-    print(f"wrote {path} ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
 def run(argv: list[str], out_path: str) -> float:

@@ -7,6 +7,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -107,3 +108,14 @@ def peak_rss_mb() -> float:
         pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024.0
+
+
+def make_file(path: str, votes: int, models: int) -> None:
+    """A synthetic vote file from ``make_arena_file.py`` (seed 0) at ``path``, unless one is there already."""
+    if os.path.exists(path):
+        return
+    t0 = time.perf_counter()
+    here = os.path.dirname(os.path.abspath(__file__))
+    argv = [sys.executable, os.path.join(here, "make_arena_file.py"), path, "--votes", str(votes)]
+    subprocess.run([*argv, "--models", str(models), "--seed", "0"], cwd=os.path.dirname(here), check=True)
+    print(f"wrote {path} ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s", flush=True)
